@@ -1,0 +1,56 @@
+/** The CLI, tested by spawning the real built binary (dist/cli/main.js). */
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { cli } from '../helpers/cli.js';
+
+test('--version prints the package version', (t) => {
+  const r = cli(['--version']);
+  t.is(r.code, 0);
+  t.is(r.stdout.trim(), JSON.parse(readFileSync('package.json', 'utf8')).version);
+});
+
+test('--help lists the commands', (t) => {
+  const r = cli(['--help']);
+  t.is(r.code, 0);
+  t.regex(r.stdout, /usage: macridvae <command>/);
+  t.regex(r.stdout, /\bdemo\b/);
+  t.regex(r.stdout, /\bbackend\b/);
+});
+
+test('an unknown command and a bad option are usage errors (exit 2) naming the problem', (t) => {
+  const a = cli(['frobnicate']);
+  t.is(a.code, 2);
+  t.regex(a.stderr, /unknown command 'frobnicate'/);
+  const b = cli(['demo', '--k', 'abc', '--json']);
+  t.is(b.code, 2);
+  t.deepEqual(JSON.parse(b.stdout), {
+    error: { name: 'UsageError', message: "macridvae demo: --k must be an integer >= 1 but got 'abc'" },
+  });
+  const c = cli(['demo', '--nope']);
+  t.is(c.code, 2);
+  t.regex(c.stderr, /Unknown option '--nope'/);
+});
+
+test('demo --json: main thread and workers agree, backend reported', (t) => {
+  const r = cli(['demo', '--users', '300', '--items', '700', '--k', '20', '--threads', '2', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  t.is(out.identical, true);
+  t.is(out.users, 300);
+  t.is(out.threads, 2);
+  t.is(out.backend, 'wasm');
+});
+
+test('backend --json reports auto selection; a forced unavailable backend fails clearly', (t) => {
+  const r = cli(['backend', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  t.is(info.requested, 'auto');
+  t.true(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].includes(info.name));
+  t.true(info.threads === null || info.threads >= 1);
+  const forced = cli(['backend', '--backend', 'cpu', '--json']);
+  t.is(JSON.parse(forced.stdout).name, 'cpu');
+  const bad = cli(['backend', '--backend', 'tpu']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--backend must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu but got 'tpu'/);
+});

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The `macridvae` command line: a thin layer over the public API. Every command takes `--json` for
+ * machine-readable output (one JSON object per line on stdout); people get tables and, on a TTY,
+ * progress bars on stderr. Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import { MacridError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { type Command, UsageError } from './args.js';
+import { COMMANDS } from './commands/index.js';
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `macridvae ${VERSION} — disentangled recommendation (MacridVAE) with Rust/WASM kernels`,
+    '',
+    'usage: macridvae <command> [options] [--json]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    "run 'macridvae <command> --help' for a command's options",
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(VERSION);
+    return 0;
+  }
+  const command: Command | undefined = COMMANDS.find((c) => c.name === name);
+  const json = rest.includes('--json');
+  if (!command) {
+    console.error(`macridvae: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`${command.summary}\n\nusage: ${command.usage}`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (json) process.stdout.write(`${JSON.stringify({ error: { name: err.name, message: err.message } })}\n`);
+    if (e instanceof UsageError) {
+      console.error(`${err.message}\nusage: ${command.usage}`);
+      return 2;
+    }
+    console.error(e instanceof MacridError ? `macridvae ${name}: ${err.message}` : (err.stack ?? err.message));
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

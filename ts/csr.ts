@@ -1,0 +1,56 @@
+/**
+ * Compressed sparse rows, the layout of every user–item set handed to the kernels.
+ *
+ * `indptr` has `rows + 1` entries starting at 0 and never decreasing; row `r` holds the column ids
+ * `indices[indptr[r] .. indptr[r + 1])`, each `< cols`. Values are implicit ones (binary data).
+ */
+import { InvalidArgumentError } from './errors.js';
+import { checkArray, checkInt } from './validate.js';
+
+export interface Csr {
+  indptr: Uint32Array;
+  indices: Uint32Array;
+  cols: number;
+}
+
+export function csrRows(m: Csr): number {
+  return m.indptr.length - 1;
+}
+
+/** Builds a CSR matrix from one array of column ids per row. */
+export function csrFromRows(rows: ArrayLike<number>[], cols: number): Csr {
+  const indptr = new Uint32Array(rows.length + 1);
+  let nnz = 0;
+  for (let r = 0; r < rows.length; r++) {
+    nnz += rows[r].length;
+    indptr[r + 1] = nnz;
+  }
+  const indices = new Uint32Array(nnz);
+  let p = 0;
+  for (const row of rows) for (let j = 0; j < row.length; j++) indices[p++] = row[j];
+  return { indptr, indices, cols };
+}
+
+/** Row `r` as a subarray view (no copy). */
+export function csrRow(m: Csr, r: number): Uint32Array {
+  return m.indices.subarray(m.indptr[r], m.indptr[r + 1]);
+}
+
+/**
+ * Checks the shape of a CSR argument at the TS edge (types, lengths, `rows`); index ranges are
+ * checked by the kernels, which name the offending position.
+ */
+export function checkCsr(fn: string, name: string, m: unknown, rows?: number, cols?: number): Csr {
+  if (typeof m !== 'object' || m === null) {
+    throw new InvalidArgumentError(`'${name}' passed to ${fn}() must be a CSR matrix {indptr, indices, cols}`);
+  }
+  const c = m as Csr;
+  checkArray(fn, `${name}.indptr`, c.indptr, Uint32Array, rows === undefined ? undefined : rows + 1);
+  checkArray(fn, `${name}.indices`, c.indices, Uint32Array);
+  checkInt(fn, `${name}.cols`, c.cols, 0);
+  if (c.indptr.length < 1) throw new InvalidArgumentError(`'${name}.indptr' passed to ${fn}() must not be empty`);
+  if (cols !== undefined && c.cols !== cols) {
+    throw new InvalidArgumentError(`'${name}.cols' passed to ${fn}() must be ${cols} but got ${c.cols}`);
+  }
+  return c;
+}

@@ -1,0 +1,17 @@
+/**
+ * macridvae — the public API (the one barrel). See README.md for a tour.
+ */
+export type { Csr } from './csr.js';
+export { checkCsr, csrFromRows, csrRow, csrRows } from './csr.js';
+export * from './errors.js';
+export type { TopKArgs, TopKResult } from './kernels.js';
+export { topk } from './kernels.js';
+export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
+export { BACKENDS, selectBackend } from './tf/backend.js';
+export { Rng } from './util/rng.js';
+export { VERSION } from './version.js';
+export { wasmModule, wasmPath } from './wasm/loader.js';
+export { threadInstance, WasmInstance } from './wasm/raw.js';
+export type { OpArgs, OpName, OpResult } from './workers/ops.js';
+export type { PoolOptions } from './workers/pool.js';
+export { closeSharedPool, KernelPool, sharedPool } from './workers/pool.js';

@@ -1,0 +1,185 @@
+/**
+ * The typed face of the WASM exports. Only the modules of `ts/wasm/` call `exports.mv_*`; everything
+ * else goes through their typed wrappers.
+ *
+ * ABI (see `crates/macrid-wasm/src/lib.rs`): caller-allocated memory through `mv_alloc`/`mv_free`;
+ * arrays as pointer + element count; an `i32` status (0 = ok, else the core's error kind) with the
+ * message behind `mv_last_error_ptr`/`mv_last_error_len`. wasm32 pointers are unsigned 32-bit values
+ * that JS may see as negative i32s, so every returned pointer goes through `>>> 0`.
+ */
+import { InternalError, kernelError, MacridError, WasmTrapError } from '../errors.js';
+import { wasmModule } from './loader.js';
+
+/** The ABI version this TS code was written for (must equal `mv_abi_version()`). */
+export const ABI_VERSION = 1;
+
+/** Memory, status and buffer exports shared by all kernels. */
+export interface AbiExports {
+  memory: WebAssembly.Memory;
+  mv_abi_version(): number;
+  mv_alloc(size: number): number;
+  mv_free(ptr: number, size: number): void;
+  mv_last_error_ptr(): number;
+  mv_last_error_len(): number;
+  /** Executes `unreachable`: for tests of trap handling. */
+  mv_debug_trap(): void;
+  mv_buf_len(handle: number): number;
+  mv_buf_ptr(handle: number): number;
+  mv_buf_free(handle: number): void;
+}
+
+/** Ranking and evaluation kernels (`crates/macrid-wasm/src/kernels.rs`). */
+export interface RankingExports {
+  /** scores users·items f32; exclude CSR (indptr users+1, indices nnz); outputs users·k, users. */
+  mv_topk(
+    scores: number,
+    users: number,
+    items: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    k: number,
+    outItems: number,
+    outScores: number,
+    outCount: number,
+  ): number;
+}
+
+/** Every export of the module. Area interfaces are added here as kernels are added. */
+export type RawExports = AbiExports & RankingExports;
+
+type TypedArray = Float32Array | Float64Array | Uint32Array | Int32Array | Uint8Array;
+type TypedArrayCtor<T extends TypedArray> = {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  BYTES_PER_ELEMENT: number;
+};
+
+/**
+ * Allocations made for one kernel call; all are freed when the call ends (also on error). Views
+ * over WASM memory are created on demand from the current `memory.buffer`, so growth is safe.
+ */
+export class Arena {
+  private readonly allocations: Array<[number, number]> = [];
+  constructor(private readonly exports: RawExports) {}
+
+  /** Allocates `bytes` bytes and returns the pointer. */
+  alloc(bytes: number): number {
+    const ptr = this.exports.mv_alloc(bytes) >>> 0;
+    if (ptr === 0) throw new MacridError(`WASM allocation of ${bytes} bytes failed (out of memory)`);
+    this.allocations.push([ptr, bytes]);
+    return ptr;
+  }
+
+  /** Copies a typed array into fresh WASM memory and returns the pointer. */
+  input(data: TypedArray): number {
+    const ptr = this.alloc(data.byteLength);
+    new Uint8Array(this.exports.memory.buffer, ptr, data.byteLength).set(
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    );
+    return ptr;
+  }
+
+  /** Allocates room for `length` elements of `ctor`'s type. */
+  output<T extends TypedArray>(ctor: TypedArrayCtor<T>, length: number): number {
+    return this.alloc(length * ctor.BYTES_PER_ELEMENT);
+  }
+
+  /** Copies `length` elements at `ptr` out of WASM memory into a JS-owned array. */
+  read<T extends TypedArray>(ctor: TypedArrayCtor<T>, ptr: number, length: number): T {
+    const view = new ctor(this.exports.memory.buffer as ArrayBuffer, ptr, length);
+    return view.slice() as T;
+  }
+
+  freeAll(): void {
+    for (const [ptr, bytes] of this.allocations) this.exports.mv_free(ptr, bytes);
+    this.allocations.length = 0;
+  }
+}
+
+/**
+ * One instance of the kernels' module with its own memory. Each thread owns one. A trap discards
+ * the instance and builds a fresh one before the {@link WasmTrapError} is thrown.
+ */
+export class WasmInstance {
+  private inst!: WebAssembly.Instance;
+  /** How many times this instance was rebuilt after a trap. */
+  rebuilds = 0;
+
+  constructor(private readonly module: WebAssembly.Module = wasmModule()) {
+    this.build();
+  }
+
+  private build(): void {
+    this.inst = new WebAssembly.Instance(this.module, {});
+    const version = this.exports.mv_abi_version();
+    if (version !== ABI_VERSION) {
+      throw new InternalError(
+        `WASM module ABI version ${version} does not match the TS code's ${ABI_VERSION}: rebuild with 'npm run build'`,
+      );
+    }
+  }
+
+  get exports(): RawExports {
+    return this.inst.exports as unknown as RawExports;
+  }
+
+  /** Bytes of WASM memory currently reserved by this instance (grows, never shrinks). */
+  memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
+  /** The core's last error message. */
+  lastError(): string {
+    const e = this.exports;
+    const ptr = e.mv_last_error_ptr() >>> 0;
+    const len = e.mv_last_error_len() >>> 0;
+    return new TextDecoder().decode(new Uint8Array(e.memory.buffer, ptr, len));
+  }
+
+  /** Throws the typed error for a non-zero status returned by export `fn`. */
+  check(fn: string, status: number): void {
+    if (status !== 0) throw kernelError(fn, status, this.lastError());
+  }
+
+  /**
+   * Runs `body` with an arena that is freed afterwards. A trap inside becomes a
+   * {@link WasmTrapError} after the instance has been rebuilt (its memory is then gone, so the
+   * arena is not freed).
+   */
+  call<T>(fn: string, body: (arena: Arena, exports: RawExports) => T): T {
+    const arena = new Arena(this.exports);
+    try {
+      const out = body(arena, this.exports);
+      arena.freeAll();
+      return out;
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) {
+        this.build();
+        this.rebuilds++;
+        throw new WasmTrapError(`${fn}: the WASM module trapped (${e.message}); the instance was rebuilt`, {
+          cause: e,
+        });
+      }
+      arena.freeAll();
+      throw e;
+    }
+  }
+
+  /** Copies an owned result buffer out and frees it. */
+  takeBuffer(handle: number): Uint8Array {
+    const e = this.exports;
+    const ptr = e.mv_buf_ptr(handle) >>> 0;
+    const len = e.mv_buf_len(handle) >>> 0;
+    const out = new Uint8Array(e.memory.buffer, ptr, len).slice();
+    e.mv_buf_free(handle);
+    return out;
+  }
+}
+
+let mainInstance: WasmInstance | undefined;
+
+/** The instance of the current thread (created on first use). */
+export function threadInstance(): WasmInstance {
+  if (!mainInstance) mainInstance = new WasmInstance();
+  return mainInstance;
+}

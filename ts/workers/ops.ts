@@ -1,0 +1,24 @@
+/**
+ * The operations a pool worker can run: the same typed kernel wrappers the main thread calls, keyed by
+ * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
+ */
+import * as ranking from '../wasm/ranking.js';
+
+export const OPS = {
+  topk: ranking.topk,
+  debugTrap: ranking.debugTrap,
+} as const;
+
+export type Ops = typeof OPS;
+export type OpName = keyof Ops;
+export type OpArgs<K extends OpName> = Parameters<Ops[K]>[1];
+export type OpResult<K extends OpName> = ReturnType<Ops[K]>;
+
+/** A task as posted to a worker. */
+export interface Task {
+  op: OpName;
+  args: unknown;
+}
+
+/** What a worker answers: a value, or a serialized typed error (errors never cross as thrown values). */
+export type TaskReply = { ok: true; value: unknown } | { ok: false; error: { name: string; message: string } };
