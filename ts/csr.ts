@@ -31,6 +31,14 @@ export function csrFromRows(rows: ArrayLike<number>[], cols: number): Csr {
   return { indptr, indices, cols };
 }
 
+/** Rows `[lo, hi)` as a new CSR matrix (indices copied, indptr rebased to 0). */
+export function csrSliceRows(m: Csr, lo: number, hi: number): Csr {
+  const start = m.indptr[lo];
+  const indptr = new Uint32Array(hi - lo + 1);
+  for (let r = lo; r <= hi; r++) indptr[r - lo] = m.indptr[r] - start;
+  return { indptr, indices: m.indices.slice(start, m.indptr[hi]), cols: m.cols };
+}
+
 /** Row `r` as a subarray view (no copy). */
 export function csrRow(m: Csr, r: number): Uint32Array {
   return m.indices.subarray(m.indptr[r], m.indptr[r + 1]);

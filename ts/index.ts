@@ -2,8 +2,10 @@
  * macridvae — the public API (the one barrel). See README.md for a tour.
  */
 export type { Csr } from './csr.js';
-export { checkCsr, csrFromRows, csrRow, csrRows } from './csr.js';
+export { checkCsr, csrFromRows, csrRow, csrRows, csrSliceRows } from './csr.js';
+export type { HeldOut, SplitData } from './data/types.js';
 export * from './errors.js';
+export type { BatchScorer, EvalResult, MetricSummary } from './eval/types.js';
 export type { TopKArgs, TopKResult } from './kernels.js';
 export { topk } from './kernels.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
