@@ -45,8 +45,79 @@ export interface RankingExports {
   ): number;
 }
 
+/** Training kernels of the models (`crates/macrid-wasm/src/nn.rs`); optional arrays are null (0) pointers. */
+export interface NnExports {
+  mv_sparse_mix_forward(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    mask: number,
+    c: number,
+    t: number,
+    eps: number,
+    out: number,
+    norms: number,
+  ): number;
+  mv_sparse_mix_backward(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    mask: number,
+    c: number,
+    t: number,
+    norms: number,
+    out: number,
+    dout: number,
+    dc: number,
+    dt: number,
+  ): number;
+  mv_mix_decoder_log_probs(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    bound: number,
+    out: number,
+  ): number;
+  mv_mix_decoder_train(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    bound: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    gradScale: number,
+    loss: number,
+    dz: number,
+    dh: number,
+    dc: number,
+    dbias: number,
+  ): number;
+  mv_gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number): number;
+}
+
 /** Every export of the module. Area interfaces are added here as kernels are added. */
-export type RawExports = AbiExports & RankingExports;
+export type RawExports = AbiExports & RankingExports & NnExports;
 
 type TypedArray = Float32Array | Float64Array | Uint32Array | Int32Array | Uint8Array;
 type TypedArrayCtor<T extends TypedArray> = {

@@ -2,11 +2,14 @@
  * The operations a pool worker can run: the same typed kernel wrappers the main thread calls, keyed by
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
+import * as nn from '../wasm/nn.js';
 import * as ranking from '../wasm/ranking.js';
 
 export const OPS = {
   topk: ranking.topk,
   debugTrap: ranking.debugTrap,
+  mixDecoderTrain: nn.mixDecoderTrain,
+  mixDecoderLogProbs: nn.mixDecoderLogProbs,
 } as const;
 
 export type Ops = typeof OPS;

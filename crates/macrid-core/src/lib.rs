@@ -15,8 +15,12 @@
 
 pub mod csr;
 pub mod error;
+pub mod gemm;
+pub mod nn;
 pub mod rng;
 pub mod simd;
+pub mod tensorfile;
 pub mod topk;
+pub mod vec4;
 
 pub use error::{Error, ErrorKind, Result};

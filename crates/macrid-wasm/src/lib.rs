@@ -14,3 +14,4 @@
 
 pub mod abi;
 pub mod kernels;
+pub mod nn;

@@ -1,0 +1,891 @@
+//! The heavy parts of the models' training step, for a whole batch of users per call.
+//!
+//! - [`sparse_mix_forward`] / [`sparse_mix_backward`]: the encoder's first layer on the sparse click
+//!   matrix, per concept: `v[b,k,:] = Σ_{i∈x_b} m[p,k] c[i,k] t[i,:] / sqrt(Σ_{i∈x_b} c[i,k]² + eps)`
+//!   (MacridVAE's masked, L2-normalized, dropped-out input times the context embeddings; with one
+//!   concept and no `c` it is MultVAE's `dropout(x/‖x‖) · W₁`).
+//! - [`MixDecoder`]: the decoder and its multinomial log-likelihood, fused. For user `b` and item `i`,
+//!   `l[b,k,i] = scale · (z[b,k,:] · h[i,:]) + bias[i]`, `q[b,i] = Σ_k c[i,k] e^{l[b,k,i]}` and
+//!   `log p[b,i] = log q[b,i] − log Σ_j q[b,j]` (MacridVAE's concept mixture; with one concept, no `c`
+//!   and a bias it is MultVAE's output layer and log-softmax). Training returns the per-user loss
+//!   `−Σ_{i∈x_b} log p[b,i]` and the gradients of `grad_scale · Σ_b loss_b` with respect to `z`, `h`,
+//!   `c` and `bias`, never materializing more than a chunk of users × items.
+//!
+//! Layouts (row-major `f32`): `z` is `(users·K) × d` with row `b·K + k`; `h` is `items × d`; `c` is
+//! `items × K`; `t` is `items × d`; the clicks are CSR over `items` columns.
+
+use crate::csr::CsrRef;
+use crate::error::{check_len, Error, Result};
+use crate::gemm::{gemm_nn, gemm_tn, transpose};
+use crate::vec4::{exp1, exp4, F4};
+
+/// Floor applied to `q` before dividing by it or taking its log (`q` underflows only with unbounded
+/// logits, i.e. the inner-product ablation).
+const TINY: f32 = 1e-30;
+
+/// Floats of scratch one chunk of users may use for its `users × K × items` block (8 MiB).
+const CHUNK_FLOATS: usize = 1 << 21;
+
+fn check_dims(users: usize, concepts: usize, d: usize, items: usize) -> Result<()> {
+    if concepts == 0 || d == 0 {
+        return Err(Error::invalid(format!(
+            "'concepts' and 'd' must be >= 1 but got {} and {}",
+            concepts, d
+        )));
+    }
+    users
+        .checked_mul(concepts)
+        .and_then(|x| x.checked_mul(d.max(items)))
+        .ok_or_else(|| Error::invalid("sizes overflow".to_string()))?;
+    Ok(())
+}
+
+/// Forward pass of the per-concept sparse encoder layer (see the module doc).
+///
+/// `mask`: `nnz × K` dropout multipliers (0 or 1/keep), `None` for all ones; `c`: `items × K`, `None`
+/// only when `K == 1` (then `c ≡ 1`); `t`: `items × d`. Writes `out` (`users × K × d`) and `norms`
+/// (`users × K`, the denominators, needed by the backward pass).
+pub fn sparse_mix_forward(
+    x: &CsrRef,
+    concepts: usize,
+    d: usize,
+    mask: Option<&[f32]>,
+    c: Option<&[f32]>,
+    t: &[f32],
+    eps: f32,
+    out: &mut [f32],
+    norms: &mut [f32],
+) -> Result<()> {
+    let (users, items, nnz) = (x.rows(), x.cols, x.indices.len());
+    check_dims(users, concepts, d, items)?;
+    check_sparse_args(items, nnz, concepts, d, mask, c, t)?;
+    check_len("out", out, users * concepts * d)?;
+    check_len("norms", norms, users * concepts)?;
+    for b in 0..users {
+        let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+        for k in 0..concepts {
+            let o = &mut out[(b * concepts + k) * d..(b * concepts + k + 1) * d];
+            o.iter_mut().for_each(|v| *v = 0.0);
+            let mut ss = 0f32;
+            for p in lo..hi {
+                let i = x.indices[p] as usize;
+                let ck = c.map_or(1.0, |c| c[i * concepts + k]);
+                ss += ck * ck;
+                let w = mask.map_or(1.0, |m| m[p * concepts + k]) * ck;
+                if w != 0.0 {
+                    crate::simd::axpy(w, &t[i * d..(i + 1) * d], o);
+                }
+            }
+            let n = (ss + eps).sqrt();
+            norms[b * concepts + k] = n;
+            let inv = 1.0 / n;
+            o.iter_mut().for_each(|v| *v *= inv);
+        }
+    }
+    Ok(())
+}
+
+/// Backward pass of [`sparse_mix_forward`]: given `out` and `norms` from the forward pass and the
+/// gradient `dout` of `out`, writes the gradients `dt` (`items × d`) and, when `c` is given, `dc`
+/// (`items × K`). Both are overwritten.
+pub fn sparse_mix_backward(
+    x: &CsrRef,
+    concepts: usize,
+    d: usize,
+    mask: Option<&[f32]>,
+    c: Option<&[f32]>,
+    t: &[f32],
+    norms: &[f32],
+    out: &[f32],
+    dout: &[f32],
+    dc: Option<&mut [f32]>,
+    dt: &mut [f32],
+) -> Result<()> {
+    let (users, items, nnz) = (x.rows(), x.cols, x.indices.len());
+    check_dims(users, concepts, d, items)?;
+    check_sparse_args(items, nnz, concepts, d, mask, c, t)?;
+    check_len("norms", norms, users * concepts)?;
+    check_len("out", out, users * concepts * d)?;
+    check_len("dout", dout, users * concepts * d)?;
+    check_len("dt", dt, items * d)?;
+    let mut dc = dc;
+    if let Some(dc) = dc.as_deref_mut() {
+        check_len("dc", dc, items * concepts)?;
+        dc.iter_mut().for_each(|v| *v = 0.0);
+    }
+    dt.iter_mut().for_each(|v| *v = 0.0);
+    let mut ds = vec![0f32; d];
+    for b in 0..users {
+        let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+        for k in 0..concepts {
+            let r = (b * concepts + k) * d;
+            let n = norms[b * concepts + k];
+            let g = &dout[r..r + d];
+            // out = S / n: dS = dout / n; dn = -(dout · out) / n; dn/dc_ik = c_ik / n.
+            for j in 0..d {
+                ds[j] = g[j] / n;
+            }
+            let dn_over_n = -crate::simd::dot(g, &out[r..r + d]) / (n * n);
+            for p in lo..hi {
+                let i = x.indices[p] as usize;
+                let ck = c.map_or(1.0, |c| c[i * concepts + k]);
+                let m = mask.map_or(1.0, |m| m[p * concepts + k]);
+                let ti = &t[i * d..(i + 1) * d];
+                if let Some(dc) = dc.as_deref_mut() {
+                    let mut v = dn_over_n * ck;
+                    if m != 0.0 {
+                        v += m * crate::simd::dot(ti, &ds);
+                    }
+                    dc[i * concepts + k] += v;
+                }
+                if m * ck != 0.0 {
+                    crate::simd::axpy(m * ck, &ds, &mut dt[i * d..(i + 1) * d]);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_sparse_args(
+    items: usize,
+    nnz: usize,
+    concepts: usize,
+    d: usize,
+    mask: Option<&[f32]>,
+    c: Option<&[f32]>,
+    t: &[f32],
+) -> Result<()> {
+    if let Some(m) = mask {
+        check_len("mask", m, nnz * concepts)?;
+    }
+    match c {
+        Some(c) => check_len("c", c, items * concepts)?,
+        None if concepts != 1 => {
+            return Err(Error::invalid(format!(
+                "'c' is required when concepts = {} (only one concept may omit it)",
+                concepts
+            )))
+        }
+        None => {}
+    }
+    check_len("t", t, items * d)
+}
+
+/// The fused decoder of one batch: inputs borrowed, see the module doc for the formulas.
+pub struct MixDecoder<'a> {
+    pub users: usize,
+    /// Concepts `K` (1 for MultVAE/MultDAE).
+    pub concepts: usize,
+    pub d: usize,
+    pub items: usize,
+    /// `(users·K) × d`.
+    pub z: &'a [f32],
+    /// `items × d`.
+    pub h: &'a [f32],
+    /// `items × K`; `None` only when `K == 1` (then `c ≡ 1`).
+    pub c: Option<&'a [f32]>,
+    /// `items`, added to every logit of the item.
+    pub bias: Option<&'a [f32]>,
+    /// Multiplies the dot products (`1/τ` for MacridVAE, 1 for MultVAE).
+    pub scale: f32,
+    /// An upper bound on every logit, subtracted before `exp` (`1/τ` when `z` and `h` are unit vectors);
+    /// `None`: each user's maximum logit is used.
+    pub bound: Option<f32>,
+}
+
+/// Gradients written by [`MixDecoder::train`] (all overwritten).
+pub struct MixGrads<'a> {
+    /// Per-user loss `−Σ_{i∈x_b} log p[b,i]` (not scaled).
+    pub loss: &'a mut [f32],
+    /// `(users·K) × d`.
+    pub dz: &'a mut [f32],
+    /// `items × d`.
+    pub dh: &'a mut [f32],
+    /// `items × K`, required when `c` is given.
+    pub dc: Option<&'a mut [f32]>,
+    /// `items`, required when `bias` is given.
+    pub dbias: Option<&'a mut [f32]>,
+}
+
+/// Per-call state: transposed copies of `h` and `c` and the chunk buffers.
+struct Work {
+    ht: Vec<f32>,
+    ct: Vec<f32>,
+    e: Vec<f32>,
+    q: Vec<f32>,
+    chunk: usize,
+}
+
+impl<'a> MixDecoder<'a> {
+    fn check(&self) -> Result<()> {
+        check_dims(self.users, self.concepts, self.d, self.items)?;
+        check_len("z", self.z, self.users * self.concepts * self.d)?;
+        check_len("h", self.h, self.items * self.d)?;
+        match self.c {
+            Some(c) => check_len("c", c, self.items * self.concepts)?,
+            None if self.concepts != 1 => {
+                return Err(Error::invalid(format!(
+                    "'c' is required when concepts = {}",
+                    self.concepts
+                )))
+            }
+            None => {}
+        }
+        if let Some(b) = self.bias {
+            check_len("bias", b, self.items)?;
+        }
+        if !self.scale.is_finite() {
+            return Err(Error::invalid(format!(
+                "'scale' must be finite but is {}",
+                self.scale
+            )));
+        }
+        if let Some(s) = self.bound {
+            if !s.is_finite() {
+                return Err(Error::invalid(format!(
+                    "'bound' must be finite but is {}",
+                    s
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn work(&self) -> Result<Work> {
+        let (kk, m) = (self.concepts, self.items);
+        let mut ht = vec![0f32; self.d * m];
+        transpose(self.h, m, self.d, &mut ht)?;
+        let mut ct = vec![1f32; kk * m];
+        if let Some(c) = self.c {
+            transpose(c, m, kk, &mut ct)?;
+        }
+        let chunk = (CHUNK_FLOATS / (kk * m).max(1)).clamp(1, self.users.max(1));
+        Ok(Work {
+            ht,
+            ct,
+            e: vec![0f32; chunk * kk * m],
+            q: vec![0f32; chunk * m],
+            chunk,
+        })
+    }
+
+    /// Fills `w.e` with `e^{l − shift_b}` and `w.q` with `q` for users `b0..b0+nb`; returns each user's
+    /// `(shift_b, Q_b = Σ_i q_bi)`.
+    fn forward_chunk(&self, w: &mut Work, b0: usize, nb: usize) -> Result<Vec<(f32, f32)>> {
+        let (kk, d, m) = (self.concepts, self.d, self.items);
+        let rows = nb * kk;
+        let e = &mut w.e[..rows * m];
+        gemm_nn(rows, m, d, &self.z[b0 * kk * d..], d, &w.ht, m, e, m, false)?;
+        let scale = F4::splat(self.scale);
+        let m4 = m / 4 * 4;
+        let mut out = Vec::with_capacity(nb);
+        for bl in 0..nb {
+            let shift = match self.bound {
+                Some(s) => s,
+                None => {
+                    let mut mx = f32::NEG_INFINITY;
+                    for k in 0..kk {
+                        let row = &e[(bl * kk + k) * m..(bl * kk + k + 1) * m];
+                        for i in 0..m {
+                            let l = self.scale * row[i] + self.bias.map_or(0.0, |b| b[i]);
+                            if l > mx {
+                                mx = l;
+                            }
+                        }
+                    }
+                    if mx.is_finite() {
+                        mx
+                    } else {
+                        0.0
+                    }
+                }
+            };
+            let sv = F4::splat(shift);
+            let q = &mut w.q[bl * m..(bl + 1) * m];
+            q.iter_mut().for_each(|v| *v = 0.0);
+            for k in 0..kk {
+                let row = &mut e[(bl * kk + k) * m..(bl * kk + k + 1) * m];
+                let ck = &w.ct[k * m..(k + 1) * m];
+                let mut i = 0;
+                while i < m4 {
+                    let mut l = F4::load(&row[i..]).mul(scale);
+                    if let Some(b) = self.bias {
+                        l = l.add(F4::load(&b[i..]));
+                    }
+                    let ev = exp4(l.sub(sv));
+                    ev.store(&mut row[i..]);
+                    F4::load(&q[i..])
+                        .add(F4::load(&ck[i..]).mul(ev))
+                        .store(&mut q[i..]);
+                    i += 4;
+                }
+                for i in m4..m {
+                    let l = self.scale * row[i] + self.bias.map_or(0.0, |b| b[i]);
+                    let ev = exp1(l - shift);
+                    row[i] = ev;
+                    q[i] += ck[i] * ev;
+                }
+            }
+            let mut acc = F4::zero();
+            let mut i = 0;
+            while i < m4 {
+                acc = acc.add(F4::load(&q[i..]));
+                i += 4;
+            }
+            let mut total = acc.sum();
+            for v in &q[m4..] {
+                total += v;
+            }
+            out.push((shift, total));
+        }
+        Ok(out)
+    }
+
+    /// Log-probabilities `log p[b,i]` of every item for every user (`users × items`), as used for ranking.
+    pub fn log_probs(&self, out: &mut [f32]) -> Result<()> {
+        self.check()?;
+        check_len("out", out, self.users * self.items)?;
+        if self.users == 0 || self.items == 0 {
+            return Ok(());
+        }
+        let m = self.items;
+        let mut w = self.work()?;
+        let mut b0 = 0;
+        while b0 < self.users {
+            let nb = w.chunk.min(self.users - b0);
+            let stats = self.forward_chunk(&mut w, b0, nb)?;
+            for (bl, &(_, total)) in stats.iter().enumerate() {
+                let lz = total.max(TINY).ln();
+                let q = &w.q[bl * m..(bl + 1) * m];
+                let o = &mut out[(b0 + bl) * m..(b0 + bl + 1) * m];
+                for i in 0..m {
+                    o[i] = q[i].max(TINY).ln() - lz;
+                }
+            }
+            b0 += nb;
+        }
+        Ok(())
+    }
+
+    /// Loss and gradients for clicks `x` (`users × items` CSR); gradients are those of
+    /// `grad_scale · Σ_b loss_b`.
+    pub fn train(&self, x: &CsrRef, grad_scale: f32, g: MixGrads) -> Result<()> {
+        self.check()?;
+        let (users, kk, d, m) = (self.users, self.concepts, self.d, self.items);
+        if x.rows() != users || x.cols != m {
+            return Err(Error::invalid(format!(
+                "'x' must be {}×{} but is {}×{}",
+                users,
+                m,
+                x.rows(),
+                x.cols
+            )));
+        }
+        check_len("loss", g.loss, users)?;
+        check_len("dz", g.dz, users * kk * d)?;
+        check_len("dh", g.dh, m * d)?;
+        let mut dc = g.dc;
+        match (&dc, self.c) {
+            (Some(dc), Some(_)) => check_len("dc", dc, m * kk)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dc' must be given exactly when 'c' is".to_string(),
+                ))
+            }
+        }
+        let mut dbias = g.dbias;
+        match (&dbias, self.bias) {
+            (Some(db), Some(_)) => check_len("dbias", db, m)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dbias' must be given exactly when 'bias' is".to_string(),
+                ))
+            }
+        }
+        g.dh.iter_mut().for_each(|v| *v = 0.0);
+        if let Some(db) = dbias.as_deref_mut() {
+            db.iter_mut().for_each(|v| *v = 0.0);
+        }
+        if users == 0 || m == 0 {
+            g.dz.iter_mut().for_each(|v| *v = 0.0);
+            g.loss.iter_mut().for_each(|v| *v = 0.0);
+            if let Some(dc) = dc.as_deref_mut() {
+                dc.iter_mut().for_each(|v| *v = 0.0);
+            }
+            return Ok(());
+        }
+        let mut w = self.work()?;
+        // dc accumulates in the transposed (K × items) layout the vector loops walk.
+        let mut dct = vec![0f32; if self.c.is_some() { kk * m } else { 0 }];
+        let scale = F4::splat(self.scale);
+        let m4 = m / 4 * 4;
+        let mut b0 = 0;
+        while b0 < users {
+            let nb = w.chunk.min(users - b0);
+            let stats = self.forward_chunk(&mut w, b0, nb)?;
+            let rows = nb * kk;
+            for (bl, &(_, total)) in stats.iter().enumerate() {
+                let b = b0 + bl;
+                let pos = x.row(b);
+                let q = &w.q[bl * m..(bl + 1) * m];
+                let total = total.max(TINY);
+                // loss_b = −Σ_{i∈x_b} log(q_bi / Q_b)
+                let mut loss = 0f32;
+                for &i in pos {
+                    loss -= (q[i as usize].max(TINY) / total).ln();
+                }
+                g.loss[b] = loss;
+                // d(grad_scale·loss_b)/d log q_bi = a_b q_bi − grad_scale·x_bi with a_b = grad_scale·n_b/Q_b.
+                // Through q_bi = Σ_k c_ik e_bki: dl_bki = (a_b − grad_scale·x_bi/q_bi) c_ik e_bki,
+                // dc_ik += (a_b − grad_scale·x_bi/q_bi) e_bki, dbias_i += a_b q_bi − grad_scale·x_bi.
+                let a = grad_scale * pos.len() as f32 / total;
+                let av = F4::splat(a);
+                if let Some(db) = dbias.as_deref_mut() {
+                    let mut i = 0;
+                    while i < m4 {
+                        F4::load(&db[i..])
+                            .add(av.mul(F4::load(&q[i..])))
+                            .store(&mut db[i..]);
+                        i += 4;
+                    }
+                    for i in m4..m {
+                        db[i] += a * q[i];
+                    }
+                    for &i in pos {
+                        db[i as usize] -= grad_scale;
+                    }
+                }
+                for k in 0..kk {
+                    let r = bl * kk + k;
+                    let row = &mut w.e[r * m..(r + 1) * m];
+                    let ck = &w.ct[k * m..(k + 1) * m];
+                    if !dct.is_empty() {
+                        // Dense part of dc with the uncorrected e: a_b·e for every item.
+                        let dk = &mut dct[k * m..(k + 1) * m];
+                        let mut i = 0;
+                        while i < m4 {
+                            F4::load(&dk[i..])
+                                .add(av.mul(F4::load(&row[i..])))
+                                .store(&mut dk[i..]);
+                            i += 4;
+                        }
+                        for i in m4..m {
+                            dk[i] += a * row[i];
+                        }
+                    }
+                    // Positives: dc gets −grad_scale·e/q, and e is rescaled by (1 − grad_scale/(a_b q)) so
+                    // the dense pass below, which multiplies by a_b, yields (a_b − grad_scale/q)·c·e.
+                    for &i in pos {
+                        let i = i as usize;
+                        let qi = q[i].max(TINY);
+                        let ev = row[i];
+                        if !dct.is_empty() {
+                            dct[k * m + i] -= grad_scale * ev / qi;
+                        }
+                        // a_b = 0 only when grad_scale = 0 (a user with clicks has n_b > 0), so dl = 0.
+                        row[i] = if a != 0.0 {
+                            ev * (1.0 - grad_scale / (a * qi))
+                        } else {
+                            0.0
+                        };
+                    }
+                    // dl = a_b c_ik row (row holds the corrected e) times scale (chain through l = scale·dot).
+                    let f = av.mul(scale);
+                    let mut i = 0;
+                    while i < m4 {
+                        f.mul(F4::load(&ck[i..]))
+                            .mul(F4::load(&row[i..]))
+                            .store(&mut row[i..]);
+                        i += 4;
+                    }
+                    let fs = a * self.scale;
+                    for i in m4..m {
+                        row[i] *= fs * ck[i];
+                    }
+                }
+            }
+            let zc = &self.z[b0 * kk * d..(b0 + nb) * kk * d];
+            let e = &w.e[..rows * m];
+            gemm_nn(
+                rows,
+                d,
+                m,
+                e,
+                m,
+                self.h,
+                d,
+                &mut g.dz[b0 * kk * d..],
+                d,
+                false,
+            )?;
+            gemm_tn(m, d, rows, e, m, zc, d, g.dh, d, true)?;
+            b0 += nb;
+        }
+        if let Some(dc) = dc {
+            transpose(&dct, kk, m, dc)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Xoshiro256;
+
+    fn rand(rng: &mut Xoshiro256, n: usize, s: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| (rng.next_f64() as f32 * 2.0 - 1.0) * s)
+            .collect()
+    }
+
+    /// Loss of one batch in f64, straight from the formulas.
+    fn naive_loss(dec: &MixDecoder, x: &CsrRef) -> f64 {
+        let (kk, d, m) = (dec.concepts, dec.d, dec.items);
+        let mut total = 0f64;
+        for b in 0..dec.users {
+            let mut logq = vec![0f64; m];
+            for i in 0..m {
+                let mut q = 0f64;
+                for k in 0..kk {
+                    let mut dot = 0f64;
+                    for j in 0..d {
+                        dot += dec.z[(b * kk + k) * d + j] as f64 * dec.h[i * d + j] as f64;
+                    }
+                    let l = dec.scale as f64 * dot + dec.bias.map_or(0.0, |v| v[i] as f64);
+                    q += dec.c.map_or(1.0, |c| c[i * kk + k] as f64) * l.exp();
+                }
+                logq[i] = q.ln();
+            }
+            let mx = logq.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lz = mx + logq.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
+            for &i in x.row(b) {
+                total -= logq[i as usize] - lz;
+            }
+        }
+        total
+    }
+
+    struct Case {
+        users: usize,
+        kk: usize,
+        d: usize,
+        m: usize,
+        z: Vec<f32>,
+        h: Vec<f32>,
+        c: Option<Vec<f32>>,
+        bias: Option<Vec<f32>>,
+        scale: f32,
+        bound: Option<f32>,
+        indptr: Vec<u32>,
+        indices: Vec<u32>,
+    }
+
+    fn case(
+        seed: u64,
+        users: usize,
+        kk: usize,
+        d: usize,
+        m: usize,
+        with_c: bool,
+        with_bias: bool,
+    ) -> Case {
+        let mut rng = Xoshiro256::new(seed);
+        let c = if with_c {
+            let mut c = rand(&mut rng, m * kk, 1.0);
+            for i in 0..m {
+                let row = &mut c[i * kk..(i + 1) * kk];
+                let s: f32 = row.iter().map(|v| v.exp()).sum();
+                row.iter_mut().for_each(|v| *v = v.exp() / s);
+            }
+            Some(c)
+        } else {
+            None
+        };
+        let mut indptr = vec![0u32];
+        let mut indices = vec![];
+        for _ in 0..users {
+            for i in 0..m {
+                if rng.next_f64() < 0.2 {
+                    indices.push(i as u32);
+                }
+            }
+            indptr.push(indices.len() as u32);
+        }
+        Case {
+            users,
+            kk,
+            d,
+            m,
+            z: rand(&mut rng, users * kk * d, 0.5),
+            h: rand(&mut rng, m * d, 0.5),
+            c,
+            bias: if with_bias {
+                Some(rand(&mut rng, m, 0.3))
+            } else {
+                None
+            },
+            scale: if with_bias { 1.0 } else { 2.5 },
+            bound: None,
+            indptr,
+            indices,
+        }
+    }
+
+    impl Case {
+        fn dec(&self) -> MixDecoder<'_> {
+            MixDecoder {
+                users: self.users,
+                concepts: self.kk,
+                d: self.d,
+                items: self.m,
+                z: &self.z,
+                h: &self.h,
+                c: self.c.as_deref(),
+                bias: self.bias.as_deref(),
+                scale: self.scale,
+                bound: self.bound,
+            }
+        }
+        fn x(&self) -> CsrRef<'_> {
+            CsrRef::new("x", &self.indptr, &self.indices, self.m).unwrap()
+        }
+    }
+
+    #[test]
+    fn decoder_loss_and_gradients_match_finite_differences() {
+        for &(kk, with_c, with_bias) in &[(3, true, false), (1, false, true), (2, true, true)] {
+            let mut cs = case(7 + kk as u64, 5, kk, 6, 23, with_c, with_bias);
+            let (users, d, m) = (cs.users, cs.d, cs.m);
+            let mut loss = vec![0f32; users];
+            let mut dz = vec![0f32; users * kk * d];
+            let mut dh = vec![0f32; m * d];
+            let mut dc = vec![0f32; m * kk];
+            let mut db = vec![0f32; m];
+            let gs = 0.5f32;
+            cs.dec()
+                .train(
+                    &cs.x(),
+                    gs,
+                    MixGrads {
+                        loss: &mut loss,
+                        dz: &mut dz,
+                        dh: &mut dh,
+                        dc: if with_c { Some(&mut dc) } else { None },
+                        dbias: if with_bias { Some(&mut db) } else { None },
+                    },
+                )
+                .unwrap();
+            let want = naive_loss(&cs.dec(), &cs.x());
+            let got: f64 = loss.iter().map(|&v| v as f64).sum();
+            assert!(
+                (got - want).abs() < 1e-3 * want.abs().max(1.0),
+                "loss {} vs {}",
+                got,
+                want
+            );
+            let fd = |cs: &mut Case, which: usize, idx: usize| -> f64 {
+                let eps = 1e-3f32;
+                let get = |cs: &mut Case| -> *mut f32 {
+                    match which {
+                        0 => &mut cs.z[idx],
+                        1 => &mut cs.h[idx],
+                        2 => &mut cs.c.as_mut().unwrap()[idx],
+                        _ => &mut cs.bias.as_mut().unwrap()[idx],
+                    }
+                };
+                let p = get(cs);
+                // SAFETY: p points into cs, alive for this closure; no other borrow is active.
+                let orig = unsafe { *p };
+                unsafe { *p = orig + eps };
+                let up = naive_loss(&cs.dec(), &cs.x());
+                unsafe { *get(cs) = orig - eps };
+                let down = naive_loss(&cs.dec(), &cs.x());
+                unsafe { *get(cs) = orig };
+                gs as f64 * (up - down) / (2.0 * eps as f64)
+            };
+            for idx in [0, 7, users * kk * d - 1] {
+                let n = fd(&mut cs, 0, idx);
+                assert!(
+                    (dz[idx] as f64 - n).abs() < 2e-3,
+                    "dz[{}] {} vs {}",
+                    idx,
+                    dz[idx],
+                    n
+                );
+            }
+            for idx in [0, 13, m * d - 1] {
+                let n = fd(&mut cs, 1, idx);
+                assert!(
+                    (dh[idx] as f64 - n).abs() < 2e-3,
+                    "dh[{}] {} vs {}",
+                    idx,
+                    dh[idx],
+                    n
+                );
+            }
+            if with_c {
+                for idx in [0, 5, m * kk - 1] {
+                    let n = fd(&mut cs, 2, idx);
+                    assert!(
+                        (dc[idx] as f64 - n).abs() < 2e-3,
+                        "dc[{}] {} vs {}",
+                        idx,
+                        dc[idx],
+                        n
+                    );
+                }
+            }
+            if with_bias {
+                for idx in [0, 3, m - 1] {
+                    let n = fd(&mut cs, 3, idx);
+                    assert!(
+                        (db[idx] as f64 - n).abs() < 2e-3,
+                        "db[{}] {} vs {}",
+                        idx,
+                        db[idx],
+                        n
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn log_probs_normalize_and_bound_does_not_change_them() {
+        let mut cs = case(3, 4, 2, 5, 37, true, false);
+        let n = cs.users * cs.m;
+        let mut a = vec![0f32; n];
+        cs.dec().log_probs(&mut a).unwrap();
+        for b in 0..cs.users {
+            let s: f64 = a[b * cs.m..(b + 1) * cs.m]
+                .iter()
+                .map(|&v| (v as f64).exp())
+                .sum();
+            assert!((s - 1.0).abs() < 1e-5, "{}", s);
+        }
+        cs.bound = Some(10.0);
+        let mut b = vec![0f32; n];
+        cs.dec().log_probs(&mut b).unwrap();
+        for i in 0..n {
+            assert!((a[i] - b[i]).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn sparse_mix_gradients_match_finite_differences() {
+        let mut rng = Xoshiro256::new(5);
+        let (users, kk, d, m) = (3, 2, 4, 9);
+        let indptr = vec![0u32, 3, 3, 7];
+        let indices = vec![0u32, 4, 8, 1, 2, 4, 7];
+        let x = CsrRef::new("x", &indptr, &indices, m).unwrap();
+        let nnz = indices.len();
+        let mask: Vec<f32> = (0..nnz * kk)
+            .map(|p| if p % 3 == 0 { 0.0 } else { 2.0 })
+            .collect();
+        let mut c = rand(&mut rng, m * kk, 1.0);
+        c.iter_mut().for_each(|v| *v = v.abs() + 0.1);
+        let mut t = rand(&mut rng, m * d, 1.0);
+        let wts = rand(&mut rng, users * kk * d, 1.0);
+        let obj = |c: &[f32], t: &[f32]| -> f64 {
+            let mut out = vec![0f32; users * kk * d];
+            let mut norms = vec![0f32; users * kk];
+            sparse_mix_forward(
+                &x,
+                kk,
+                d,
+                Some(&mask),
+                Some(c),
+                t,
+                1e-8,
+                &mut out,
+                &mut norms,
+            )
+            .unwrap();
+            out.iter()
+                .zip(wts.iter())
+                .map(|(a, b)| (a * b) as f64)
+                .sum()
+        };
+        let mut out = vec![0f32; users * kk * d];
+        let mut norms = vec![0f32; users * kk];
+        sparse_mix_forward(
+            &x,
+            kk,
+            d,
+            Some(&mask),
+            Some(&c),
+            &t,
+            1e-8,
+            &mut out,
+            &mut norms,
+        )
+        .unwrap();
+        // empty row: zero output
+        assert!(out[kk * d..2 * kk * d].iter().all(|&v| v == 0.0));
+        let mut dc = vec![0f32; m * kk];
+        let mut dt = vec![0f32; m * d];
+        sparse_mix_backward(
+            &x,
+            kk,
+            d,
+            Some(&mask),
+            Some(&c),
+            &t,
+            &norms,
+            &out,
+            &wts,
+            Some(&mut dc),
+            &mut dt,
+        )
+        .unwrap();
+        let eps = 1e-3f32;
+        for idx in 0..m * kk {
+            let o = c[idx];
+            c[idx] = o + eps;
+            let up = obj(&c, &t);
+            c[idx] = o - eps;
+            let down = obj(&c, &t);
+            c[idx] = o;
+            let n = (up - down) / (2.0 * eps as f64);
+            assert!(
+                (dc[idx] as f64 - n).abs() < 2e-3,
+                "dc[{}] {} vs {}",
+                idx,
+                dc[idx],
+                n
+            );
+        }
+        for idx in 0..m * d {
+            let o = t[idx];
+            t[idx] = o + eps;
+            let up = obj(&c, &t);
+            t[idx] = o - eps;
+            let down = obj(&c, &t);
+            t[idx] = o;
+            let n = (up - down) / (2.0 * eps as f64);
+            assert!(
+                (dt[idx] as f64 - n).abs() < 2e-3,
+                "dt[{}] {} vs {}",
+                idx,
+                dt[idx],
+                n
+            );
+        }
+    }
+
+    #[test]
+    fn missing_c_with_several_concepts_is_an_error() {
+        let indptr = vec![0u32, 1];
+        let indices = vec![0u32];
+        let x = CsrRef::new("x", &indptr, &indices, 2).unwrap();
+        let mut out = vec![0f32; 2 * 3];
+        let mut norms = vec![0f32; 2];
+        let e = sparse_mix_forward(&x, 2, 3, None, None, &[0.0; 6], 0.0, &mut out, &mut norms)
+            .unwrap_err();
+        assert!(e.message.contains("'c' is required"), "{}", e.message);
+    }
+}

@@ -1,0 +1,241 @@
+//! Exports of the training kernels (`macrid_core::nn`, `macrid_core::gemm`). Optional arrays are passed
+//! as a null pointer (0); an absent `bound` as NaN. All outputs are caller-allocated and overwritten.
+
+use crate::abi::{slice, slice_mut, status};
+use macrid_core::csr::CsrRef;
+use macrid_core::nn::{sparse_mix_backward, sparse_mix_forward, MixDecoder, MixGrads};
+use macrid_core::{Error, Result};
+
+/// # Safety
+/// A non-null `p` must point to `len` elements.
+unsafe fn opt<'a>(p: *const f32, len: usize) -> Option<&'a [f32]> {
+    if p.is_null() {
+        None
+    } else {
+        Some(slice(p, len))
+    }
+}
+
+/// # Safety
+/// As [`opt`], writable and unaliased.
+unsafe fn opt_mut<'a>(p: *mut f32, len: usize) -> Option<&'a mut [f32]> {
+    if p.is_null() {
+        None
+    } else {
+        Some(slice_mut(p, len))
+    }
+}
+
+unsafe fn csr<'a>(
+    indptr: *const u32,
+    rows: usize,
+    indices: *const u32,
+    nnz: usize,
+    cols: usize,
+) -> Result<CsrRef<'a>> {
+    CsrRef::new("x", slice(indptr, rows + 1), slice(indices, nnz), cols)
+}
+
+/// Forward pass of the per-concept sparse encoder layer; see `macrid_core::nn::sparse_mix_forward`.
+///
+/// # Safety
+/// `indptr` users+1, `indices` nnz, `mask` nnz·K (or null), `c` items·K (or null), `t` items·d,
+/// `out` users·K·d, `norms` users·K.
+#[no_mangle]
+pub unsafe extern "C" fn mv_sparse_mix_forward(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    mask: *const f32,
+    c: *const f32,
+    t: *const f32,
+    eps: f32,
+    out: *mut f32,
+    norms: *mut f32,
+) -> i32 {
+    status((|| {
+        let x = csr(indptr, users, indices, nnz, items)?;
+        sparse_mix_forward(
+            &x,
+            concepts,
+            d,
+            opt(mask, nnz * concepts),
+            opt(c, items * concepts),
+            slice(t, items * d),
+            eps,
+            slice_mut(out, users * concepts * d),
+            slice_mut(norms, users * concepts),
+        )
+    })())
+}
+
+/// Backward pass of [`mv_sparse_mix_forward`].
+///
+/// # Safety
+/// As the forward pass, plus `norms` users·K, `out`/`dout` users·K·d, `dc` items·K (null when `c` is),
+/// `dt` items·d.
+#[no_mangle]
+pub unsafe extern "C" fn mv_sparse_mix_backward(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    mask: *const f32,
+    c: *const f32,
+    t: *const f32,
+    norms: *const f32,
+    out: *const f32,
+    dout: *const f32,
+    dc: *mut f32,
+    dt: *mut f32,
+) -> i32 {
+    status((|| {
+        let x = csr(indptr, users, indices, nnz, items)?;
+        sparse_mix_backward(
+            &x,
+            concepts,
+            d,
+            opt(mask, nnz * concepts),
+            opt(c, items * concepts),
+            slice(t, items * d),
+            slice(norms, users * concepts),
+            slice(out, users * concepts * d),
+            slice(dout, users * concepts * d),
+            opt_mut(dc, items * concepts),
+            slice_mut(dt, items * d),
+        )
+    })())
+}
+
+unsafe fn decoder<'a>(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+) -> Result<MixDecoder<'a>> {
+    let n = users
+        .checked_mul(concepts)
+        .and_then(|x| x.checked_mul(d))
+        .ok_or_else(|| Error::invalid("sizes overflow".to_string()))?;
+    Ok(MixDecoder {
+        users,
+        concepts,
+        d,
+        items,
+        z: slice(z, n),
+        h: slice(h, items * d),
+        c: opt(c, items * concepts),
+        bias: opt(bias, items),
+        scale,
+        bound: if bound.is_nan() { None } else { Some(bound) },
+    })
+}
+
+/// Log-probabilities of every item for every user (`out`: users·items); see `macrid_core::nn::MixDecoder`.
+///
+/// # Safety
+/// `z` users·K·d, `h` items·d, `c` items·K (or null), `bias` items (or null), `out` users·items.
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_decoder_log_probs(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+    out: *mut f32,
+) -> i32 {
+    status((|| {
+        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
+        dec.log_probs(slice_mut(out, users * items))
+    })())
+}
+
+/// Loss and gradients of the fused decoder for clicks `x`; see `macrid_core::nn::MixDecoder::train`.
+///
+/// # Safety
+/// As [`mv_mix_decoder_log_probs`], plus `indptr` users+1, `indices` nnz, `loss` users, `dz` users·K·d,
+/// `dh` items·d, `dc` items·K (null when `c` is), `dbias` items (null when `bias` is).
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_decoder_train(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    grad_scale: f32,
+    loss: *mut f32,
+    dz: *mut f32,
+    dh: *mut f32,
+    dc: *mut f32,
+    dbias: *mut f32,
+) -> i32 {
+    status((|| {
+        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
+        let x = csr(indptr, users, indices, nnz, items)?;
+        dec.train(
+            &x,
+            grad_scale,
+            MixGrads {
+                loss: slice_mut(loss, users),
+                dz: slice_mut(dz, users * concepts * d),
+                dh: slice_mut(dh, items * d),
+                dc: opt_mut(dc, items * concepts),
+                dbias: opt_mut(dbias, items),
+            },
+        )
+    })())
+}
+
+/// `C (m×n) = op(A) · op(B)`, packed row-major; `trans_a`/`trans_b` non-zero take `A` as `k×m` / `B` as
+/// `n×k` and use their transposes (see `macrid_core::gemm::gemm_any`).
+///
+/// # Safety
+/// `a` m·k, `b` k·n, `c` m·n elements.
+#[no_mangle]
+pub unsafe extern "C" fn mv_gemm(
+    trans_a: u32,
+    trans_b: u32,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+) -> i32 {
+    status(macrid_core::gemm::gemm_any(
+        trans_a != 0,
+        trans_b != 0,
+        m,
+        n,
+        k,
+        slice(a, m * k),
+        slice(b, k * n),
+        slice_mut(c, m * n),
+    ))
+}

@@ -1,0 +1,298 @@
+/**
+ * Typed wrappers of the models' training kernels (`crates/macrid-core/src/nn.rs`). Arguments are
+ * validated here, at the edge; every argument object is structured-clone-safe, so the same call runs on
+ * the worker pool (`KernelPool.run('mixDecoderTrain', args)`).
+ *
+ * Layouts (row-major float32): user concept vectors `z` are `(users·K) × d` with row `b·K + k`; item
+ * matrices (`h`, `t`) are `items × d`; concept assignments `c` are `items × K`.
+ */
+import { type Csr, checkCsr, csrRows } from '../csr.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkArray, checkInt, checkNumber } from '../validate.js';
+import type { Arena, WasmInstance } from './raw.js';
+
+export interface SparseMixArgs {
+  /** Clicks, `users × items` CSR. */
+  x: Csr;
+  /** Concepts `K` (1 for MultVAE/MultDAE). */
+  concepts: number;
+  d: number;
+  /** Dropout multipliers per click and concept (`nnz × K`, 0 or 1/keep); omitted: all ones. */
+  mask?: Float32Array;
+  /** Concept assignment `items × K`; omitted only when `concepts` is 1 (then `c ≡ 1`). */
+  c?: Float32Array;
+  /** Context embeddings `items × d`. */
+  t: Float32Array;
+  /** Added under the square root of each norm (default 1e-8, as the reference). */
+  eps?: number;
+}
+
+export interface SparseMixResult {
+  /** `users × K × d`: `Σ_{i∈x_b} mask·c_ik·t_i / sqrt(Σ_{i∈x_b} c_ik² + eps)`. */
+  out: Float32Array;
+  /** `users × K`, the denominators. */
+  norms: Float32Array;
+}
+
+export interface SparseMixBackwardArgs extends SparseMixArgs {
+  norms: Float32Array;
+  out: Float32Array;
+  /** Gradient of `out`. */
+  dout: Float32Array;
+}
+
+export interface SparseMixGrads {
+  /** `items × K`, present when `c` was given. */
+  dc?: Float32Array;
+  /** `items × d`. */
+  dt: Float32Array;
+}
+
+interface SparseChecked {
+  users: number;
+  items: number;
+  nnz: number;
+  K: number;
+  d: number;
+}
+
+function checkSparse(fn: string, a: SparseMixArgs): SparseChecked {
+  const x = checkCsr(fn, 'x', a.x);
+  const users = csrRows(x);
+  const items = x.cols;
+  const K = checkInt(fn, 'concepts', a.concepts, 1, 1 << 16);
+  const d = checkInt(fn, 'd', a.d, 1, 1 << 20);
+  const nnz = x.indices.length;
+  if (a.mask !== undefined) checkArray(fn, 'mask', a.mask, Float32Array, nnz * K);
+  if (a.c !== undefined) checkArray(fn, 'c', a.c, Float32Array, items * K);
+  else if (K !== 1) throw new InvalidArgumentError(`'c' passed to ${fn}() is required when concepts = ${K}`);
+  checkArray(fn, 't', a.t, Float32Array, items * d);
+  if (a.eps !== undefined) checkNumber(fn, 'eps', a.eps, 0);
+  return { users, items, nnz, K, d };
+}
+
+function optional(arena: Arena, v: Float32Array | undefined): number {
+  return v === undefined ? 0 : arena.input(v);
+}
+
+/** Forward pass of the per-concept sparse encoder layer (one call for the whole batch). */
+export function sparseMixForward(inst: WasmInstance, a: SparseMixArgs): SparseMixResult {
+  const fn = 'sparseMixForward';
+  const { users, items, nnz, K, d } = checkSparse(fn, a);
+  return inst.call(fn, (ar, x) => {
+    const pOut = ar.output(Float32Array, users * K * d);
+    const pNorms = ar.output(Float32Array, users * K);
+    inst.check(
+      fn,
+      x.mv_sparse_mix_forward(
+        users,
+        items,
+        K,
+        d,
+        ar.input(a.x.indptr),
+        ar.input(a.x.indices),
+        nnz,
+        optional(ar, a.mask),
+        optional(ar, a.c),
+        ar.input(a.t),
+        a.eps ?? 1e-8,
+        pOut,
+        pNorms,
+      ),
+    );
+    return { out: ar.read(Float32Array, pOut, users * K * d), norms: ar.read(Float32Array, pNorms, users * K) };
+  });
+}
+
+/** Backward pass of {@link sparseMixForward}: gradients of `t` and (when given) `c`. */
+export function sparseMixBackward(inst: WasmInstance, a: SparseMixBackwardArgs): SparseMixGrads {
+  const fn = 'sparseMixBackward';
+  const { users, items, nnz, K, d } = checkSparse(fn, a);
+  checkArray(fn, 'norms', a.norms, Float32Array, users * K);
+  checkArray(fn, 'out', a.out, Float32Array, users * K * d);
+  checkArray(fn, 'dout', a.dout, Float32Array, users * K * d);
+  return inst.call(fn, (ar, x) => {
+    const pDc = a.c === undefined ? 0 : ar.output(Float32Array, items * K);
+    const pDt = ar.output(Float32Array, items * d);
+    inst.check(
+      fn,
+      x.mv_sparse_mix_backward(
+        users,
+        items,
+        K,
+        d,
+        ar.input(a.x.indptr),
+        ar.input(a.x.indices),
+        nnz,
+        optional(ar, a.mask),
+        optional(ar, a.c),
+        ar.input(a.t),
+        ar.input(a.norms),
+        ar.input(a.out),
+        ar.input(a.dout),
+        pDc,
+        pDt,
+      ),
+    );
+    const dt = ar.read(Float32Array, pDt, items * d);
+    return pDc === 0 ? { dt } : { dt, dc: ar.read(Float32Array, pDc, items * K) };
+  });
+}
+
+export interface MixDecoderArgs {
+  users: number;
+  /** Concepts `K` (1 for MultVAE/MultDAE). */
+  concepts: number;
+  d: number;
+  items: number;
+  /** User concept vectors, `(users·K) × d`. */
+  z: Float32Array;
+  /** Item embeddings, `items × d`. */
+  h: Float32Array;
+  /** Concept assignment `items × K`; omitted only when `concepts` is 1. */
+  c?: Float32Array;
+  /** Per-item bias added to the logits (`items`). */
+  bias?: Float32Array;
+  /** Multiplies the dot products (`1/τ` for MacridVAE, 1 for MultVAE). */
+  scale: number;
+  /** An upper bound on every logit (`1/τ` for unit vectors); omitted: each user's maximum is used. */
+  bound?: number;
+}
+
+export interface MixDecoderTrainArgs extends MixDecoderArgs {
+  /** Clicks to reconstruct, `users × items` CSR. */
+  x: Csr;
+  /** Gradients are those of `gradScale · Σ_b loss_b` (e.g. `1/batchSize` for the mean). */
+  gradScale: number;
+}
+
+export interface MixDecoderGrads {
+  /** Per-user loss `−Σ_{i∈x_b} log p(i | b)` (unscaled). */
+  loss: Float32Array;
+  /** `(users·K) × d`. */
+  dz: Float32Array;
+  /** `items × d`. */
+  dh: Float32Array;
+  /** `items × K`, present when `c` was given. */
+  dc?: Float32Array;
+  /** `items`, present when `bias` was given. */
+  dbias?: Float32Array;
+}
+
+function checkDecoder(fn: string, a: MixDecoderArgs): void {
+  const users = checkInt(fn, 'users', a.users, 0);
+  const K = checkInt(fn, 'concepts', a.concepts, 1, 1 << 16);
+  const d = checkInt(fn, 'd', a.d, 1, 1 << 20);
+  const items = checkInt(fn, 'items', a.items, 0);
+  checkArray(fn, 'z', a.z, Float32Array, users * K * d);
+  checkArray(fn, 'h', a.h, Float32Array, items * d);
+  if (a.c !== undefined) checkArray(fn, 'c', a.c, Float32Array, items * K);
+  else if (K !== 1) throw new InvalidArgumentError(`'c' passed to ${fn}() is required when concepts = ${K}`);
+  if (a.bias !== undefined) checkArray(fn, 'bias', a.bias, Float32Array, items);
+  checkNumber(fn, 'scale', a.scale);
+  if (!Number.isFinite(a.scale)) throw new InvalidArgumentError(`'scale' passed to ${fn}() must be finite`);
+  if (a.bound !== undefined && !Number.isFinite(a.bound)) {
+    throw new InvalidArgumentError(`'bound' passed to ${fn}() must be finite but got ${a.bound}`);
+  }
+}
+
+/** Log-probabilities `log p(i | b)` of every item for every user, `users × items`. */
+export function mixDecoderLogProbs(inst: WasmInstance, a: MixDecoderArgs): Float32Array {
+  const fn = 'mixDecoderLogProbs';
+  checkDecoder(fn, a);
+  return inst.call(fn, (ar, x) => {
+    const pOut = ar.output(Float32Array, a.users * a.items);
+    inst.check(
+      fn,
+      x.mv_mix_decoder_log_probs(
+        a.users,
+        a.items,
+        a.concepts,
+        a.d,
+        ar.input(a.z),
+        ar.input(a.h),
+        optional(ar, a.c),
+        optional(ar, a.bias),
+        a.scale,
+        a.bound ?? Number.NaN,
+        pOut,
+      ),
+    );
+    return ar.read(Float32Array, pOut, a.users * a.items);
+  });
+}
+
+/** Multinomial reconstruction loss of a batch and its gradients, fused (see the module doc of the kernel). */
+export function mixDecoderTrain(inst: WasmInstance, a: MixDecoderTrainArgs): MixDecoderGrads {
+  const fn = 'mixDecoderTrain';
+  checkDecoder(fn, a);
+  checkCsr(fn, 'x', a.x, a.users, a.items);
+  checkNumber(fn, 'gradScale', a.gradScale);
+  const { users, items, concepts: K, d } = a;
+  return inst.call(fn, (ar, x) => {
+    const pLoss = ar.output(Float32Array, users);
+    const pDz = ar.output(Float32Array, users * K * d);
+    const pDh = ar.output(Float32Array, items * d);
+    const pDc = a.c === undefined ? 0 : ar.output(Float32Array, items * K);
+    const pDb = a.bias === undefined ? 0 : ar.output(Float32Array, items);
+    inst.check(
+      fn,
+      x.mv_mix_decoder_train(
+        users,
+        items,
+        K,
+        d,
+        ar.input(a.z),
+        ar.input(a.h),
+        optional(ar, a.c),
+        optional(ar, a.bias),
+        a.scale,
+        a.bound ?? Number.NaN,
+        ar.input(a.x.indptr),
+        ar.input(a.x.indices),
+        a.x.indices.length,
+        a.gradScale,
+        pLoss,
+        pDz,
+        pDh,
+        pDc,
+        pDb,
+      ),
+    );
+    const out: MixDecoderGrads = {
+      loss: ar.read(Float32Array, pLoss, users),
+      dz: ar.read(Float32Array, pDz, users * K * d),
+      dh: ar.read(Float32Array, pDh, items * d),
+    };
+    if (pDc !== 0) out.dc = ar.read(Float32Array, pDc, items * K);
+    if (pDb !== 0) out.dbias = ar.read(Float32Array, pDb, items);
+    return out;
+  });
+}
+
+export interface GemmArgs {
+  /** `m × k` row-major, or `k × m` when `transA`. */
+  a: Float32Array;
+  /** `k × n` row-major, or `n × k` when `transB`. */
+  b: Float32Array;
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** `op(A) · op(B)` (`m × n`, row-major) with the kernels' SIMD micro-kernel; no layout needs a transposed product. */
+export function gemm(inst: WasmInstance, g: GemmArgs): Float32Array {
+  const fn = 'gemm';
+  const m = checkInt(fn, 'm', g.m, 0);
+  const n = checkInt(fn, 'n', g.n, 0);
+  const k = checkInt(fn, 'k', g.k, 0);
+  checkArray(fn, 'a', g.a, Float32Array, m * k);
+  checkArray(fn, 'b', g.b, Float32Array, k * n);
+  return inst.call(fn, (ar, x) => {
+    const pC = ar.output(Float32Array, m * n);
+    inst.check(fn, x.mv_gemm(g.transA ? 1 : 0, g.transB ? 1 : 0, m, n, k, ar.input(g.a), ar.input(g.b), pC));
+    return ar.read(Float32Array, pC, m * n);
+  });
+}
