@@ -13,10 +13,14 @@
 
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 
+pub mod batch;
 pub mod csr;
 pub mod error;
+pub mod metrics;
 pub mod rng;
+pub mod sampling;
 pub mod simd;
+pub mod stats;
 pub mod topk;
 
 pub use error::{Error, ErrorKind, Result};

@@ -13,4 +13,8 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod abi;
+pub mod batch;
+pub mod eval;
 pub mod kernels;
+pub mod sampling;
+pub mod stats;
