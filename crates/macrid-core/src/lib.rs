@@ -13,12 +13,16 @@
 
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 
+pub mod batch;
 pub mod csr;
 pub mod error;
 pub mod gemm;
+pub mod metrics;
 pub mod nn;
 pub mod rng;
+pub mod sampling;
 pub mod simd;
+pub mod stats;
 pub mod tensorfile;
 pub mod topk;
 pub mod vec4;
