@@ -12,10 +12,11 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Csr, csrRows } from '../csr.js';
-import type { HeldOut, SplitData } from '../data/types.js';
+import { csrGatherRows, csrRows } from '../csr.js';
+import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { BatchScorer, EvalResult } from '../eval/types.js';
+import { evaluate } from '../eval/evaluator.js';
+import type { EvalResult } from '../eval/types.js';
 import { type ModelConfig, resolveTrainConfig, type TrainConfig } from '../models/config.js';
 import type { Runtime } from '../models/decoder.js';
 import { createModel } from '../models/index.js';
@@ -39,8 +40,8 @@ import {
 import { Adam } from './optimizer.js';
 import { betaAt } from './schedule.js';
 
-/** The evaluator's signature (`evaluate` of `ts/eval/evaluator.ts`). */
-export type Evaluate = (scorer: BatchScorer, heldout: HeldOut, options: { batchSize: number }) => Promise<EvalResult>;
+/** Cutoffs evaluated after each epoch (the paper's NDCG@100, Recall@20, Recall@50 and their siblings). */
+export const EVAL_KS = [20, 50, 100] as const;
 
 /** The metric that selects the best epoch. */
 export const SELECTION_METRIC = 'ndcg@100';
@@ -73,7 +74,6 @@ export interface TrainOptions {
   /** Partial training settings; the rest come from the model kind's defaults. */
   train?: Partial<TrainConfig>;
   data: SplitData;
-  evaluate: Evaluate;
   runtime?: Runtime;
   /** Model directory: best weights, manifest, checkpoint and the JSON-lines log are written there. */
   out?: string;
@@ -102,23 +102,6 @@ export interface TrainResult {
 /** Stream ids of the trainer's counter-based randomness. */
 const ORDER_STREAM = 0x0bde;
 const NOISE_STREAM = 0x5eed;
-
-/** The rows of `m` listed in `rows`, as a new CSR matrix. */
-export function gatherRows(m: Csr, rows: ArrayLike<number>): Csr {
-  let nnz = 0;
-  for (let r = 0; r < rows.length; r++) nnz += m.indptr[rows[r] + 1] - m.indptr[rows[r]];
-  const indptr = new Uint32Array(rows.length + 1);
-  const indices = new Uint32Array(nnz);
-  let p = 0;
-  for (let r = 0; r < rows.length; r++) {
-    const lo = m.indptr[rows[r]];
-    const hi = m.indptr[rows[r] + 1];
-    indices.set(m.indices.subarray(lo, hi), p);
-    p += hi - lo;
-    indptr[r + 1] = p;
-  }
-  return { indptr, indices, cols: m.cols };
-}
 
 /** The order of the training users in epoch `epoch` (1-based) of a run seeded with `seed`. */
 export function epochOrder(users: number, seed: number, epoch: number): Uint32Array {
@@ -222,7 +205,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       let beta = 0;
       for (let b = 0; b < batchesPerEpoch; b++) {
         const rows = order.subarray(b * cfg.batchSize, Math.min(trainUsers, (b + 1) * cfg.batchSize));
-        const batch = gatherRows(data.train, rows);
+        const batch = csrGatherRows(data.train, rows);
         beta =
           kind === 'multdae'
             ? 0
@@ -243,8 +226,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       }
       const seconds = (performance.now() - t0) / 1000;
       const t1 = performance.now();
-      const val = await opts.evaluate((foldIn) => model.score(foldIn), data.validation, {
+      const val = await evaluate((foldIn) => model.score(foldIn), data.validation, {
+        ks: EVAL_KS,
         batchSize: cfg.evalBatchSize,
+        pool: opts.runtime?.pool,
       });
       const evalSeconds = (performance.now() - t1) / 1000;
       const metric = val.metrics[SELECTION_METRIC]?.mean;
