@@ -26,11 +26,12 @@ import type { MacridVaeConfig } from './config.js';
 import { decoderLogProbs, decoderTrain, type Runtime } from './decoder.js';
 import { Noise, STREAM } from './noise.js';
 import { disposeSaved, l2normalize, l2normalizeBackward, matMul, sumSquares, values } from './ops.js';
+import { lap } from './profile.js';
 import type { Model, StepGradients, StepOptions, Weights } from './types.js';
 import { assignWeights, checkWeights, createVariables, readWeights, smallNormal, xavierNormal } from './weights.js';
 
 /** Per-item state shared by the users of a batch. */
-interface ItemState {
+export interface ItemState {
   /** Normalized (cosine) or raw (inner) item embeddings, and the norms. */
   hn: tf.Tensor2D;
   hnorm?: tf.Tensor2D;
@@ -156,8 +157,10 @@ export class MacridVae implements Model {
     const users = csrRows(x);
     const rows = users * K;
     const seed = step.noiseSeed;
+    let t = performance.now();
     const gumbel = this.config.gumbel ? new Noise(seed, STREAM.gumbel).gumbel(this.items * K) : undefined;
     const items = this.itemState(gumbel);
+    t = lap('concepts', t);
     const enc = this.encode(x, items, { seed });
     const fwd = tf.tidy(() => {
       const eps = tf.tensor2d(new Noise(seed, STREAM.epsilon).normal(rows * d), [rows, d]);
@@ -168,13 +171,16 @@ export class MacridVae implements Model {
       const kl = tf.div(tf.sum(tf.mul(tf.sub(tf.add(enc.b, tf.exp(tf.neg(enc.b))), 1), 0.5)), Math.max(users, 1));
       return { eps, sigma, zn: zs.y, znorm: zs.norm, kl };
     });
+    const zData = values(fwd.zn);
+    const hData = values(items.hn);
+    t = lap('encoder', t);
     const dec = await decoderTrain(this.runtime, {
       users,
       concepts: K,
       d,
       items: this.items,
-      z: values(fwd.zn),
-      h: values(items.hn),
+      z: zData,
+      h: hData,
       c: enc.cData,
       scale: 1 / tau,
       bound: cosine ? 1 / tau : undefined,
@@ -185,6 +191,7 @@ export class MacridVae implements Model {
     for (const l of dec.loss) nll += l;
     nll /= Math.max(users, 1);
     const kl = fwd.kl.arraySync() as number;
+    t = lap('decoder', t);
     const grads = new Map<string, tf.Tensor>();
     tf.tidy(() => {
       // Decoder input back to the f_nn output.
@@ -220,6 +227,7 @@ export class MacridVae implements Model {
         dout: values(dIn),
       });
       grads.set('context', tf.keep(tf.tensor2d(back.dt, [this.items, d])));
+      t = lap('encoder', t);
       // Concept assignment: c = softmax(s), s = hn·pnᵀ/τ (+ Gumbel noise).
       const dcAll = tf.add(
         tf.tensor2d(dec.dc as Float32Array, [this.items, K]),
@@ -231,6 +239,7 @@ export class MacridVae implements Model {
       grads.set('items', tf.keep(cosine ? l2normalizeBackward(items.hn, items.hnorm as tf.Tensor2D, dhn) : dhn));
       grads.set('prototypes', tf.keep(cosine ? l2normalizeBackward(items.pn, items.pnorm as tf.Tensor2D, dpn) : dpn));
     });
+    t = lap('concepts', t);
     let l2 = 0;
     if (step.l2 > 0) {
       const names = this.penalized();
@@ -247,6 +256,7 @@ export class MacridVae implements Model {
     disposeSaved(items as unknown as Record<string, unknown>);
     disposeSaved(enc as unknown as Record<string, unknown>);
     disposeSaved(fwd as unknown as Record<string, unknown>);
+    lap('encoder', t);
     // Keep the variables' order.
     const ordered = new Map<string, tf.Tensor>();
     for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);

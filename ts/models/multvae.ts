@@ -24,6 +24,7 @@ import type { MultConfig } from './config.js';
 import { decoderLogProbs, decoderTrain, type Runtime } from './decoder.js';
 import { Noise, STREAM } from './noise.js';
 import { disposeSaved, matMul, sumSquares, values } from './ops.js';
+import { lap } from './profile.js';
 import type { Model, StepGradients, StepOptions, Weights } from './types.js';
 import { assignWeights, checkWeights, createVariables, glorotUniform, readWeights, smallNormal } from './weights.js';
 
@@ -144,16 +145,21 @@ export class MultModel implements Model {
   async gradients(batch: Csr, step: StepOptions): Promise<StepGradients> {
     const x = checkCsr(`${this.config.kind}.gradients`, 'batch', batch, undefined, this.items);
     const users = csrRows(x);
+    let t = performance.now();
     const f = this.forward(x, { seed: step.noiseSeed });
     const outL = this.layers[this.layers.length - 1];
+    const z = values(f.acts[f.acts.length - 1]);
+    t = lap('encoder', t);
+    const h = values(this.v(`${outL.name}.weight`));
+    const bias = values(this.v(`${outL.name}.bias`));
     const dec = await decoderTrain(this.runtime, {
       users,
       concepts: 1,
       d: outL.in,
       items: this.items,
-      z: values(f.acts[f.acts.length - 1]),
-      h: values(this.v(`${outL.name}.weight`)),
-      bias: values(this.v(`${outL.name}.bias`)),
+      z,
+      h,
+      bias,
       scale: 1,
       x,
       gradScale: 1 / Math.max(users, 1),
@@ -163,9 +169,10 @@ export class MultModel implements Model {
     nll /= Math.max(users, 1);
     const kl = f.kl ? (f.kl.arraySync() as number) : 0;
     const grads = new Map<string, tf.Tensor>();
+    grads.set(`${outL.name}.weight`, tf.tensor2d(dec.dh, [this.items, outL.in]));
+    grads.set(`${outL.name}.bias`, tf.tensor1d(dec.dbias as Float32Array));
+    t = lap('decoder', t);
     tf.tidy(() => {
-      grads.set(`${outL.name}.weight`, tf.keep(tf.tensor2d(dec.dh, [this.items, outL.in])));
-      grads.set(`${outL.name}.bias`, tf.keep(tf.tensor1d(dec.dbias as Float32Array)));
       // Gradient with respect to the output of layer j (after its activation), j from the last hidden down.
       let dAct: tf.Tensor2D = tf.tensor2d(dec.dz, [users, outL.in]);
       for (let j = this.layers.length - 2; j >= 0; j--) {
@@ -216,6 +223,7 @@ export class MultModel implements Model {
       }
     }
     disposeSaved(f as unknown as Record<string, unknown>);
+    lap('encoder', t);
     const ordered = new Map<string, tf.Tensor>();
     for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
     const beta = this.config.kind === 'multvae' ? step.beta : 0;

@@ -4,6 +4,8 @@
  * has to be saved beyond the step counter).
  */
 import { Rng } from '../util/rng.js';
+import { noise } from '../wasm/nn.js';
+import { threadInstance } from '../wasm/raw.js';
 
 /** Mixes 32-bit integers into one seed (murmur3's finalizer over a running hash). */
 export function mixSeed(...parts: number[]): number {
@@ -24,10 +26,13 @@ export function mixSeed(...parts: number[]): number {
 /** Streams of one step, named so that adding a stream never shifts another. */
 export const STREAM = { dropout: 1, gumbel: 2, epsilon: 3, hidden: 4 } as const;
 
-/** A seeded source of the noise kinds the models use. */
+/** A seeded source of the noise kinds the models use (bulk draws in the Rust core; `uniform` in TS for initializers). */
 export class Noise {
   private readonly rng: Rng;
-  constructor(seed: number, stream: number) {
+  constructor(
+    private readonly seed: number,
+    private readonly stream: number,
+  ) {
     this.rng = new Rng(mixSeed(seed, stream));
   }
 
@@ -38,35 +43,26 @@ export class Noise {
     return out;
   }
 
-  /** Standard normals (Box–Muller). */
+  private draws = 0;
+
+  /** The 64-bit seed of this stream's next bulk draw (each draw gets its own generator). */
+  private next(): { seedHi: number; seedLo: number } {
+    const d = this.draws++;
+    return { seedHi: mixSeed(this.seed, this.stream, d, 1), seedLo: mixSeed(this.seed, this.stream, d, 2) };
+  }
+
+  /** Standard normals (ziggurat, in the Rust core). */
   normal(n: number): Float32Array {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i += 2) {
-      const u = 1 - this.rng.next(); // (0, 1]
-      const v = this.rng.next();
-      const r = Math.sqrt(-2 * Math.log(u));
-      out[i] = r * Math.cos(2 * Math.PI * v);
-      if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
-    }
-    return out;
+    return noise(threadInstance(), { kind: 'normal', n, ...this.next() });
   }
 
   /** Standard Gumbel noise `−log(−log u)`, `u` clamped to `[1e-10, 1 − 1e-7]` as the reference does. */
   gumbel(n: number): Float32Array {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const u = Math.min(Math.max(this.rng.next(), 1e-10), 1 - 1e-7);
-      out[i] = -Math.log(-Math.log(u));
-    }
-    return out;
+    return noise(threadInstance(), { kind: 'gumbel', n, ...this.next() });
   }
 
   /** Inverted-dropout multipliers: `1/keep` with probability `keep`, else 0 (all ones when `keep` is 1). */
   dropout(n: number, keep: number): Float32Array {
-    const out = new Float32Array(n);
-    if (keep >= 1) return out.fill(1);
-    const s = 1 / keep;
-    for (let i = 0; i < n; i++) out[i] = this.rng.next() < keep ? s : 0;
-    return out;
+    return noise(threadInstance(), { kind: 'dropout', n, keep, ...this.next() });
   }
 }

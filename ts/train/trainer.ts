@@ -21,6 +21,7 @@ import { type ModelConfig, resolveTrainConfig, type TrainConfig } from '../model
 import type { Runtime } from '../models/decoder.js';
 import { createModel } from '../models/index.js';
 import { mixSeed } from '../models/noise.js';
+import { lap } from '../models/profile.js';
 import type { LossTerms, Model } from '../models/types.js';
 import { Rng } from '../util/rng.js';
 import { VERSION } from '../version.js';
@@ -215,8 +216,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
           l2: cfg.l2,
           noiseSeed: stepNoiseSeed(cfg.seed, step),
         });
+        const ta = performance.now();
         adam.apply(model.variables, grads);
         for (const g of grads.values()) g.dispose();
+        lap('optimizer', ta);
         step++;
         sums.loss += terms.loss;
         sums.nll += terms.nll;
@@ -232,6 +235,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         pool: opts.runtime?.pool,
       });
       const evalSeconds = (performance.now() - t1) / 1000;
+      lap('evaluation', t1);
       const metric = val.metrics[SELECTION_METRIC]?.mean;
       if (metric === undefined) throw new InvalidArgumentError(`the evaluator returned no '${SELECTION_METRIC}'`);
       const best = metric > bestScore;

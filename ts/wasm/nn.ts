@@ -296,3 +296,31 @@ export function gemm(inst: WasmInstance, g: GemmArgs): Float32Array {
     return ar.read(Float32Array, pC, m * n);
   });
 }
+
+/** Kinds of {@link noise}. */
+export const NOISE_KINDS = { normal: 0, dropout: 1, gumbel: 2 } as const;
+
+export interface NoiseArgs {
+  kind: keyof typeof NOISE_KINDS;
+  /** 64-bit seed as two 32-bit halves. */
+  seedHi: number;
+  seedLo: number;
+  n: number;
+  /** Keep probability for `dropout`. */
+  keep?: number;
+}
+
+/** `n` seeded draws: standard normals (ziggurat), inverted-dropout multipliers (`1/keep` or 0), or standard Gumbel. */
+export function noise(inst: WasmInstance, a: NoiseArgs): Float32Array {
+  const fn = 'noise';
+  const n = checkInt(fn, 'n', a.n, 0);
+  const kind = NOISE_KINDS[a.kind];
+  if (kind === undefined) throw new InvalidArgumentError(`'kind' passed to ${fn}() must be normal, dropout or gumbel`);
+  checkInt(fn, 'seedHi', a.seedHi, 0, 0xffffffff);
+  checkInt(fn, 'seedLo', a.seedLo, 0, 0xffffffff);
+  return inst.call(fn, (ar, x) => {
+    const p = ar.output(Float32Array, n);
+    inst.check(fn, x.mv_noise(kind, a.seedHi, a.seedLo, a.keep ?? 1, n, p));
+    return ar.read(Float32Array, p, n);
+  });
+}

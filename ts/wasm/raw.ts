@@ -114,6 +114,7 @@ export interface NnExports {
     dbias: number,
   ): number;
   mv_gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number): number;
+  mv_noise(kind: number, seedHi: number, seedLo: number, param: number, n: number, out: number): number;
 }
 
 /** Evaluation kernels (`crates/macrid-wasm/src/eval.rs`). */

@@ -19,6 +19,7 @@ pub mod error;
 pub mod gemm;
 pub mod metrics;
 pub mod nn;
+pub mod noise;
 pub mod rng;
 pub mod sampling;
 pub mod simd;

@@ -239,3 +239,40 @@ pub unsafe extern "C" fn mv_gemm(
         slice_mut(c, m * n),
     ))
 }
+
+/// Fills `out` (`n` floats) with seeded noise: `kind` 0 = standard normal, 1 = inverted dropout with keep
+/// probability `param`, 2 = standard Gumbel. The seed is `(seed_hi << 32) | seed_lo`.
+///
+/// # Safety
+/// `out` must point to `n` writable floats.
+#[no_mangle]
+pub unsafe extern "C" fn mv_noise(
+    kind: u32,
+    seed_hi: u32,
+    seed_lo: u32,
+    param: f64,
+    n: usize,
+    out: *mut f32,
+) -> i32 {
+    let seed = ((seed_hi as u64) << 32) | seed_lo as u64;
+    let out = slice_mut(out, n);
+    status(match kind {
+        0 => {
+            macrid_core::noise::fill_normal(seed, out);
+            Ok(())
+        }
+        1 if param > 0.0 && param <= 1.0 => {
+            macrid_core::noise::fill_dropout(seed, param, out);
+            Ok(())
+        }
+        1 => Err(Error::invalid(format!(
+            "'keep' must be in (0, 1] but is {}",
+            param
+        ))),
+        2 => {
+            macrid_core::noise::fill_gumbel(seed, out);
+            Ok(())
+        }
+        _ => Err(Error::invalid(format!("unknown noise kind {}", kind))),
+    })
+}
