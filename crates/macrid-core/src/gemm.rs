@@ -193,6 +193,14 @@ unsafe fn gemm(
         }
         return;
     }
+    // A transposed A (column access, stride `acs`) is packed per 4-row tile into a `kb × 4` panel, so
+    // the micro-kernel reads it sequentially; it is reused across every column tile of the block.
+    let packed = acs != 1;
+    let mut panel = if packed {
+        vec![0f32; KC * 4]
+    } else {
+        Vec::new()
+    };
     let mut p0 = 0;
     while p0 < k {
         let kb = KC.min(k - p0);
@@ -205,7 +213,18 @@ unsafe fn gemm(
             let mut i = 0;
             while i < m {
                 let mr = 4.min(m - i);
-                let a_i = ap.add(i * ars);
+                let (a_i, ars_i, acs_i) = if packed {
+                    let src = ap.add(i * ars);
+                    for p in 0..kb {
+                        for r in 0..mr {
+                            *panel.get_unchecked_mut(p * 4 + r) = *src.add(r * ars + p * acs);
+                        }
+                    }
+                    (panel.as_ptr(), 1, 4)
+                } else {
+                    (ap.add(i * ars), ars, acs)
+                };
+                let (ars, acs) = (ars_i, acs_i);
                 let c_i = c.add(i * ldc);
                 let mut j = j0;
                 while j + 8 <= j0 + nb {
