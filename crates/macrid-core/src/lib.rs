@@ -15,8 +15,12 @@
 
 pub mod csr;
 pub mod error;
+pub mod ids;
+pub mod mt19937;
+pub mod parse;
 pub mod rng;
 pub mod simd;
+pub mod split;
 pub mod topk;
 
 pub use error::{Error, ErrorKind, Result};
