@@ -44,7 +44,9 @@ fn hash_bytes(b: &[u8]) -> u64 {
     for c in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x1000_0000_01b3).rotate_left(23);
+        h = (h ^ u64::from_le_bytes(w))
+            .wrapping_mul(0x1000_0000_01b3)
+            .rotate_left(23);
     }
     for &x in chunks.remainder() {
         h = (h ^ x as u64).wrapping_mul(0x1000_0000_01b3);

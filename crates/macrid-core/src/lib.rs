@@ -16,11 +16,13 @@
 pub mod csr;
 pub mod error;
 pub mod ids;
+pub mod meta;
 pub mod mt19937;
 pub mod parse;
 pub mod rng;
 pub mod simd;
 pub mod split;
+pub mod synth;
 pub mod topk;
 
 pub use error::{Error, ErrorKind, Result};

@@ -261,8 +261,8 @@ pub fn parse_u64(b: &[u8]) -> Option<u64> {
 }
 
 const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17,
-    1e18, 1e19, 1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
 /// A finite decimal number, correctly rounded (a fast exact path for plain decimals with up to 15
@@ -309,7 +309,11 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     }
     let s = std::str::from_utf8(b).ok()?;
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && s.bytes().all(|c| !c.is_ascii_alphabetic() || c == b'e' || c == b'E') => {
+        Ok(v)
+            if v.is_finite()
+                && s.bytes()
+                    .all(|c| !c.is_ascii_alphabetic() || c == b'e' || c == b'E') =>
+        {
             Some(v)
         }
         _ => None,
@@ -487,6 +491,21 @@ fn split_fields(
     Ok(false)
 }
 
+/// Splits a line honouring quotes (see the module doc) into owned UTF-8 fields (lossy).
+pub fn split_fields_pub(
+    line: &[u8],
+    sep: &Sep,
+    scratch: &mut Vec<u8>,
+    spans: &mut Vec<(usize, usize)>,
+) -> std::result::Result<Vec<String>, String> {
+    let quoted = split_fields(line, sep, true, scratch, spans)?;
+    let src: &[u8] = if quoted { scratch } else { line };
+    Ok(spans
+        .iter()
+        .map(|&(a, b)| String::from_utf8_lossy(&src[a..b]).into_owned())
+        .collect())
+}
+
 fn show(line: &[u8]) -> String {
     let cut = &line[..line.len().min(200)];
     let mut s = String::from_utf8_lossy(cut).into_owned();
@@ -598,6 +617,7 @@ impl From<Error> for LineError {
 
 /// A stateful streaming parser: [`feed`](RatingsParser::feed) chunks, [`end_file`](RatingsParser::end_file)
 /// after each file, then take the rows.
+#[derive(Debug)]
 pub struct RatingsParser {
     opts: ParseOptions,
     mode: Mode,
@@ -740,7 +760,8 @@ impl RatingsParser {
             }
         }
         if line.is_empty()
-            || ((line[0] == b' ' || line[0] == b'\t') && line.iter().all(|&c| c == b' ' || c == b'\t'))
+            || ((line[0] == b' ' || line[0] == b'\t')
+                && line.iter().all(|&c| c == b' ' || c == b'\t'))
         {
             self.stats.blank += 1;
             return Ok(());
@@ -789,11 +810,19 @@ impl RatingsParser {
     }
 
     /// The fields of `line` as owned byte strings (for the first line of a file only).
-    fn owned_fields(&mut self, d: &Delimited, line: &[u8]) -> std::result::Result<Vec<Vec<u8>>, LineError> {
+    fn owned_fields(
+        &mut self,
+        d: &Delimited,
+        line: &[u8],
+    ) -> std::result::Result<Vec<Vec<u8>>, LineError> {
         let quoted = split_fields(line, &d.sep, d.quotes, &mut self.scratch, &mut self.spans)
             .map_err(LineError::Bad)?;
         let src: &[u8] = if quoted { &self.scratch } else { line };
-        Ok(self.spans.iter().map(|&(a, b)| src[a..b].to_vec()).collect())
+        Ok(self
+            .spans
+            .iter()
+            .map(|&(a, b)| src[a..b].to_vec())
+            .collect())
     }
 
     fn is_header(&mut self, d: &Delimited, line: &[u8]) -> bool {
@@ -838,7 +867,8 @@ impl RatingsParser {
                         Some(s) => s,
                         None => {
                             return Err(LineError::Bad(
-                                "no MovieLens separator ('::', tab or ',') on the first line".to_string(),
+                                "no MovieLens separator ('::', tab or ',') on the first line"
+                                    .to_string(),
                             ))
                         }
                     },
@@ -1088,7 +1118,8 @@ impl RatingsParser {
         scratch: &mut Vec<u8>,
         spans: &mut Vec<(usize, usize)>,
     ) -> std::result::Result<(), LineError> {
-        let quoted = split_fields(line, &d.sep, d.quotes, scratch, spans).map_err(LineError::Bad)?;
+        let quoted =
+            split_fields(line, &d.sep, d.quotes, scratch, spans).map_err(LineError::Bad)?;
         let src: &[u8] = if quoted { scratch } else { line };
         let field = |i: usize| -> &[u8] { &src[spans[i].0..spans[i].1] };
         let n = spans.len();
@@ -1189,7 +1220,10 @@ impl RatingsParser {
         if let Mode::Delimited(d) = &self.mode {
             o.push_str(",\"separator\":");
             json_str(&mut o, &d.sep.name());
-            let col = |c: Option<usize>| c.map(|v| v.to_string()).unwrap_or_else(|| "null".to_string());
+            let col = |c: Option<usize>| {
+                c.map(|v| v.to_string())
+                    .unwrap_or_else(|| "null".to_string())
+            };
             o.push_str(&format!(
                 ",\"columns\":{{\"user\":{},\"item\":{},\"rating\":{},\"timestamp\":{}}}",
                 d.user,
@@ -1230,4 +1264,192 @@ pub fn json_str(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(text: &str) -> ParseOptions {
+        ParseOptions::from_text(text).unwrap()
+    }
+
+    /// Parses `data` fed in pieces of `piece` bytes; returns (rows as raw-id strings, parser).
+    fn run(
+        data: &[u8],
+        o: &ParseOptions,
+        piece: usize,
+    ) -> Result<(Vec<(String, String)>, RatingsParser)> {
+        let mut p = RatingsParser::new(o.clone());
+        for c in data.chunks(piece.max(1)) {
+            p.feed(c)?;
+        }
+        p.end_file()?;
+        let mut rows = Vec::new();
+        for t in 0..p.row_users.len() {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            p.users().write_key(p.row_users[t] as usize, &mut a);
+            p.items().write_key(p.row_items[t] as usize, &mut b);
+            rows.push((String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap()));
+        }
+        Ok((rows, p))
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn movielens_three_layouts_any_chunking() {
+        let csv = b"userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n2,10,4.0,835355493\n7,31,5.0,1\n";
+        let dat = b"1::31::2::978300760\n1::1029::4::978302109\n2::10::5::978301968\n";
+        let tab = b"196\t242\t3\t881250949\n186\t302\t4\t891717742\n22\t377\t5\t878887116";
+        for piece in 1..40 {
+            let (r, p) = run(csv, &ParseOptions::default(), piece).unwrap();
+            assert_eq!(r, pairs(&[("2", "10"), ("7", "31")]));
+            assert_eq!((p.stats.rows, p.stats.kept, p.stats.headers), (4, 2, 1));
+            assert_eq!(p.format_name(), "movielens");
+            let (r, _) = run(dat, &ParseOptions::default(), piece).unwrap();
+            assert_eq!(r, pairs(&[("1", "1029"), ("2", "10")]));
+            let (r, p) = run(tab, &ParseOptions::default(), piece).unwrap();
+            assert_eq!(r, pairs(&[("186", "302"), ("22", "377")]));
+            assert_eq!(p.stats.rows, 3);
+        }
+    }
+
+    #[test]
+    fn crlf_bom_blank_lines_and_threshold() {
+        let d = b"\xef\xbb\xbfuserId,movieId,rating,timestamp\r\n1,2,3.5,1\r\n\r\n1,3,3.6,1\r\n";
+        let (r, p) = run(d, &ParseOptions::default(), 5).unwrap();
+        assert_eq!(r, pairs(&[("1", "3")]));
+        assert_eq!((p.stats.blank, p.stats.rows), (1, 2));
+        let (r, _) = run(d, &opts("min_rating=3"), 5).unwrap();
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn netflix_combined_data() {
+        let d = b"1:\n1488844,3,2005-09-06\n822109,5,2005-05-13\n2:\n2059652,4,2005-09-05\n1488844,4,2005-05-13\n";
+        for piece in [1, 3, 1000] {
+            let (r, p) = run(d, &ParseOptions::default(), piece).unwrap();
+            assert_eq!(
+                r,
+                pairs(&[("822109", "1"), ("2059652", "2"), ("1488844", "2")])
+            );
+            assert_eq!(p.format_name(), "netflix");
+            assert_eq!((p.stats.rows, p.stats.headers), (4, 2));
+        }
+        let e = run(b"1488844,3,2005-09-06\n", &opts("format=netflix"), 10).unwrap_err();
+        assert_eq!(
+            e.message,
+            "line 1: a rating line before any 'MovieID:' line: '1488844,3,2005-09-06'"
+        );
+        // A new file starts without a movie.
+        let mut p = RatingsParser::new(ParseOptions::default());
+        p.feed(b"5:\n1,5,2005-01-01\n").unwrap();
+        p.end_file().unwrap();
+        let e = p.feed(b"2,5,2005-01-01\n").unwrap_err();
+        assert!(
+            e.message.starts_with("line 1: a rating line before"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn generic_csv_header_names_quotes_and_implicit() {
+        let d = b"rating;item;user\n5;\"a;b\";u1\n 2 ; x ; u2\n4;\"say \"\"hi\"\"\";u1\n";
+        let (r, p) = run(d, &ParseOptions::default(), 4).unwrap();
+        assert_eq!(r, pairs(&[("u1", "a;b"), ("u1", "say \"hi\"")]));
+        assert_eq!(p.format_name(), "csv");
+        let d = b"who,what\nalice,book\nbob,book\nalice,pen\n";
+        let (r, p) = run(d, &opts("user=n:who\nitem=n:what"), 3).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(p.stats.headers, 1);
+        assert!(p.stats_json().contains("\"implicit\":true"));
+        // Index columns, no header.
+        let d = b"x\t10\t20\t1.0\ny\t11\t21\t5.0\n";
+        let (r, _) = run(d, &opts("format=csv\nuser=i:2\nitem=i:1\nrating=i:3"), 2).unwrap();
+        assert_eq!(r, pairs(&[("21", "11")]));
+        let e = run(
+            b"a,b\n1,2\n",
+            &opts("format=csv\nuser=n:nope\nheader=yes"),
+            9,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("no column named 'nope'"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn bad_lines_fail_with_line_and_text_or_are_counted() {
+        let d = b"userId,movieId,rating,timestamp\n1,2,4,5\n1,x,4,5\n1,2,4\n3,4,five,5\n2,2,5,5\n";
+        let e = run(d, &ParseOptions::default(), 7).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Parse);
+        assert_eq!(
+            e.message,
+            "line 3: item id 'x' is not a non-negative integer: '1,x,4,5'"
+        );
+        let (r, p) = run(d, &opts("skip_invalid=1"), 7).unwrap();
+        assert_eq!(r, pairs(&[("1", "2"), ("2", "2")]));
+        assert_eq!(p.stats.invalid, 3);
+        assert_eq!(p.stats.examples.len(), 3);
+        assert_eq!(p.stats.examples[1].1, 4);
+        assert!(p.stats.examples[1]
+            .2
+            .contains("expected 4 fields separated by ',' but found 3"));
+        assert!(p.stats.examples[2]
+            .2
+            .contains("rating 'five' is not a number"));
+        let e = run(b"a,\"b\n", &opts("format=csv"), 3).unwrap_err();
+        assert!(
+            e.message.contains("unterminated quoted field"),
+            "{}",
+            e.message
+        );
+        let e = run(&vec![b'1'; 300], &opts("max_line=100"), 64).unwrap_err();
+        assert!(e.message.contains("longer than 100 bytes"), "{}", e.message);
+    }
+
+    #[test]
+    fn options_text_is_checked() {
+        assert!(ParseOptions::from_text("format=xml").is_err());
+        assert!(ParseOptions::from_text("min_rating=abc").is_err());
+        assert!(ParseOptions::from_text("nope=1").is_err());
+        assert!(ParseOptions::from_text("implicit=1\nrating=i:2").is_err());
+        let o = opts("sep=tab\nheader=no\nuser=i:1\nitem=n:x\nmin_rating=4");
+        assert_eq!(o.sep, Some(Sep::Byte(b'\t')));
+        assert_eq!(o.item, Some(Column::Name("x".to_string())));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_f64(b"3.5"), Some(3.5));
+        assert_eq!(parse_f64(b"-0.25"), Some(-0.25));
+        assert_eq!(parse_f64(b"4."), Some(4.0));
+        assert_eq!(parse_f64(b".5"), Some(0.5));
+        assert_eq!(parse_f64(b"1e2"), Some(100.0));
+        assert_eq!(parse_f64(b"0.1"), Some(0.1));
+        assert_eq!(parse_f64(b"123456789012345678"), Some(123456789012345678.0));
+        for bad in [
+            &b""[..],
+            b".",
+            b"-",
+            b"nan",
+            b"inf",
+            b"1.2.3",
+            b"4 ",
+            b"0x10",
+        ] {
+            assert_eq!(parse_f64(bad), None, "{:?}", bad);
+        }
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"+1"), None);
+    }
 }

@@ -77,9 +77,9 @@ impl SplitOptions {
     pub fn from_text(text: &str) -> Result<SplitOptions> {
         let mut o = SplitOptions::default();
         for line in text.lines().filter(|l| !l.is_empty()) {
-            let (k, v) = line
-                .split_once('=')
-                .ok_or_else(|| Error::invalid(format!("option line '{}' is not key=value", line)))?;
+            let (k, v) = line.split_once('=').ok_or_else(|| {
+                Error::invalid(format!("option line '{}' is not key=value", line))
+            })?;
             match k {
                 "min_user_items" => o.min_user_items = num(k, v)?,
                 "min_item_users" => o.min_item_users = num(k, v)?,

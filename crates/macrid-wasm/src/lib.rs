@@ -13,4 +13,5 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod abi;
+pub mod data;
 pub mod kernels;
