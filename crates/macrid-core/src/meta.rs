@@ -5,6 +5,8 @@
 //! - MovieLens `movies.dat` (`MovieID::Title::Genres`);
 //! - MovieLens 100K `u.item` (`id|title|release|video release|URL|19 genre flags`), genre names from
 //!   `u.genre` when given, else the published list;
+//! - Netflix Prize `movie_titles.txt` (`MovieID,YearOfRelease,Title`, the title may contain commas and
+//!   the year may be `NULL`): title `Title (Year)`, no genres;
 //! - a generic item → category file: `item<sep>category` (`,` tab or `;`, optional header), categories
 //!   `|`-separated, several rows per item allowed (categories accumulate, in order, without repeats).
 //!
@@ -23,6 +25,7 @@ pub enum MetaFormat {
     MoviesCsv,
     MoviesDat,
     UItem,
+    NetflixTitles,
     Categories,
 }
 
@@ -33,10 +36,11 @@ impl MetaFormat {
             "movies-csv" => MetaFormat::MoviesCsv,
             "movies-dat" => MetaFormat::MoviesDat,
             "u-item" => MetaFormat::UItem,
+            "netflix-titles" => MetaFormat::NetflixTitles,
             "categories" => MetaFormat::Categories,
             _ => {
                 return Err(Error::invalid(format!(
-                    "item metadata format must be auto, movies-csv, movies-dat, u-item or categories but got '{}'",
+                    "item metadata format must be auto, movies-csv, movies-dat, u-item, netflix-titles or categories but got '{}'",
                     s
                 )))
             }
@@ -211,6 +215,22 @@ pub fn parse_item_meta(data: &[u8], format: MetaFormat, u_genre: Option<&[u8]>) 
                     genres,
                 }
             }
+            MetaFormat::NetflixTitles => {
+                let f: Vec<&str> = line.splitn(3, ',').collect();
+                if f.len() != 3 {
+                    return Err(bad("expected 'MovieID,YearOfRelease,Title'"));
+                }
+                let year = f[1].trim();
+                Record {
+                    id: clean(f[0]),
+                    title: if year.is_empty() || year == "NULL" {
+                        clean(f[2])
+                    } else {
+                        format!("{} ({})", clean(f[2]), year)
+                    },
+                    genres: Vec::new(),
+                }
+            }
             MetaFormat::Categories | MetaFormat::Auto => {
                 let sep = match &cat_sep {
                     Some(s) => s.clone(),
@@ -324,6 +344,15 @@ mod tests {
         assert_eq!(
             run(&item, MetaFormat::Auto),
             "1\tToy Story (1995)\tAnimation|Children's|Comedy\n2\tSeñor (1996)\tAction|Western\n"
+        );
+    }
+
+    #[test]
+    fn netflix_titles() {
+        let d = b"1,2003,Dinosaur Planet\r\n2,NULL,Isle of Man TT 2004 Review, Part 2\n";
+        assert_eq!(
+            run(d, MetaFormat::NetflixTitles),
+            "1\tDinosaur Planet (2003)\t\n2\tIsle of Man TT 2004 Review, Part 2\t\n"
         );
     }
 
