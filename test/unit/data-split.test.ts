@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { csrRow } from '../../ts/csr.js';
 import { prepareDataset } from '../../ts/data/prepare.js';
 import { exportReference } from '../../ts/data/reference.js';
@@ -28,7 +28,7 @@ test('oracle MT19937: numpy RandomState(98765) permutations and choice(replace=F
   for (const ch of golden.choices) t.deepEqual(c.permutation(ch.n).slice(0, ch.size), ch.idx, `n = ${ch.n}`);
 });
 
-async function proSgOf(t: Parameters<Parameters<typeof test>[1]>[0], csv: string, options: Record<string, unknown>) {
+async function proSgOf(t: ExecutionContext, csv: string, options: Record<string, unknown>) {
   const dir = tempDir(t);
   const input = join(dir, 'ratings.csv');
   writeFileSync(input, csv);

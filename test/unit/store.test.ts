@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { csrRow } from '../../ts/csr.js';
 import { prepareDataset } from '../../ts/data/prepare.js';
 import { exportReference } from '../../ts/data/reference.js';
@@ -25,7 +25,7 @@ import { randomRatings, splitOracle, toMovieLensCsv } from '../helpers/data-orac
 import { Rng } from '../helpers/random.js';
 import { tempDir } from '../helpers/tmp.js';
 
-function setup(t: Parameters<Parameters<typeof test>[1]>[0], seed = 5) {
+function setup(t: ExecutionContext, seed = 5) {
   const dir = tempDir(t);
   const src = join(dir, 'src');
   mkdirSync(src);
