@@ -2,7 +2,7 @@
  * macridvae — the public API (the one barrel). See README.md for a tour.
  */
 export type { Csr } from './csr.js';
-export { checkCsr, csrFromRows, csrRow, csrRows, csrSliceRows } from './csr.js';
+export { checkCsr, csrFromRows, csrGatherRows, csrRow, csrRows, csrSliceRows } from './csr.js';
 export type { DownloadOptions, DownloadResult } from './data/download.js';
 export { DOWNLOADS, downloadDataset } from './data/download.js';
 export type { ItemMeta } from './data/metadata.js';
@@ -16,9 +16,35 @@ export type { SynthesizeOptions, SynthesizeResult, SynthSummary } from './data/s
 export { SYNTH_PRESETS, synthesize } from './data/synth.js';
 export type { HeldOut, SplitData } from './data/types.js';
 export * from './errors.js';
-export type { BatchScorer, EvalResult, MetricSummary } from './eval/types.js';
-export type { TopKArgs, TopKResult } from './kernels.js';
-export { topk } from './kernels.js';
+export type { EvaluateOptions } from './eval/evaluator.js';
+export { DEFAULT_EVAL_BATCH, DEFAULT_KS, evaluate } from './eval/evaluator.js';
+export type { BatchScorer, EvalResult, MetricSummary, PerUserMetrics } from './eval/types.js';
+export type {
+  BatchArgs,
+  CorrelationResult,
+  DenseBatch,
+  IndependenceResult,
+  NegativeSamples,
+  Normalization,
+  ProposalArgs,
+  RankingMetricsArgs,
+  RankingMetricsResult,
+  SampleNegativesArgs,
+  SparseBatch,
+  TopKArgs,
+  TopKResult,
+  VectorsArgs,
+} from './kernels.js';
+export {
+  correlationMatrix,
+  denseBatch,
+  independenceScore,
+  rankingMetrics,
+  sampleNegatives,
+  samplingLogProbs,
+  sparseBatch,
+  topk,
+} from './kernels.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
 export { Rng } from './util/rng.js';

@@ -2,11 +2,22 @@
  * The operations a pool worker can run: the same typed kernel wrappers the main thread calls, keyed by
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
+import * as batch from '../wasm/batch.js';
+import * as evaluation from '../wasm/eval.js';
 import * as ranking from '../wasm/ranking.js';
+import * as sampling from '../wasm/sampling.js';
+import * as stats from '../wasm/stats.js';
 
 export const OPS = {
   topk: ranking.topk,
   debugTrap: ranking.debugTrap,
+  rankingMetrics: evaluation.rankingMetrics,
+  denseBatch: batch.denseBatch,
+  sparseBatch: batch.sparseBatch,
+  sampleNegatives: sampling.sampleNegatives,
+  samplingLogProbs: sampling.samplingLogProbs,
+  correlationMatrix: stats.correlationMatrix,
+  independenceScore: stats.independenceScore,
 } as const;
 
 export type Ops = typeof OPS;

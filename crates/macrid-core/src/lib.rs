@@ -13,15 +13,19 @@
 
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 
+pub mod batch;
 pub mod csr;
 pub mod error;
 pub mod ids;
 pub mod meta;
+pub mod metrics;
 pub mod mt19937;
 pub mod parse;
 pub mod rng;
+pub mod sampling;
 pub mod simd;
 pub mod split;
+pub mod stats;
 pub mod synth;
 pub mod topk;
 

@@ -13,5 +13,9 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod abi;
+pub mod batch;
 pub mod data;
+pub mod eval;
 pub mod kernels;
+pub mod sampling;
+pub mod stats;
