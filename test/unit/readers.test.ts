@@ -11,7 +11,7 @@ import { prepareDataset } from '../../ts/data/prepare.js';
 import { readRatingsFiles } from '../../ts/data/read.js';
 import { type Dataset, loadDataset } from '../../ts/data/store.js';
 import { ParseError } from '../../ts/errors.js';
-import { RatingsReader } from '../../ts/wasm/data.js';
+import { prepareSplit, RatingsReader, SynthGenerator } from '../../ts/wasm/data.js';
 import { WasmInstance } from '../../ts/wasm/raw.js';
 import { randomRatings, toMovieLensCsv, toNetflixCombined } from '../helpers/data-oracle.js';
 import { Rng } from '../helpers/random.js';
@@ -207,4 +207,26 @@ test('item metadata: Latin-1 movies.dat and u.item, a generic category file', (t
   writeFileSync(broken, 'movieId,title,genres\n1,"Toy Story,Animation\n');
   const e = t.throws(() => readItemMetadata(broken));
   t.is(e?.message, `${broken}: line 2: unterminated quoted field: '1,"Toy Story,Animation'`);
+});
+
+test('reader, split and generator objects free their WASM memory (memory flat over many runs)', (t) => {
+  const inst = new WasmInstance();
+  const data = Buffer.from(toMovieLensCsv(randomRatings(new Rng(3), 80, 60, 3000)));
+  const once = () => {
+    const r = new RatingsReader(inst, {});
+    r.feed(data.subarray(0, 1000));
+    r.feed(data.subarray(1000));
+    r.endFile();
+    r.stats();
+    prepareSplit(inst, r, { heldoutUsers: 5 });
+    r.free();
+    const g = new SynthGenerator(inst, { preset: 'tiny', seed: 1 });
+    while (g.next(100).ratings.length > 0);
+    g.part('movies');
+    g.free();
+  };
+  for (let i = 0; i < 20; i++) once();
+  const before = inst.memoryBytes();
+  for (let i = 0; i < 300; i++) once();
+  t.is(inst.memoryBytes(), before);
 });
