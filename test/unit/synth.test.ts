@@ -18,6 +18,7 @@ test('tiny preset: deterministic per seed and independent of the batch size, exa
   const a = await synthesize({ preset: 'tiny', seed: 1, out: join(dir, 'a'), batchUsers: 7 });
   const b = await synthesize({ preset: 'tiny', seed: 1, out: join(dir, 'b'), batchUsers: 300 });
   const c = await synthesize({ preset: 'tiny', seed: 2, out: join(dir, 'c') });
+  t.is(c.summary.seed, 2);
   const read = (d: string, f: string) => readFileSync(join(dir, d, f));
   for (const f of ['ratings.csv', 'user_intentions.csv', 'item_concepts.csv', 'movies.csv']) {
     t.true(read('a', f).equals(read('b', f)), f);
