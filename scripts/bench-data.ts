@@ -206,9 +206,12 @@ async function main() {
   log(row('WASM streaming parser', parse));
   log(row('prepareDataset (parse+sha+split+write)', prep));
   log(row('plain TypeScript reader (baseline)', ts));
-  const ph = prep.extra?.phases as { read: number; split: number; write: number };
+  const { phases: ph, loadMs } = prep.extra as {
+    phases: { read: number; split: number; write: number };
+    loadMs: number;
+  };
   log(
-    `  prepare phases: read+hash ${ph.read.toFixed(2)} s, split ${ph.split.toFixed(2)} s, write ${ph.write.toFixed(2)} s; loadDataset ${(prep.extra?.loadMs as number).toFixed(1)} ms`,
+    `  prepare phases: read+hash ${ph.read.toFixed(2)} s, split ${ph.split.toFixed(2)} s, write ${ph.write.toFixed(2)} s; loadDataset ${loadMs.toFixed(1)} ms`,
   );
   log(
     `ratio TypeScript / WASM parser: ${result.ratioTsOverWasmParse.toFixed(1)}×; TypeScript reader / full prepare: ${result.ratioTsOverPrepare.toFixed(1)}×`,

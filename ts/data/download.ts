@@ -215,41 +215,29 @@ export async function downloadDataset(options: DownloadOptions): Promise<Downloa
   }
   const sha256 = await fileDigest(archive, 'sha256');
   const bytes = statSync(archive).size;
-  const files = await writeDirAtomic(dest, async (tmp) => {
-    const stage = join(tmp, '.extract');
-    await mkdir(stage);
-    const written = await extractZip(archive, stage);
-    // Archives hold one top folder (ml-20m/, ml-10M100K/ …): its contents become OUT/NAME.
-    const top = readdirSync(stage);
-    const inner = top.length === 1 && statSync(join(stage, top[0])).isDirectory() ? join(stage, top[0]) : stage;
-    for (const f of readdirSync(inner)) await rename(join(inner, f), join(tmp, f));
-    await rm(stage, { recursive: true, force: true });
-    const result: DownloadResult = {
-      name: options.name,
-      dir: dest,
-      url: url.toString(),
-      md5: md5!,
-      sha256,
-      bytes,
-      files: written,
-      reused: false,
-      fetched,
-      resumed: resumedCount,
-    };
-    await writeFile(join(tmp, MARKER), `${JSON.stringify(result, null, 2)}\n`);
-    return written;
-  });
-  if (!options.keepArchive) rmSync(archive, { force: true });
-  return {
+  const result: DownloadResult = {
     name: options.name,
     dir: dest,
     url: url.toString(),
     md5: md5!,
     sha256,
     bytes,
-    files,
+    files: [],
     reused: false,
     fetched,
     resumed: resumedCount,
   };
+  await writeDirAtomic(dest, async (tmp) => {
+    const stage = join(tmp, '.extract');
+    await mkdir(stage);
+    result.files = await extractZip(archive, stage);
+    // Archives hold one top folder (ml-20m/, ml-10M100K/ …): its contents become OUT/NAME.
+    const top = readdirSync(stage);
+    const inner = top.length === 1 && statSync(join(stage, top[0])).isDirectory() ? join(stage, top[0]) : stage;
+    for (const f of readdirSync(inner)) await rename(join(inner, f), join(tmp, f));
+    await rm(stage, { recursive: true, force: true });
+    await writeFile(join(tmp, MARKER), `${JSON.stringify(result, null, 2)}\n`);
+  });
+  if (!options.keepArchive) rmSync(archive, { force: true });
+  return result;
 }

@@ -50,6 +50,20 @@ function outU32(a: Arena, ptr: number): number {
   return a.read(Uint32Array, ptr, 1)[0];
 }
 
+/** Calls a `*_new(opts, len, outHandle)` export with option text and returns the new handle. */
+function newHandle(
+  inst: WasmInstance,
+  fn: string,
+  text: Uint8Array,
+  create: (x: RawExports, opts: number, len: number, out: number) => number,
+): number {
+  return inst.call(fn, (a, x) => {
+    const out = a.output(Uint32Array, 1);
+    inst.check(fn, create(x, a.input(text), text.length, out));
+    return outU32(a, out);
+  });
+}
+
 /** Options of the ratings reader; see `crates/macrid-core/src/parse.rs` for the formats. */
 export interface ReaderOptions {
   /** `auto` (default) detects MovieLens, Netflix or generic CSV from the first line. */
@@ -118,11 +132,7 @@ export class RatingsReader {
       min_rating: options.minRating,
       skip_invalid: options.skipInvalid,
     });
-    this.handle = inst.call('readRatings', (a, x) => {
-      const out = a.output(Uint32Array, 1);
-      inst.check('readRatings', x.mv_ratings_new(a.input(text), text.length, out));
-      return outU32(a, out);
-    });
+    this.handle = newHandle(inst, 'readRatings', text, (x, p, n, out) => x.mv_ratings_new(p, n, out));
   }
 
   private live(fn: string): RawExports {
@@ -265,11 +275,7 @@ export function prepareSplit(inst: WasmInstance, reader: RatingsReader, options:
     test_prop: options.testProp,
   });
   const fn = 'prepareSplit';
-  const handle = inst.call(fn, (a, x) => {
-    const out = a.output(Uint32Array, 1);
-    inst.check(fn, x.mv_prepare(reader.rawHandle, a.input(text), text.length, out));
-    return outU32(a, out);
-  });
+  const handle = newHandle(inst, fn, text, (x, p, n, out) => x.mv_prepare(reader.rawHandle, p, n, out));
   try {
     const part = (k: number): Uint8Array =>
       inst.call(fn, (a, x) => {
@@ -327,11 +333,7 @@ export class SynthGenerator {
       concepts: options.concepts,
       min_user_ratings: options.minUserRatings,
     });
-    this.handle = inst.call('synthesize', (a, x) => {
-      const out = a.output(Uint32Array, 1);
-      inst.check('synthesize', x.mv_synth_new(a.input(text), text.length, out));
-      return outU32(a, out);
-    });
+    this.handle = newHandle(inst, 'synthesize', text, (x, p, n, out) => x.mv_synth_new(p, n, out));
   }
 
   /** The next `maxUsers` users' `ratings.csv` lines and intention lines (both empty when done). */

@@ -211,40 +211,44 @@ impl Prepared {
     }
 }
 
+/// Stable counting sort: the elements of `seq` grouped by `key(element)` (keys `< n_keys`), keeping the
+/// order of `seq` within a key; returns the group offsets (`n_keys + 1`) and the grouped elements.
+fn group_by_key(
+    n_keys: usize,
+    seq: impl Iterator<Item = u32> + Clone,
+    key: impl Fn(u32) -> u32,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut ptr = vec![0u32; n_keys + 1];
+    let mut n = 0usize;
+    for t in seq.clone() {
+        ptr[key(t) as usize + 1] += 1;
+        n += 1;
+    }
+    for k in 0..n_keys {
+        ptr[k + 1] += ptr[k];
+    }
+    let mut next = ptr.clone();
+    let mut out = vec![0u32; n];
+    for t in seq {
+        let k = key(t) as usize;
+        out[next[k] as usize] = t;
+        next[k] += 1;
+    }
+    (ptr, out)
+}
+
 /// Sorted CSR from entries given in file order (`rows[t]`, `cols[t]`), by two stable counting sorts
 /// (columns, then rows); `order[t]` is where entry `t` lands.
 fn csr_from_entries(rows: &[u32], cols: &[u32], n_rows: usize, n_cols: usize) -> CsrParts {
     let nnz = rows.len();
-    let mut col_ptr = vec![0u32; n_cols + 1];
-    for &c in cols {
-        col_ptr[c as usize + 1] += 1;
-    }
-    for c in 0..n_cols {
-        col_ptr[c + 1] += col_ptr[c];
-    }
-    let mut by_col = vec![0u32; nnz];
-    for (t, &c) in cols.iter().enumerate() {
-        let p = &mut col_ptr[c as usize];
-        by_col[*p as usize] = t as u32;
-        *p += 1;
-    }
-    drop(col_ptr);
-    let mut indptr = vec![0u32; n_rows + 1];
-    for &r in rows {
-        indptr[r as usize + 1] += 1;
-    }
-    for r in 0..n_rows {
-        indptr[r + 1] += indptr[r];
-    }
-    let mut next = indptr.clone();
+    let (_, by_col) = group_by_key(n_cols, 0..nnz as u32, |t| cols[t as usize]);
+    let (indptr, by_row) = group_by_key(n_rows, by_col.iter().copied(), |t| rows[t as usize]);
+    drop(by_col);
     let mut indices = vec![0u32; nnz];
     let mut order = vec![0u32; nnz];
-    for &t in &by_col {
-        let r = rows[t as usize] as usize;
-        let p = next[r];
-        next[r] += 1;
-        indices[p as usize] = cols[t as usize];
-        order[t as usize] = p;
+    for (p, &t) in by_row.iter().enumerate() {
+        indices[p] = cols[t as usize];
+        order[t as usize] = p as u32;
     }
     CsrParts {
         indptr,
@@ -332,22 +336,8 @@ pub fn prepare(
         ..SplitStats::default()
     };
 
-    // Rows grouped by user, in file order within a user (stable counting sort).
-    let mut uptr = vec![0u32; nu + 1];
-    for &u in users {
-        uptr[u as usize + 1] += 1;
-    }
-    for u in 0..nu {
-        uptr[u + 1] += uptr[u];
-    }
-    let mut by_user = vec![0u32; n_rows];
-    {
-        let mut next = uptr.clone();
-        for (t, &u) in users.iter().enumerate() {
-            by_user[next[u as usize] as usize] = t as u32;
-            next[u as usize] += 1;
-        }
-    }
+    // Rows grouped by user, in file order within a user.
+    let (uptr, by_user) = group_by_key(nu, 0..n_rows as u32, |t| users[t as usize]);
 
     // 1. duplicates: first occurrence wins.
     let mut alive = vec![true; n_rows];
