@@ -11,8 +11,8 @@
  * - Base URL: `baseUrl`, else `$MACRIDVAE_DATA_BASE_URL`, else https://files.grouplens.org/datasets/movielens/.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
@@ -134,12 +134,17 @@ async function transfer(
   const start = resumed ? have : 0;
   const total = length === undefined ? undefined : start + length;
   let fetched = 0;
-  const out = createWriteStream(part, { flags: resumed ? 'a' : 'w' });
-  res.on('data', (c: Buffer) => {
-    fetched += c.length;
-    onProgress?.(start + fetched, total);
-  });
-  await pipeline(res, out);
+  // Every chunk received is on disk before the next is read, so a broken connection loses nothing.
+  const out = await open(part, resumed ? 'a' : 'w');
+  try {
+    for await (const c of res as AsyncIterable<Buffer>) {
+      await out.write(c);
+      fetched += c.length;
+      onProgress?.(start + fetched, total);
+    }
+  } finally {
+    await out.close();
+  }
   if (length !== undefined && fetched !== length) {
     throw new MacridError(`${url}: the transfer stopped after ${fetched} of ${length} bytes`);
   }
