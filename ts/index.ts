@@ -3,6 +3,17 @@
  */
 export type { Csr } from './csr.js';
 export { checkCsr, csrFromRows, csrGatherRows, csrRow, csrRows, csrSliceRows } from './csr.js';
+export type { DownloadOptions, DownloadResult } from './data/download.js';
+export { DOWNLOADS, downloadDataset } from './data/download.js';
+export type { ItemMeta } from './data/metadata.js';
+export { alignItemMetadata, readItemMetadata } from './data/metadata.js';
+export type { PreparedOptions, PrepareOptions, PrepareResult } from './data/prepare.js';
+export { prepareDataset } from './data/prepare.js';
+export { exportReference, importReference } from './data/reference.js';
+export type { Dataset, DatasetCounts, DatasetManifest } from './data/store.js';
+export { indexOf, loadDataset, loadDatasetSync, readManifest } from './data/store.js';
+export type { SynthesizeOptions, SynthesizeResult, SynthSummary } from './data/synth.js';
+export { SYNTH_PRESETS, synthesize } from './data/synth.js';
 export type { HeldOut, SplitData } from './data/types.js';
 export * from './errors.js';
 export type { EvaluateOptions } from './eval/evaluator.js';
@@ -38,6 +49,7 @@ export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
 export { Rng } from './util/rng.js';
 export { VERSION } from './version.js';
+export type { ReaderOptions, ReaderStats, SplitOptions, SplitStats } from './wasm/data.js';
 export { wasmModule, wasmPath } from './wasm/loader.js';
 export { threadInstance, WasmInstance } from './wasm/raw.js';
 export type { OpArgs, OpName, OpResult } from './workers/ops.js';

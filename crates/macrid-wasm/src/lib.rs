@@ -14,6 +14,7 @@
 
 pub mod abi;
 pub mod batch;
+pub mod data;
 pub mod eval;
 pub mod kernels;
 pub mod nn;
