@@ -104,9 +104,7 @@ export function userConcepts(
   try {
     const items = model.evalItems();
     try {
-      const mu = model.evalMu(x, items);
-      const data = mu.dataSync() as Float32Array;
-      mu.dispose();
+      const data = model.evalMu(x, items);
       return { data, users: csrRows(x), concepts: cfg.concepts, d: cfg.d };
     } finally {
       disposeSaved(items as unknown as Record<string, unknown>);

@@ -20,7 +20,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, checkCsr, csrRows } from '../csr.js';
-import { sparseMixBackward, sparseMixForward } from '../wasm/nn.js';
+import {
+  denseBackward,
+  denseForward,
+  headBackward,
+  headForward,
+  sparseMixBackward,
+  sparseMixForward,
+} from '../wasm/nn.js';
 import { threadInstance } from '../wasm/raw.js';
 import type { MacridVaeConfig } from './config.js';
 import { decoderLogProbs, decoderTrain, type Runtime } from './decoder.js';
@@ -41,21 +48,25 @@ export interface ItemState {
   c: tf.Tensor2D;
 }
 
-/** What the encoder's backward pass needs. */
+/** What the encoder's backward pass needs (plain arrays: the encoder runs on the Rust kernels). */
 interface EncoderState {
   mask?: Float32Array;
   cData: Float32Array;
   tData: Float32Array;
   out: Float32Array;
   norms: Float32Array;
-  /** Inputs of each f_nn layer (`users·K × width`), the first being `tanh(x T / n + bias)`. */
-  inputs: tf.Tensor2D[];
-  /** Dropout multipliers applied before the tanh of each extra hidden layer. */
-  hiddenMasks: tf.Tensor2D[];
-  /** f_nn's output split: `a` (→ μ) and `b` (→ σ). */
-  b: tf.Tensor2D;
-  mu: tf.Tensor2D;
-  muNorm: tf.Tensor2D;
+  /** Input of each f_nn layer (`users·K × width`); the first is `tanh(x T / n + bias)`. */
+  inputs: Float32Array[];
+  /** Output of each f_nn layer (after its tanh for hidden layers; `[a | b]` for the last). */
+  outputs: Float32Array[];
+  /** Dropout multipliers of each hidden layer's output (training only). */
+  hiddenMasks: Array<Float32Array | undefined>;
+  /** ε (training only). */
+  eps?: Float32Array;
+  /** The decoder's input: `z` (normalized for cosine), `users·K × d`. */
+  z: Float32Array;
+  /** Per-row KL terms. */
+  kl: Float32Array;
 }
 
 export class MacridVae implements Model {
@@ -112,42 +123,44 @@ export class MacridVae implements Model {
     });
   }
 
-  /** The encoder up to μ and b; training applies the dropout masks. */
+  /** The encoder up to the decoder's input `z`; training (a noise seed) applies dropout and samples ε. */
   private encode(x: Csr, items: ItemState, noise: { seed: number } | undefined): EncoderState {
-    const { concepts: K, d, keep } = this.config;
-    const users = csrRows(x);
+    const { concepts: K, d, keep, sigma0 } = this.config;
+    const inst = threadInstance();
+    const rows = csrRows(x) * K;
     const mask = noise ? new Noise(noise.seed, STREAM.dropout).dropout(x.indices.length * K, keep) : undefined;
     const cData = values(items.c);
     const tData = values(this.v('context'));
-    const enc = sparseMixForward(threadInstance(), { x, concepts: K, d, mask, c: cData, t: tData });
+    const enc = sparseMixForward(inst, { x, concepts: K, d, mask, c: cData, t: tData });
+    const bias = values(this.v('context_bias'));
+    const in0 = new Float32Array(rows * d);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) in0[r * d + j] = Math.tanh(enc.out[r * d + j] + bias[j]);
     const hiddenNoise = noise ? new Noise(noise.seed, STREAM.hidden) : undefined;
-    const tensors = tf.tidy(() => {
-      const rows = users * K;
-      const inputs: tf.Tensor2D[] = [
-        tf.tanh(tf.add(tf.tensor2d(enc.out, [rows, d]), this.v('context_bias'))) as tf.Tensor2D,
-      ];
-      const hiddenMasks: tf.Tensor2D[] = [];
-      let y = inputs[0];
-      for (let j = 0; j < this.layers; j++) {
-        y = tf.add(matMul(inputs[j], this.v(`fnn.${j}.weight`) as tf.Tensor2D), this.v(`fnn.${j}.bias`));
-        if (j + 1 < this.layers) {
-          const w = this.layerDims[j + 1];
-          const m = hiddenNoise ? hiddenNoise.dropout(rows * w, keep) : undefined;
-          let pre = y;
-          if (m) {
-            const mt = tf.tensor2d(m, [rows, w]);
-            hiddenMasks.push(mt);
-            pre = tf.mul(pre, mt);
-          }
-          inputs.push(tf.tanh(pre) as tf.Tensor2D);
-        }
-      }
-      const a = tf.slice(y, [0, 0], [rows, d]) as tf.Tensor2D;
-      const b = tf.slice(y, [0, d], [rows, d]) as tf.Tensor2D;
-      const { y: mu, norm: muNorm } = l2normalize(a);
-      return { inputs, hiddenMasks, b, mu, muNorm };
-    });
-    return { mask, cData, tData, out: enc.out, norms: enc.norms, ...tensors };
+    const inputs: Float32Array[] = [in0];
+    const outputs: Float32Array[] = [];
+    const hiddenMasks: Array<Float32Array | undefined> = [];
+    for (let j = 0; j < this.layers; j++) {
+      const last = j + 1 === this.layers;
+      const dout = this.layerDims[j + 1];
+      const m = !last && hiddenNoise ? hiddenNoise.dropout(rows * dout, keep) : undefined;
+      hiddenMasks.push(m);
+      const y = denseForward(inst, {
+        rows,
+        din: this.layerDims[j],
+        dout,
+        x: inputs[j],
+        w: values(this.v(`fnn.${j}.weight`)),
+        b: values(this.v(`fnn.${j}.bias`)),
+        mask: m,
+        tanh: !last,
+      });
+      outputs.push(y);
+      if (!last) inputs.push(y);
+    }
+    const eps = noise ? new Noise(noise.seed, STREAM.epsilon).normal(rows * d) : undefined;
+    const head = { kind: 'macrid', sigma0, normalize: this.config.similarity === 'cosine' } as const;
+    const { z, kl } = headForward(inst, { rows, d, y: outputs[this.layers - 1], eps, head });
+    return { mask, cData, tData, out: enc.out, norms: enc.norms, inputs, outputs, hiddenMasks, eps, z, kl };
   }
 
   async gradients(batch: Csr, step: StepOptions): Promise<StepGradients> {
@@ -162,16 +175,6 @@ export class MacridVae implements Model {
     const items = this.itemState(gumbel);
     t = lap('concepts', t);
     const enc = this.encode(x, items, { seed });
-    const fwd = tf.tidy(() => {
-      const eps = tf.tensor2d(new Noise(seed, STREAM.epsilon).normal(rows * d), [rows, d]);
-      const sigma = tf.mul(tf.exp(tf.mul(enc.b, -0.5)), sigma0) as tf.Tensor2D;
-      const z = tf.add(enc.mu, tf.mul(eps, sigma)) as tf.Tensor2D;
-      const zs = cosine ? l2normalize(z) : { y: z, norm: undefined };
-      // KL = (1/B) Σ ½(b + e^{−b} − 1)
-      const kl = tf.div(tf.sum(tf.mul(tf.sub(tf.add(enc.b, tf.exp(tf.neg(enc.b))), 1), 0.5)), Math.max(users, 1));
-      return { eps, sigma, zn: zs.y, znorm: zs.norm, kl };
-    });
-    const zData = values(fwd.zn);
     const hData = values(items.hn);
     t = lap('encoder', t);
     const dec = await decoderTrain(this.runtime, {
@@ -179,7 +182,7 @@ export class MacridVae implements Model {
       concepts: K,
       d,
       items: this.items,
-      z: zData,
+      z: enc.z,
       h: hData,
       c: enc.cData,
       scale: 1 / tau,
@@ -190,44 +193,61 @@ export class MacridVae implements Model {
     let nll = 0;
     for (const l of dec.loss) nll += l;
     nll /= Math.max(users, 1);
-    const kl = fwd.kl.arraySync() as number;
+    let kl = 0;
+    for (const v of enc.kl) kl += v;
+    kl /= Math.max(users, 1);
     t = lap('decoder', t);
+    const inst = threadInstance();
     const grads = new Map<string, tf.Tensor>();
-    tf.tidy(() => {
-      // Decoder input back to the f_nn output.
-      const dzn = tf.tensor2d(dec.dz, [rows, d]);
-      const dz = cosine ? l2normalizeBackward(fwd.zn, fwd.znorm as tf.Tensor2D, dzn) : dzn;
-      // z = μ + ε σ, σ = σ0 e^{−b/2}; KL term: β/B · ½(1 − e^{−b}).
-      const dbFromZ = tf.mul(tf.mul(tf.mul(dz, fwd.eps), fwd.sigma), -0.5);
-      const dbFromKl = tf.mul(tf.sub(1, tf.exp(tf.neg(enc.b))), (0.5 * step.beta) / Math.max(users, 1));
-      const db = tf.add(dbFromZ, dbFromKl);
-      const da = l2normalizeBackward(enc.mu, enc.muNorm, dz as tf.Tensor2D);
-      let dy = tf.concat([da, db], 1) as tf.Tensor2D;
-      // f_nn, last layer first.
-      let dIn: tf.Tensor2D = dy;
-      for (let j = this.layers - 1; j >= 0; j--) {
-        const W = this.v(`fnn.${j}.weight`) as tf.Tensor2D;
-        grads.set(`fnn.${j}.weight`, tf.keep(matMul(enc.inputs[j], dy, true, false)));
-        grads.set(`fnn.${j}.bias`, tf.keep(tf.sum(dy, 0)));
-        const du = matMul(dy, W, false, true);
-        // inputs[j] = tanh(pre), pre = y_{j−1} ⊙ mask (j ≥ 1) or the encoder's first layer (j = 0).
-        dIn = tf.mul(du, tf.sub(1, tf.square(enc.inputs[j]))) as tf.Tensor2D;
-        if (j > 0) dy = (enc.hiddenMasks.length ? tf.mul(dIn, enc.hiddenMasks[j - 1]) : dIn) as tf.Tensor2D;
-      }
-      grads.set('context_bias', tf.keep(tf.sum(dIn, 0)));
-      const back = sparseMixBackward(threadInstance(), {
-        x,
-        concepts: K,
-        d,
-        mask: enc.mask,
-        c: enc.cData,
-        t: enc.tData,
-        norms: enc.norms,
-        out: enc.out,
-        dout: values(dIn),
+    // Encoder backward on the kernels: head, f_nn (last layer first), tanh and bias, sparse layer.
+    let dy = headBackward(inst, {
+      rows,
+      d,
+      y: enc.outputs[this.layers - 1],
+      eps: enc.eps,
+      head: { kind: 'macrid', sigma0, normalize: cosine },
+      dz: dec.dz,
+      klScale: step.beta / Math.max(users, 1),
+    });
+    for (let j = this.layers - 1; j >= 0; j--) {
+      const last = j + 1 === this.layers;
+      const g = denseBackward(inst, {
+        rows,
+        din: this.layerDims[j],
+        dout: this.layerDims[j + 1],
+        x: enc.inputs[j],
+        w: values(this.v(`fnn.${j}.weight`)),
+        b: values(this.v(`fnn.${j}.bias`)),
+        mask: enc.hiddenMasks[j],
+        tanh: !last,
+        y: enc.outputs[j],
+        dy,
       });
-      grads.set('context', tf.keep(tf.tensor2d(back.dt, [this.items, d])));
-      t = lap('encoder', t);
+      grads.set(`fnn.${j}.weight`, tf.tensor2d(g.dw, [this.layerDims[j], this.layerDims[j + 1]]));
+      grads.set(`fnn.${j}.bias`, tf.tensor1d(g.db));
+      dy = g.dx as Float32Array;
+    }
+    // inputs[0] = tanh(out + bias).
+    const dpre = new Float32Array(rows * d);
+    const dbias = new Float32Array(d);
+    const in0 = enc.inputs[0];
+    for (let i = 0; i < rows * d; i++) dpre[i] = dy[i] * (1 - in0[i] * in0[i]);
+    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) dbias[j] += dpre[r * d + j];
+    grads.set('context_bias', tf.tensor1d(dbias));
+    const back = sparseMixBackward(inst, {
+      x,
+      concepts: K,
+      d,
+      mask: enc.mask,
+      c: enc.cData,
+      t: enc.tData,
+      norms: enc.norms,
+      out: enc.out,
+      dout: dpre,
+    });
+    grads.set('context', tf.tensor2d(back.dt, [this.items, d]));
+    t = lap('encoder', t);
+    tf.tidy(() => {
       // Concept assignment: c = softmax(s), s = hn·pnᵀ/τ (+ Gumbel noise).
       const dcAll = tf.add(
         tf.tensor2d(dec.dc as Float32Array, [this.items, K]),
@@ -239,7 +259,7 @@ export class MacridVae implements Model {
       grads.set('items', tf.keep(cosine ? l2normalizeBackward(items.hn, items.hnorm as tf.Tensor2D, dhn) : dhn));
       grads.set('prototypes', tf.keep(cosine ? l2normalizeBackward(items.pn, items.pnorm as tf.Tensor2D, dpn) : dpn));
     });
-    t = lap('concepts', t);
+    lap('concepts', t);
     let l2 = 0;
     if (step.l2 > 0) {
       const names = this.penalized();
@@ -254,9 +274,6 @@ export class MacridVae implements Model {
       }
     }
     disposeSaved(items as unknown as Record<string, unknown>);
-    disposeSaved(enc as unknown as Record<string, unknown>);
-    disposeSaved(fwd as unknown as Record<string, unknown>);
-    lap('encoder', t);
     // Keep the variables' order.
     const ordered = new Map<string, tf.Tensor>();
     for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
@@ -268,12 +285,9 @@ export class MacridVae implements Model {
     return this.itemState(undefined);
   }
 
-  /** `μ` (`users·K × d`, unit rows) of the fold-in rows, given evaluation-mode item state. */
-  evalMu(foldIn: Csr, items: ItemState): tf.Tensor2D {
-    const enc = this.encode(foldIn, items, undefined);
-    const mu = enc.mu;
-    disposeSaved({ ...enc, mu: undefined } as unknown as Record<string, unknown>);
-    return mu;
+  /** `μ` (`users·K × d`, unit rows; `z = μ` at evaluation) of the fold-in rows, given evaluation-mode item state. */
+  evalMu(foldIn: Csr, items: ItemState): Float32Array {
+    return this.encode(foldIn, items, undefined).z;
   }
 
   async score(foldIn: Csr): Promise<Float32Array> {
@@ -282,10 +296,8 @@ export class MacridVae implements Model {
     const cosine = this.config.similarity === 'cosine';
     const items = this.evalItems();
     try {
-      const mu = this.evalMu(x, items);
       // z = μ (unit vectors already, so cos(z, h) = z·h/‖h‖).
-      const z = values(mu);
-      mu.dispose();
+      const z = this.evalMu(x, items);
       return await decoderLogProbs(this.runtime, {
         users: csrRows(x),
         concepts: K,

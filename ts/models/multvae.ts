@@ -18,12 +18,19 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, checkCsr, csrRows } from '../csr.js';
-import { sparseMixBackward, sparseMixForward } from '../wasm/nn.js';
+import {
+  denseBackward,
+  denseForward,
+  headBackward,
+  headForward,
+  sparseMixBackward,
+  sparseMixForward,
+} from '../wasm/nn.js';
 import { threadInstance } from '../wasm/raw.js';
 import type { MultConfig } from './config.js';
 import { decoderLogProbs, decoderTrain, type Runtime } from './decoder.js';
 import { Noise, STREAM } from './noise.js';
-import { disposeSaved, matMul, sumSquares, values } from './ops.js';
+import { sumSquares, values } from './ops.js';
 import { lap } from './profile.js';
 import type { Model, StepGradients, StepOptions, Weights } from './types.js';
 import { assignWeights, checkWeights, createVariables, glorotUniform, readWeights, smallNormal } from './weights.js';
@@ -37,18 +44,17 @@ interface Layer {
   tanh: boolean;
 }
 
+/** The forward pass's arrays (the encoder and decoder hidden layers run on the Rust kernels). */
 interface Forward {
   mask?: Float32Array;
   sparse: { out: Float32Array; norms: Float32Array };
-  /** Output of every layer but the last, after its activation (`users × width`). */
-  acts: tf.Tensor2D[];
-  /** MultVAE: the latent statistics and the sample. */
-  mu?: tf.Tensor2D;
-  logvar?: tf.Tensor2D;
-  eps?: tf.Tensor2D;
-  std?: tf.Tensor2D;
-  z?: tf.Tensor2D;
-  kl?: tf.Tensor;
+  /** Input of every layer but the first (`users × width`): the previous layer's output or `z`. */
+  inputs: Float32Array[];
+  /** Output of every layer but the last, after its activation (raw `[μ | log σ²]` for MultVAE's latent layer). */
+  outputs: Float32Array[];
+  /** MultVAE: ε (training), `z`, and the per-user KL terms. */
+  eps?: Float32Array;
+  kl?: Float32Array;
 }
 
 export class MultModel implements Model {
@@ -94,72 +100,68 @@ export class MultModel implements Model {
   }
 
   private forward(x: Csr, noise: { seed: number } | undefined): Forward {
+    const inst = threadInstance();
     const users = csrRows(x);
     const first = this.layers[0];
     const mask = noise ? new Noise(noise.seed, STREAM.dropout).dropout(x.indices.length, this.config.keep) : undefined;
-    const sparse = sparseMixForward(threadInstance(), {
+    const sparse = sparseMixForward(inst, {
       x,
       concepts: 1,
       d: first.out,
       mask,
       t: values(this.v(`${first.name}.weight`)),
     });
-    const tensors = tf.tidy(() => {
-      const acts: tf.Tensor2D[] = [];
-      let y = tf.add(tf.tensor2d(sparse.out, [users, first.out]), this.v(`${first.name}.bias`)) as tf.Tensor2D;
-      const out: Omit<Forward, 'mask' | 'sparse' | 'acts'> = {};
-      for (let j = 0; j + 1 < this.layers.length; j++) {
-        const l = this.layers[j];
-        if (j > 0) {
-          y = tf.add(
-            matMul(acts[j - 1], this.v(`${l.name}.weight`) as tf.Tensor2D),
-            this.v(`${l.name}.bias`),
-          ) as tf.Tensor2D;
-        }
-        if (j === this.latentLayer) {
-          const latent = this.config.latent;
-          out.mu = tf.slice(y, [0, 0], [users, latent]) as tf.Tensor2D;
-          out.logvar = tf.slice(y, [0, latent], [users, latent]) as tf.Tensor2D;
-          // KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ (−log σ² + σ² + μ² − 1), mean over users.
-          out.kl = tf.div(
-            tf.sum(tf.mul(tf.sub(tf.add(tf.sub(tf.exp(out.logvar), out.logvar), tf.square(out.mu)), 1), 0.5)),
-            Math.max(users, 1),
-          );
-          if (noise) {
-            out.std = tf.exp(tf.mul(out.logvar, 0.5)) as tf.Tensor2D;
-            out.eps = tf.tensor2d(new Noise(noise.seed, STREAM.epsilon).normal(users * latent), [users, latent]);
-            out.z = tf.add(out.mu, tf.mul(out.eps, out.std)) as tf.Tensor2D;
-          } else {
-            out.z = tf.clone(out.mu);
-          }
-          acts.push(out.z);
-        } else {
-          acts.push(l.tanh ? (tf.tanh(y) as tf.Tensor2D) : y);
-        }
+    const b0 = values(this.v(`${first.name}.bias`));
+    const y0 = new Float32Array(users * first.out);
+    for (let r = 0; r < users; r++) {
+      for (let j = 0; j < first.out; j++) {
+        const v = sparse.out[r * first.out + j] + b0[j];
+        y0[r * first.out + j] = first.tanh ? Math.tanh(v) : v;
       }
-      return { acts, ...out };
-    });
-    return { mask, sparse, ...tensors };
+    }
+    const f: Forward = { mask, sparse, inputs: [], outputs: [y0] };
+    for (let j = 0; j + 1 < this.layers.length; j++) {
+      const l = this.layers[j];
+      if (j > 0) {
+        f.outputs.push(
+          denseForward(inst, {
+            rows: users,
+            din: l.in,
+            dout: l.out,
+            x: f.inputs[j - 1],
+            w: values(this.v(`${l.name}.weight`)),
+            b: values(this.v(`${l.name}.bias`)),
+            tanh: l.tanh,
+          }),
+        );
+      }
+      if (j === this.latentLayer) {
+        const latent = this.config.latent;
+        f.eps = noise ? new Noise(noise.seed, STREAM.epsilon).normal(users * latent) : undefined;
+        const h = headForward(inst, { rows: users, d: latent, y: f.outputs[j], eps: f.eps, head: { kind: 'mult' } });
+        f.kl = h.kl;
+        f.inputs.push(h.z);
+      } else f.inputs.push(f.outputs[j]);
+    }
+    return f;
   }
 
   async gradients(batch: Csr, step: StepOptions): Promise<StepGradients> {
     const x = checkCsr(`${this.config.kind}.gradients`, 'batch', batch, undefined, this.items);
     const users = csrRows(x);
+    const inst = threadInstance();
     let t = performance.now();
     const f = this.forward(x, { seed: step.noiseSeed });
     const outL = this.layers[this.layers.length - 1];
-    const z = values(f.acts[f.acts.length - 1]);
     t = lap('encoder', t);
-    const h = values(this.v(`${outL.name}.weight`));
-    const bias = values(this.v(`${outL.name}.bias`));
     const dec = await decoderTrain(this.runtime, {
       users,
       concepts: 1,
       d: outL.in,
       items: this.items,
-      z,
-      h,
-      bias,
+      z: f.inputs[f.inputs.length - 1],
+      h: values(this.v(`${outL.name}.weight`)),
+      bias: values(this.v(`${outL.name}.bias`)),
       scale: 1,
       x,
       gradScale: 1 / Math.max(users, 1),
@@ -167,48 +169,65 @@ export class MultModel implements Model {
     let nll = 0;
     for (const l of dec.loss) nll += l;
     nll /= Math.max(users, 1);
-    const kl = f.kl ? (f.kl.arraySync() as number) : 0;
+    let kl = 0;
+    if (f.kl) for (const v of f.kl) kl += v;
+    kl /= Math.max(users, 1);
     const grads = new Map<string, tf.Tensor>();
     grads.set(`${outL.name}.weight`, tf.tensor2d(dec.dh, [this.items, outL.in]));
     grads.set(`${outL.name}.bias`, tf.tensor1d(dec.dbias as Float32Array));
     t = lap('decoder', t);
-    tf.tidy(() => {
-      // Gradient with respect to the output of layer j (after its activation), j from the last hidden down.
-      let dAct: tf.Tensor2D = tf.tensor2d(dec.dz, [users, outL.in]);
-      for (let j = this.layers.length - 2; j >= 0; j--) {
-        const l = this.layers[j];
-        let dy: tf.Tensor2D;
-        if (j === this.latentLayer) {
-          const mu = f.mu as tf.Tensor2D;
-          const logvar = f.logvar as tf.Tensor2D;
-          const s = step.beta / Math.max(users, 1);
-          // z = μ + ε σ, σ = e^{½ log σ²}; KL: dμ = s·μ, d log σ² = s·½(e^{log σ²} − 1).
-          const dmu = tf.add(dAct, tf.mul(mu, s));
-          let dlv = tf.mul(tf.sub(tf.exp(logvar), 1), 0.5 * s);
-          if (f.eps && f.std) dlv = tf.add(dlv, tf.mul(tf.mul(tf.mul(dAct, f.eps), f.std), 0.5));
-          dy = tf.concat([dmu, dlv], 1) as tf.Tensor2D;
-        } else {
-          dy = (l.tanh ? tf.mul(dAct, tf.sub(1, tf.square(f.acts[j]))) : dAct) as tf.Tensor2D;
-        }
-        grads.set(`${l.name}.bias`, tf.keep(tf.sum(dy, 0)));
-        if (j === 0) {
-          const back = sparseMixBackward(threadInstance(), {
-            x,
-            concepts: 1,
-            d: l.out,
-            mask: f.mask,
-            t: values(this.v(`${l.name}.weight`)),
-            norms: f.sparse.norms,
-            out: f.sparse.out,
-            dout: values(dy),
-          });
-          grads.set(`${l.name}.weight`, tf.keep(tf.tensor2d(back.dt, [this.items, l.out])));
-        } else {
-          grads.set(`${l.name}.weight`, tf.keep(matMul(f.acts[j - 1], dy, true, false)));
-          dAct = matMul(dy, this.v(`${l.name}.weight`) as tf.Tensor2D, false, true);
-        }
+    // Gradient with respect to the input of layer j + 1 (the output of layer j, or z), last layer first.
+    let dIn: Float32Array = dec.dz;
+    for (let j = this.layers.length - 2; j >= 0; j--) {
+      const l = this.layers[j];
+      const dOut =
+        j === this.latentLayer
+          ? headBackward(inst, {
+              rows: users,
+              d: this.config.latent,
+              y: f.outputs[j],
+              eps: f.eps,
+              head: { kind: 'mult' },
+              dz: dIn,
+              klScale: step.beta / Math.max(users, 1),
+            })
+          : dIn;
+      if (j === 0) {
+        // y0 = act(sparse + b0).
+        const y0 = f.outputs[0];
+        const dpre = new Float32Array(users * l.out);
+        const db = new Float32Array(l.out);
+        for (let i = 0; i < dpre.length; i++) dpre[i] = l.tanh ? dOut[i] * (1 - y0[i] * y0[i]) : dOut[i];
+        for (let r = 0; r < users; r++) for (let c = 0; c < l.out; c++) db[c] += dpre[r * l.out + c];
+        const back = sparseMixBackward(inst, {
+          x,
+          concepts: 1,
+          d: l.out,
+          mask: f.mask,
+          t: values(this.v(`${l.name}.weight`)),
+          norms: f.sparse.norms,
+          out: f.sparse.out,
+          dout: dpre,
+        });
+        grads.set(`${l.name}.weight`, tf.tensor2d(back.dt, [this.items, l.out]));
+        grads.set(`${l.name}.bias`, tf.tensor1d(db));
+      } else {
+        const g = denseBackward(inst, {
+          rows: users,
+          din: l.in,
+          dout: l.out,
+          x: f.inputs[j - 1],
+          w: values(this.v(`${l.name}.weight`)),
+          b: values(this.v(`${l.name}.bias`)),
+          tanh: l.tanh,
+          y: f.outputs[j],
+          dy: dOut,
+        });
+        grads.set(`${l.name}.weight`, tf.tensor2d(g.dw, [l.in, l.out]));
+        grads.set(`${l.name}.bias`, tf.tensor1d(g.db));
+        dIn = g.dx as Float32Array;
       }
-    });
+    }
     let l2 = 0;
     if (step.l2 > 0) {
       const names = this.layers.map((l) => `${l.name}.weight`);
@@ -222,7 +241,6 @@ export class MultModel implements Model {
         g.dispose();
       }
     }
-    disposeSaved(f as unknown as Record<string, unknown>);
     lap('encoder', t);
     const ordered = new Map<string, tf.Tensor>();
     for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
@@ -233,31 +251,24 @@ export class MultModel implements Model {
   /** The latent representation (`μ` for MultVAE, the bottleneck for MultDAE) of fold-in rows, `users × latent`. */
   latent(foldIn: Csr): Float32Array {
     const x = checkCsr(`${this.config.kind}.latent`, 'foldIn', foldIn, undefined, this.items);
-    const f = this.forward(x, undefined);
-    // The encoder has hidden.length + 1 layers; its last output is z (= μ here) or the DAE's bottleneck.
-    const out = values(f.acts[this.config.hidden.length]);
-    disposeSaved(f as unknown as Record<string, unknown>);
-    return out;
+    // The encoder has hidden.length + 1 layers; the input of the next layer is z (= μ here) or the DAE's bottleneck.
+    return this.forward(x, undefined).inputs[this.config.hidden.length];
   }
 
   async score(foldIn: Csr): Promise<Float32Array> {
     const x = checkCsr(`${this.config.kind}.score`, 'foldIn', foldIn, undefined, this.items);
     const f = this.forward(x, undefined);
     const outL = this.layers[this.layers.length - 1];
-    try {
-      return await decoderLogProbs(this.runtime, {
-        users: csrRows(x),
-        concepts: 1,
-        d: outL.in,
-        items: this.items,
-        z: values(f.acts[f.acts.length - 1]),
-        h: values(this.v(`${outL.name}.weight`)),
-        bias: values(this.v(`${outL.name}.bias`)),
-        scale: 1,
-      });
-    } finally {
-      disposeSaved(f as unknown as Record<string, unknown>);
-    }
+    return decoderLogProbs(this.runtime, {
+      users: csrRows(x),
+      concepts: 1,
+      d: outL.in,
+      items: this.items,
+      z: f.inputs[f.inputs.length - 1],
+      h: values(this.v(`${outL.name}.weight`)),
+      bias: values(this.v(`${outL.name}.bias`)),
+      scale: 1,
+    });
   }
 
   getWeights(): Weights {

@@ -324,3 +324,172 @@ export function noise(inst: WasmInstance, a: NoiseArgs): Float32Array {
     return ar.read(Float32Array, p, n);
   });
 }
+
+export interface DenseArgs {
+  rows: number;
+  din: number;
+  dout: number;
+  /** `rows × din`. */
+  x: Float32Array;
+  /** `din × dout`. */
+  w: Float32Array;
+  /** `dout`. */
+  b: Float32Array;
+  /** Dropout multipliers `rows × dout`, applied before the activation. */
+  mask?: Float32Array;
+  tanh: boolean;
+}
+
+function checkDense(fn: string, a: DenseArgs): void {
+  const rows = checkInt(fn, 'rows', a.rows, 0);
+  const din = checkInt(fn, 'din', a.din, 1);
+  const dout = checkInt(fn, 'dout', a.dout, 1);
+  checkArray(fn, 'x', a.x, Float32Array, rows * din);
+  checkArray(fn, 'w', a.w, Float32Array, din * dout);
+  checkArray(fn, 'b', a.b, Float32Array, dout);
+  if (a.mask !== undefined) checkArray(fn, 'mask', a.mask, Float32Array, rows * dout);
+}
+
+/** `y = act((x·W + b) ⊙ mask)` for a batch (`rows × dout`). */
+export function denseForward(inst: WasmInstance, a: DenseArgs): Float32Array {
+  const fn = 'denseForward';
+  checkDense(fn, a);
+  return inst.call(fn, (ar, x) => {
+    const pY = ar.output(Float32Array, a.rows * a.dout);
+    inst.check(
+      fn,
+      x.mv_dense_forward(
+        a.rows,
+        a.din,
+        a.dout,
+        ar.input(a.x),
+        ar.input(a.w),
+        ar.input(a.b),
+        optional(ar, a.mask),
+        a.tanh ? 1 : 0,
+        pY,
+      ),
+    );
+    return ar.read(Float32Array, pY, a.rows * a.dout);
+  });
+}
+
+export interface DenseBackwardArgs extends DenseArgs {
+  /** The forward output. */
+  y: Float32Array;
+  /** Gradient of `y`. */
+  dy: Float32Array;
+  /** Also compute the input's gradient (default true). */
+  wantDx?: boolean;
+}
+
+/** Gradients of a dense layer: `dw` (`din × dout`), `db` (`dout`), and `dx` (`rows × din`) unless `wantDx` is false. */
+export function denseBackward(
+  inst: WasmInstance,
+  a: DenseBackwardArgs,
+): { dx?: Float32Array; dw: Float32Array; db: Float32Array } {
+  const fn = 'denseBackward';
+  checkDense(fn, a);
+  checkArray(fn, 'y', a.y, Float32Array, a.rows * a.dout);
+  checkArray(fn, 'dy', a.dy, Float32Array, a.rows * a.dout);
+  const wantDx = a.wantDx ?? true;
+  return inst.call(fn, (ar, x) => {
+    const pDx = wantDx ? ar.output(Float32Array, a.rows * a.din) : 0;
+    const pDw = ar.output(Float32Array, a.din * a.dout);
+    const pDb = ar.output(Float32Array, a.dout);
+    inst.check(
+      fn,
+      x.mv_dense_backward(
+        a.rows,
+        a.din,
+        a.dout,
+        ar.input(a.x),
+        ar.input(a.w),
+        ar.input(a.y),
+        optional(ar, a.mask),
+        a.tanh ? 1 : 0,
+        ar.input(a.dy),
+        pDx,
+        pDw,
+        pDb,
+      ),
+    );
+    const out: { dx?: Float32Array; dw: Float32Array; db: Float32Array } = {
+      dw: ar.read(Float32Array, pDw, a.din * a.dout),
+      db: ar.read(Float32Array, pDb, a.dout),
+    };
+    if (wantDx) out.dx = ar.read(Float32Array, pDx, a.rows * a.din);
+    return out;
+  });
+}
+
+/**
+ * A VAE head: MacridVAE's (`μ = a/‖a‖`, `σ = σ0·e^{−b/2}`, KL to `N(0, σ0²)` without its constant, `z`
+ * normalized when `normalize`) or MultVAE's (`μ`, `log σ²`, KL to `N(0, I)`).
+ */
+export type HeadSpec = { kind: 'macrid'; sigma0: number; normalize: boolean } | { kind: 'mult' };
+
+export interface HeadArgs {
+  rows: number;
+  d: number;
+  /** Encoder output `[a | b]`, `rows × 2d`. */
+  y: Float32Array;
+  /** Standard normals `rows × d` (training); omitted: `z = μ`. */
+  eps?: Float32Array;
+  head: HeadSpec;
+}
+
+function headCodes(h: HeadSpec): [number, number, number] {
+  return h.kind === 'macrid' ? [0, h.sigma0, h.normalize ? 1 : 0] : [1, 0, 0];
+}
+
+function checkHead(fn: string, a: HeadArgs): void {
+  const rows = checkInt(fn, 'rows', a.rows, 0);
+  const d = checkInt(fn, 'd', a.d, 1);
+  checkArray(fn, 'y', a.y, Float32Array, rows * 2 * d);
+  if (a.eps !== undefined) checkArray(fn, 'eps', a.eps, Float32Array, rows * d);
+}
+
+/** `z` (`rows × d`, the decoder's input) and each row's KL term (`rows`). */
+export function headForward(inst: WasmInstance, a: HeadArgs): { z: Float32Array; kl: Float32Array } {
+  const fn = 'headForward';
+  checkHead(fn, a);
+  const [kind, sigma0, normalize] = headCodes(a.head);
+  return inst.call(fn, (ar, x) => {
+    const pZ = ar.output(Float32Array, a.rows * a.d);
+    const pKl = ar.output(Float32Array, a.rows);
+    inst.check(
+      fn,
+      x.mv_head_forward(a.rows, a.d, ar.input(a.y), optional(ar, a.eps), kind, sigma0, normalize, pZ, pKl),
+    );
+    return { z: ar.read(Float32Array, pZ, a.rows * a.d), kl: ar.read(Float32Array, pKl, a.rows) };
+  });
+}
+
+/** Gradient of `y` given `dz` and the weight `klScale` of the summed KL terms in the loss. */
+export function headBackward(inst: WasmInstance, a: HeadArgs & { dz: Float32Array; klScale: number }): Float32Array {
+  const fn = 'headBackward';
+  checkHead(fn, a);
+  checkArray(fn, 'dz', a.dz, Float32Array, a.rows * a.d);
+  checkNumber(fn, 'klScale', a.klScale);
+  const [kind, sigma0, normalize] = headCodes(a.head);
+  return inst.call(fn, (ar, x) => {
+    const pDy = ar.output(Float32Array, a.rows * 2 * a.d);
+    inst.check(
+      fn,
+      x.mv_head_backward(
+        a.rows,
+        a.d,
+        ar.input(a.y),
+        optional(ar, a.eps),
+        kind,
+        sigma0,
+        normalize,
+        ar.input(a.dz),
+        a.klScale,
+        pDy,
+      ),
+    );
+    return ar.read(Float32Array, pDy, a.rows * 2 * a.d);
+  });
+}

@@ -115,6 +115,54 @@ export interface NnExports {
   ): number;
   mv_gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number): number;
   mv_noise(kind: number, seedHi: number, seedLo: number, param: number, n: number, out: number): number;
+  mv_dense_forward(
+    rows: number,
+    din: number,
+    dout: number,
+    x: number,
+    w: number,
+    b: number,
+    mask: number,
+    act: number,
+    y: number,
+  ): number;
+  mv_dense_backward(
+    rows: number,
+    din: number,
+    dout: number,
+    x: number,
+    w: number,
+    y: number,
+    mask: number,
+    act: number,
+    dy: number,
+    dx: number,
+    dw: number,
+    db: number,
+  ): number;
+  mv_head_forward(
+    rows: number,
+    d: number,
+    y: number,
+    eps: number,
+    kind: number,
+    sigma0: number,
+    normalize: number,
+    z: number,
+    kl: number,
+  ): number;
+  mv_head_backward(
+    rows: number,
+    d: number,
+    y: number,
+    eps: number,
+    kind: number,
+    sigma0: number,
+    normalize: number,
+    dz: number,
+    klScale: number,
+    dy: number,
+  ): number;
 }
 
 /** Evaluation kernels (`crates/macrid-wasm/src/eval.rs`). */

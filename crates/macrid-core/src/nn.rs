@@ -23,8 +23,10 @@ use crate::vec4::{exp1, exp4, F4};
 /// logits, i.e. the inner-product ablation).
 const TINY: f32 = 1e-30;
 
-/// Floats of scratch one chunk of users may use for its `users × K × items` block (8 MiB).
-const CHUNK_FLOATS: usize = 1 << 21;
+/// Floats of scratch one chunk of users may use for its `users × K × items` block (2 MiB, the L2 size),
+/// but at least [`MIN_CHUNK_USERS`] users so the `dh` update keeps a useful depth.
+const CHUNK_FLOATS: usize = 1 << 19;
+const MIN_CHUNK_USERS: usize = 8;
 
 fn check_dims(users: usize, concepts: usize, d: usize, items: usize) -> Result<()> {
     if concepts == 0 || d == 0 {
@@ -260,7 +262,9 @@ impl<'a> MixDecoder<'a> {
         if let Some(c) = self.c {
             transpose(c, m, kk, &mut ct)?;
         }
-        let chunk = (CHUNK_FLOATS / (kk * m).max(1)).clamp(1, self.users.max(1));
+        let chunk = (CHUNK_FLOATS / (kk * m).max(1))
+            .max(MIN_CHUNK_USERS)
+            .min(self.users.max(1));
         Ok(Work {
             ht,
             ct,
@@ -303,29 +307,34 @@ impl<'a> MixDecoder<'a> {
             };
             let sv = F4::splat(shift);
             let q = &mut w.q[bl * m..(bl + 1) * m];
-            q.iter_mut().for_each(|v| *v = 0.0);
-            for k in 0..kk {
-                let row = &mut e[(bl * kk + k) * m..(bl * kk + k + 1) * m];
-                let ck = &w.ct[k * m..(k + 1) * m];
-                let mut i = 0;
-                while i < m4 {
-                    let mut l = F4::load(&row[i..]).mul(scale);
-                    if let Some(b) = self.bias {
-                        l = l.add(F4::load(&b[i..]));
-                    }
-                    let ev = exp4(l.sub(sv));
-                    ev.store(&mut row[i..]);
-                    F4::load(&q[i..])
-                        .add(F4::load(&ck[i..]).mul(ev))
-                        .store(&mut q[i..]);
-                    i += 4;
+            let block = &mut e[bl * kk * m..(bl + 1) * kk * m];
+            // One pass over the user's K rows: e = exp(l − shift) stored in place, q accumulated in a register.
+            let mut i = 0;
+            while i < m4 {
+                let bv = match self.bias {
+                    Some(b) => F4::load(&b[i..]).sub(sv),
+                    None => F4::zero().sub(sv),
+                };
+                let mut qv = F4::zero();
+                for k in 0..kk {
+                    let at = k * m + i;
+                    let ev = exp4(F4::load(&block[at..]).mul(scale).add(bv));
+                    ev.store(&mut block[at..]);
+                    qv = qv.add(F4::load(&w.ct[at..]).mul(ev));
                 }
-                for i in m4..m {
-                    let l = self.scale * row[i] + self.bias.map_or(0.0, |b| b[i]);
+                qv.store(&mut q[i..]);
+                i += 4;
+            }
+            for i in m4..m {
+                let mut qs = 0f32;
+                for k in 0..kk {
+                    let at = k * m + i;
+                    let l = self.scale * block[at] + self.bias.map_or(0.0, |b| b[i]);
                     let ev = exp1(l - shift);
-                    row[i] = ev;
-                    q[i] += ck[i] * ev;
+                    block[at] = ev;
+                    qs += w.ct[at] * ev;
                 }
+                q[i] = qs;
             }
             let mut acc = F4::zero();
             let mut i = 0;
@@ -420,7 +429,6 @@ impl<'a> MixDecoder<'a> {
         let mut w = self.work()?;
         // dc accumulates in the transposed (K × items) layout the vector loops walk.
         let mut dct = vec![0f32; if self.c.is_some() { kk * m } else { 0 }];
-        let scale = F4::splat(self.scale);
         let m4 = m / 4 * 4;
         let mut b0 = 0;
         while b0 < users {
@@ -458,52 +466,53 @@ impl<'a> MixDecoder<'a> {
                         db[i as usize] -= grad_scale;
                     }
                 }
+                let fs = a * self.scale;
+                let f = F4::splat(fs);
                 for k in 0..kk {
                     let r = bl * kk + k;
                     let row = &mut w.e[r * m..(r + 1) * m];
                     let ck = &w.ct[k * m..(k + 1) * m];
+                    // Positives first, from e: dc gets −grad_scale·e/q, and their dl factor becomes
+                    // (a_b − grad_scale/q)/a_b, applied after the dense pass (a_b = 0 only when
+                    // grad_scale = 0, and then every dl is 0).
+                    for &i in pos {
+                        let i = i as usize;
+                        if !dct.is_empty() {
+                            dct[k * m + i] -= grad_scale * row[i] / q[i].max(TINY);
+                        }
+                    }
+                    // One dense pass: dc += a_b·e (uncorrected e) and e ← dl = a_b·scale·c·e.
+                    let mut i = 0;
                     if !dct.is_empty() {
-                        // Dense part of dc with the uncorrected e: a_b·e for every item.
                         let dk = &mut dct[k * m..(k + 1) * m];
-                        let mut i = 0;
                         while i < m4 {
-                            F4::load(&dk[i..])
-                                .add(av.mul(F4::load(&row[i..])))
-                                .store(&mut dk[i..]);
+                            let ev = F4::load(&row[i..]);
+                            F4::load(&dk[i..]).add(av.mul(ev)).store(&mut dk[i..]);
+                            f.mul(F4::load(&ck[i..])).mul(ev).store(&mut row[i..]);
                             i += 4;
                         }
                         for i in m4..m {
                             dk[i] += a * row[i];
+                            row[i] *= fs * ck[i];
+                        }
+                    } else {
+                        while i < m4 {
+                            f.mul(F4::load(&ck[i..]))
+                                .mul(F4::load(&row[i..]))
+                                .store(&mut row[i..]);
+                            i += 4;
+                        }
+                        for i in m4..m {
+                            row[i] *= fs * ck[i];
                         }
                     }
-                    // Positives: dc gets −grad_scale·e/q, and e is rescaled by (1 − grad_scale/(a_b q)) so
-                    // the dense pass below, which multiplies by a_b, yields (a_b − grad_scale/q)·c·e.
                     for &i in pos {
                         let i = i as usize;
-                        let qi = q[i].max(TINY);
-                        let ev = row[i];
-                        if !dct.is_empty() {
-                            dct[k * m + i] -= grad_scale * ev / qi;
-                        }
-                        // a_b = 0 only when grad_scale = 0 (a user with clicks has n_b > 0), so dl = 0.
                         row[i] = if a != 0.0 {
-                            ev * (1.0 - grad_scale / (a * qi))
+                            row[i] * (1.0 - grad_scale / (a * q[i].max(TINY)))
                         } else {
                             0.0
                         };
-                    }
-                    // dl = a_b c_ik row (row holds the corrected e) times scale (chain through l = scale·dot).
-                    let f = av.mul(scale);
-                    let mut i = 0;
-                    while i < m4 {
-                        f.mul(F4::load(&ck[i..]))
-                            .mul(F4::load(&row[i..]))
-                            .store(&mut row[i..]);
-                        i += 4;
-                    }
-                    let fs = a * self.scale;
-                    for i in m4..m {
-                        row[i] *= fs * ck[i];
                     }
                 }
             }
@@ -887,5 +896,387 @@ mod tests {
         let e = sparse_mix_forward(&x, 2, 3, None, None, &[0.0; 6], 0.0, &mut out, &mut norms)
             .unwrap_err();
         assert!(e.message.contains("'c' is required"), "{}", e.message);
+    }
+}
+
+/// Activation of a dense layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    Tanh,
+}
+
+/// A dense layer over a batch: `y = act((x·W + b) ⊙ mask)`, `x` `rows × din`, `W` `din × dout`, `b` `dout`,
+/// `mask` (optional dropout multipliers) `rows × dout`, `y` `rows × dout`.
+pub fn dense_forward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    mask: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) -> Result<()> {
+    check_len("x", x, rows * din)?;
+    check_len("w", w, din * dout)?;
+    check_len("b", b, dout)?;
+    check_len("y", y, rows * dout)?;
+    if let Some(m) = mask {
+        check_len("mask", m, rows * dout)?;
+    }
+    gemm_nn(rows, dout, din, x, din, w, dout, y, dout, false)?;
+    for r in 0..rows {
+        let row = &mut y[r * dout..(r + 1) * dout];
+        for j in 0..dout {
+            let mut v = row[j] + b[j];
+            if let Some(m) = mask {
+                v *= m[r * dout + j];
+            }
+            row[j] = if act == Activation::Tanh { v.tanh() } else { v };
+        }
+    }
+    Ok(())
+}
+
+/// Backward pass of [`dense_forward`] given its output `y` and the gradient `dy` of `y`: writes `dw`
+/// (`din × dout`), `db` (`dout`) and, when given, `dx` (`rows × din`).
+pub fn dense_backward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: &[f32],
+    w: &[f32],
+    y: &[f32],
+    mask: Option<&[f32]>,
+    act: Activation,
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Result<()> {
+    check_len("x", x, rows * din)?;
+    check_len("w", w, din * dout)?;
+    check_len("y", y, rows * dout)?;
+    check_len("dy", dy, rows * dout)?;
+    check_len("dw", dw, din * dout)?;
+    check_len("db", db, dout)?;
+    if let Some(m) = mask {
+        check_len("mask", m, rows * dout)?;
+    }
+    // Gradient before the activation (and through the mask).
+    let mut dpre = vec![0f32; rows * dout];
+    for i in 0..rows * dout {
+        let mut g = dy[i];
+        if act == Activation::Tanh {
+            g *= 1.0 - y[i] * y[i];
+        }
+        if let Some(m) = mask {
+            g *= m[i];
+        }
+        dpre[i] = g;
+    }
+    db.iter_mut().for_each(|v| *v = 0.0);
+    for r in 0..rows {
+        crate::simd::axpy(1.0, &dpre[r * dout..(r + 1) * dout], db);
+    }
+    gemm_tn(din, dout, rows, x, din, &dpre, dout, dw, dout, false)?;
+    if let Some(dx) = dx {
+        check_len("dx", dx, rows * din)?;
+        let mut wt = vec![0f32; din * dout];
+        transpose(w, din, dout, &mut wt)?;
+        gemm_nn(rows, din, dout, &dpre, dout, &wt, din, dx, din, false)?;
+    }
+    Ok(())
+}
+
+/// Which VAE head: MacridVAE's (`μ = a/‖a‖`, `σ = σ0·e^{−b/2}`, KL to `N(0, σ0²)` without its constant,
+/// optionally `z` normalized for the cosine decoder) or MultVAE's (`μ`, `log σ²`, KL to `N(0, I)`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Head {
+    Macrid { sigma0: f32, normalize_z: bool },
+    Mult,
+}
+
+fn l2n(v: &[f32], out: &mut [f32]) -> f32 {
+    let n = crate::simd::sum_sq(v).sqrt().max(1e-12);
+    for j in 0..v.len() {
+        out[j] = v[j] / n;
+    }
+    n
+}
+
+/// The VAE head over `rows` rows of the encoder output `y = [a | b]` (`rows × 2d`): writes `z`
+/// (`rows × d`, the decoder's input: `μ + ε⊙σ`, or `μ` when `eps` is `None`, normalized for
+/// `normalize_z`) and each row's KL term (`rows`): Macrid `½ Σ (b + e^{−b} − 1)`, Mult
+/// `½ Σ (−log σ² + σ² + μ² − 1)` with `b = log σ²`.
+pub fn head_forward(
+    rows: usize,
+    d: usize,
+    y: &[f32],
+    eps: Option<&[f32]>,
+    head: Head,
+    z: &mut [f32],
+    kl: &mut [f32],
+) -> Result<()> {
+    check_len("y", y, rows * 2 * d)?;
+    check_len("z", z, rows * d)?;
+    check_len("kl", kl, rows)?;
+    if let Some(e) = eps {
+        check_len("eps", e, rows * d)?;
+    }
+    let mut mu = vec![0f32; d];
+    for r in 0..rows {
+        let a = &y[r * 2 * d..r * 2 * d + d];
+        let b = &y[r * 2 * d + d..(r + 1) * 2 * d];
+        let zr = &mut z[r * d..(r + 1) * d];
+        let mut k = 0f32;
+        match head {
+            Head::Macrid {
+                sigma0,
+                normalize_z,
+            } => {
+                l2n(a, &mut mu);
+                for j in 0..d {
+                    let e = (-b[j]).exp();
+                    k += b[j] + e - 1.0;
+                    zr[j] = match eps {
+                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * (-0.5 * b[j]).exp(),
+                        None => mu[j],
+                    };
+                }
+                if normalize_z {
+                    let n = crate::simd::sum_sq(zr).sqrt().max(1e-12);
+                    zr.iter_mut().for_each(|v| *v /= n);
+                }
+            }
+            Head::Mult => {
+                for j in 0..d {
+                    let lv = b[j];
+                    k += -lv + lv.exp() + a[j] * a[j] - 1.0;
+                    zr[j] = match eps {
+                        Some(eps) => a[j] + eps[r * d + j] * (0.5 * lv).exp(),
+                        None => a[j],
+                    };
+                }
+            }
+        }
+        kl[r] = 0.5 * k;
+    }
+    Ok(())
+}
+
+/// Backward pass of [`head_forward`]: given `dz` and the weight `kl_scale` of `Σ_rows kl` in the loss,
+/// writes `dy` (`rows × 2d`). Recomputes the forward quantities from `y` and `eps`.
+pub fn head_backward(
+    rows: usize,
+    d: usize,
+    y: &[f32],
+    eps: Option<&[f32]>,
+    head: Head,
+    dz: &[f32],
+    kl_scale: f32,
+    dy: &mut [f32],
+) -> Result<()> {
+    check_len("y", y, rows * 2 * d)?;
+    check_len("dz", dz, rows * d)?;
+    check_len("dy", dy, rows * 2 * d)?;
+    if let Some(e) = eps {
+        check_len("eps", e, rows * d)?;
+    }
+    let mut mu = vec![0f32; d];
+    let mut z = vec![0f32; d];
+    let mut g = vec![0f32; d];
+    for r in 0..rows {
+        let a = &y[r * 2 * d..r * 2 * d + d];
+        let b = &y[r * 2 * d + d..(r + 1) * 2 * d];
+        let dzr = &dz[r * d..(r + 1) * d];
+        let (da, db) = dy[r * 2 * d..(r + 1) * 2 * d].split_at_mut(d);
+        match head {
+            Head::Macrid {
+                sigma0,
+                normalize_z,
+            } => {
+                let an = l2n(a, &mut mu);
+                for j in 0..d {
+                    z[j] = match eps {
+                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * (-0.5 * b[j]).exp(),
+                        None => mu[j],
+                    };
+                }
+                // Through z/‖z‖: g = (dzn − zn (zn·dzn)) / ‖z‖.
+                if normalize_z {
+                    let zn_norm = crate::simd::sum_sq(&z).sqrt().max(1e-12);
+                    let mut dot = 0f32;
+                    for j in 0..d {
+                        dot += z[j] / zn_norm * dzr[j];
+                    }
+                    for j in 0..d {
+                        g[j] = (dzr[j] - z[j] / zn_norm * dot) / zn_norm;
+                    }
+                } else {
+                    g.copy_from_slice(dzr);
+                }
+                // μ = a/‖a‖: da = (g − μ (μ·g)) / ‖a‖.
+                let mg = crate::simd::dot(&mu, &g);
+                for j in 0..d {
+                    da[j] = (g[j] - mu[j] * mg) / an;
+                    let sigma_term = match eps {
+                        Some(eps) => -0.5 * g[j] * eps[r * d + j] * sigma0 * (-0.5 * b[j]).exp(),
+                        None => 0.0,
+                    };
+                    db[j] = sigma_term + kl_scale * 0.5 * (1.0 - (-b[j]).exp());
+                }
+            }
+            Head::Mult => {
+                for j in 0..d {
+                    let lv = b[j];
+                    da[j] = dzr[j] + kl_scale * a[j];
+                    let sample = match eps {
+                        Some(eps) => 0.5 * dzr[j] * eps[r * d + j] * (0.5 * lv).exp(),
+                        None => 0.0,
+                    };
+                    db[j] = sample + kl_scale * 0.5 * (lv.exp() - 1.0);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use super::*;
+    use crate::rng::Xoshiro256;
+
+    fn rand(rng: &mut Xoshiro256, n: usize, s: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| (rng.next_f64() as f32 * 2.0 - 1.0) * s)
+            .collect()
+    }
+
+    #[test]
+    fn dense_gradients_match_finite_differences() {
+        let mut rng = Xoshiro256::new(1);
+        let (rows, din, dout) = (5, 7, 6);
+        let x = rand(&mut rng, rows * din, 1.0);
+        let mut w = rand(&mut rng, din * dout, 0.5);
+        let b = rand(&mut rng, dout, 0.1);
+        let mask: Vec<f32> = (0..rows * dout)
+            .map(|i| if i % 4 == 0 { 0.0 } else { 2.0 })
+            .collect();
+        let wts = rand(&mut rng, rows * dout, 1.0);
+        for &act in &[Activation::Tanh, Activation::Identity] {
+            let obj = |x: &[f32], w: &[f32]| -> f64 {
+                let mut y = vec![0f32; rows * dout];
+                dense_forward(rows, din, dout, x, w, &b, Some(&mask), act, &mut y).unwrap();
+                y.iter().zip(&wts).map(|(a, b)| (a * b) as f64).sum()
+            };
+            let mut y = vec![0f32; rows * dout];
+            dense_forward(rows, din, dout, &x, &w, &b, Some(&mask), act, &mut y).unwrap();
+            let mut dx = vec![0f32; rows * din];
+            let mut dw = vec![0f32; din * dout];
+            let mut db = vec![0f32; dout];
+            dense_backward(
+                rows,
+                din,
+                dout,
+                &x,
+                &w,
+                &y,
+                Some(&mask),
+                act,
+                &wts,
+                Some(&mut dx),
+                &mut dw,
+                &mut db,
+            )
+            .unwrap();
+            let eps = 1e-3;
+            for idx in [0, 11, din * dout - 1] {
+                let o = w[idx];
+                w[idx] = o + eps;
+                let up = obj(&x, &w);
+                w[idx] = o - eps;
+                let down = obj(&x, &w);
+                w[idx] = o;
+                let fd = (up - down) / (2.0 * eps as f64);
+                assert!(
+                    (dw[idx] as f64 - fd).abs() < 2e-3,
+                    "dw[{}] {} vs {}",
+                    idx,
+                    dw[idx],
+                    fd
+                );
+            }
+            let mut xm = x.clone();
+            for idx in [0, 9, rows * din - 1] {
+                let o = xm[idx];
+                xm[idx] = o + eps;
+                let up = obj(&xm, &w);
+                xm[idx] = o - eps;
+                let down = obj(&xm, &w);
+                xm[idx] = o;
+                let fd = (up - down) / (2.0 * eps as f64);
+                assert!(
+                    (dx[idx] as f64 - fd).abs() < 2e-3,
+                    "dx[{}] {} vs {}",
+                    idx,
+                    dx[idx],
+                    fd
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn head_gradients_match_finite_differences() {
+        let mut rng = Xoshiro256::new(2);
+        let (rows, d) = (4, 5);
+        let mut y = rand(&mut rng, rows * 2 * d, 1.0);
+        let eps = rand(&mut rng, rows * d, 1.0);
+        let wts = rand(&mut rng, rows * d, 1.0);
+        let kl_scale = 0.3f32;
+        for &head in &[
+            Head::Macrid {
+                sigma0: 0.3,
+                normalize_z: true,
+            },
+            Head::Macrid {
+                sigma0: 0.3,
+                normalize_z: false,
+            },
+            Head::Mult,
+        ] {
+            for e in [Some(&eps[..]), None] {
+                let obj = |y: &[f32]| -> f64 {
+                    let mut z = vec![0f32; rows * d];
+                    let mut kl = vec![0f32; rows];
+                    head_forward(rows, d, y, e, head, &mut z, &mut kl).unwrap();
+                    z.iter().zip(&wts).map(|(a, b)| (a * b) as f64).sum::<f64>()
+                        + kl_scale as f64 * kl.iter().map(|&v| v as f64).sum::<f64>()
+                };
+                let mut dy = vec![0f32; rows * 2 * d];
+                head_backward(rows, d, &y, e, head, &wts, kl_scale, &mut dy).unwrap();
+                for idx in 0..rows * 2 * d {
+                    let o = y[idx];
+                    y[idx] = o + 1e-3;
+                    let up = obj(&y);
+                    y[idx] = o - 1e-3;
+                    let down = obj(&y);
+                    y[idx] = o;
+                    let fd = (up - down) / 2e-3;
+                    assert!(
+                        (dy[idx] as f64 - fd).abs() < 3e-3,
+                        "{:?} dy[{}] {} vs {}",
+                        head,
+                        idx,
+                        dy[idx],
+                        fd
+                    );
+                }
+            }
+        }
     }
 }

@@ -276,3 +276,150 @@ pub unsafe extern "C" fn mv_noise(
         _ => Err(Error::invalid(format!("unknown noise kind {}", kind))),
     })
 }
+
+fn activation(code: u32) -> Result<macrid_core::nn::Activation> {
+    match code {
+        0 => Ok(macrid_core::nn::Activation::Identity),
+        1 => Ok(macrid_core::nn::Activation::Tanh),
+        _ => Err(Error::invalid(format!("unknown activation {}", code))),
+    }
+}
+
+fn head(kind: u32, sigma0: f32, normalize: u32) -> Result<macrid_core::nn::Head> {
+    match kind {
+        0 => Ok(macrid_core::nn::Head::Macrid {
+            sigma0,
+            normalize_z: normalize != 0,
+        }),
+        1 => Ok(macrid_core::nn::Head::Mult),
+        _ => Err(Error::invalid(format!("unknown head {}", kind))),
+    }
+}
+
+/// Dense layer forward; see `macrid_core::nn::dense_forward` (`act`: 0 identity, 1 tanh).
+///
+/// # Safety
+/// `x` rows·din, `w` din·dout, `b` dout, `mask` rows·dout (or null), `y` rows·dout.
+#[no_mangle]
+pub unsafe extern "C" fn mv_dense_forward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    mask: *const f32,
+    act: u32,
+    y: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::dense_forward(
+            rows,
+            din,
+            dout,
+            slice(x, rows * din),
+            slice(w, din * dout),
+            slice(b, dout),
+            opt(mask, rows * dout),
+            activation(act)?,
+            slice_mut(y, rows * dout),
+        )
+    })())
+}
+
+/// Dense layer backward; see `macrid_core::nn::dense_backward`.
+///
+/// # Safety
+/// As [`mv_dense_forward`], plus `dy` rows·dout, `dx` rows·din (or null), `dw` din·dout, `db` dout.
+#[no_mangle]
+pub unsafe extern "C" fn mv_dense_backward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: *const f32,
+    w: *const f32,
+    y: *const f32,
+    mask: *const f32,
+    act: u32,
+    dy: *const f32,
+    dx: *mut f32,
+    dw: *mut f32,
+    db: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::dense_backward(
+            rows,
+            din,
+            dout,
+            slice(x, rows * din),
+            slice(w, din * dout),
+            slice(y, rows * dout),
+            opt(mask, rows * dout),
+            activation(act)?,
+            slice(dy, rows * dout),
+            opt_mut(dx, rows * din),
+            slice_mut(dw, din * dout),
+            slice_mut(db, dout),
+        )
+    })())
+}
+
+/// VAE head forward (`kind` 0 MacridVAE, 1 MultVAE); see `macrid_core::nn::head_forward`.
+///
+/// # Safety
+/// `y` rows·2d, `eps` rows·d (or null), `z` rows·d, `kl` rows.
+#[no_mangle]
+pub unsafe extern "C" fn mv_head_forward(
+    rows: usize,
+    d: usize,
+    y: *const f32,
+    eps: *const f32,
+    kind: u32,
+    sigma0: f32,
+    normalize: u32,
+    z: *mut f32,
+    kl: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::head_forward(
+            rows,
+            d,
+            slice(y, rows * 2 * d),
+            opt(eps, rows * d),
+            head(kind, sigma0, normalize)?,
+            slice_mut(z, rows * d),
+            slice_mut(kl, rows),
+        )
+    })())
+}
+
+/// VAE head backward; see `macrid_core::nn::head_backward`.
+///
+/// # Safety
+/// As [`mv_head_forward`], plus `dz` rows·d and `dy` rows·2d.
+#[no_mangle]
+pub unsafe extern "C" fn mv_head_backward(
+    rows: usize,
+    d: usize,
+    y: *const f32,
+    eps: *const f32,
+    kind: u32,
+    sigma0: f32,
+    normalize: u32,
+    dz: *const f32,
+    kl_scale: f32,
+    dy: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::head_backward(
+            rows,
+            d,
+            slice(y, rows * 2 * d),
+            opt(eps, rows * d),
+            head(kind, sigma0, normalize)?,
+            slice(dz, rows * d),
+            kl_scale,
+            slice_mut(dy, rows * 2 * d),
+        )
+    })())
+}
