@@ -165,3 +165,55 @@ export function mixDecoderTrainOracle(a: MixDecoderTrainArgs): MixDecoderGrads {
   if (a.bias) res.dbias = Float32Array.from(db);
   return res;
 }
+
+/**
+ * Sampled softmax from the formula: user b's normalizer is `Σ_{i∈x_b} q_bi + Σ_j e^{w_j} q_{b,n_j}` over the
+ * shared negative draws `n_j`; gradients by the same chain rule as the full softmax, over that candidate set.
+ */
+export function mixDecoderTrainSampledOracle(
+  a: MixDecoderTrainArgs & { sampled: { items: Uint32Array; logWeight: Float32Array } },
+): MixDecoderGrads {
+  const { users, concepts: K, d, items } = a;
+  const loss = new Float32Array(users);
+  const dz = new Float64Array(users * K * d);
+  const dh = new Float64Array(items * d);
+  const dc = new Float64Array(items * K);
+  const db = new Float64Array(items);
+  const logq = (b: number, i: number) => {
+    const ls: number[] = [];
+    for (let k = 0; k < K; k++) ls.push(logits(a, b, i, k));
+    const mx = Math.max(...ls);
+    let s = 0;
+    for (let k = 0; k < K; k++) s += cOf(a, i, k) * Math.exp(ls[k] - mx);
+    return mx + Math.log(s);
+  };
+  for (let b = 0; b < users; b++) {
+    const pos = [...csrRow(a.x as Csr, b)];
+    // Candidates with their log weights: the clicks (weight 1), then each negative draw.
+    const cand: Array<[number, number]> = [...pos.map((i) => [i, 0] as [number, number])];
+    a.sampled.items.forEach((i, j) => cand.push([i, a.sampled.logWeight[j]]));
+    const lw = Float64Array.from(cand.map(([i, w]) => logq(b, i) + w));
+    const lz = logSumExp(lw);
+    let l = 0;
+    for (let p = 0; p < pos.length; p++) l -= lw[p] - lz;
+    loss[b] = l;
+    cand.forEach(([i], j) => {
+      const g = a.gradScale * (pos.length * Math.exp(lw[j] - lz) - (j < pos.length ? 1 : 0));
+      db[i] += g;
+      const lqi = logq(b, i);
+      for (let k = 0; k < K; k++) {
+        const eOverQ = Math.exp(logits(a, b, i, k) - lqi);
+        dc[i * K + k] += g * eOverQ;
+        const dl = g * cOf(a, i, k) * eOverQ * a.scale;
+        for (let t = 0; t < d; t++) {
+          dz[(b * K + k) * d + t] += dl * a.h[i * d + t];
+          dh[i * d + t] += dl * a.z[(b * K + k) * d + t];
+        }
+      }
+    });
+  }
+  const res: MixDecoderGrads = { loss, dz: Float32Array.from(dz), dh: Float32Array.from(dh) };
+  if (a.c) res.dc = Float32Array.from(dc);
+  if (a.bias) res.dbias = Float32Array.from(db);
+  return res;
+}

@@ -13,6 +13,7 @@ import {
   gemmOracle,
   mixDecoderLogProbsOracle,
   mixDecoderTrainOracle,
+  mixDecoderTrainSampledOracle,
   sparseMixBackwardOracle,
   sparseMixForwardOracle,
 } from '../helpers/nn-oracle.js';
@@ -114,18 +115,20 @@ function decoderCase(rng: Rng, kind: 'macrid' | 'mult', users: number, items: nu
 const DECODER_IMPLS = [
   {
     name: 'wasm',
-    train: async (a: nn.MixDecoderTrainArgs) => nn.mixDecoderTrain(threadInstance(), a),
+    train: async (a: nn.MixDecoderTrainArgs & { sampled?: nn.SampledNegatives }) =>
+      nn.mixDecoderTrain(threadInstance(), a),
     logp: async (a: nn.MixDecoderArgs) => nn.mixDecoderLogProbs(threadInstance(), a),
   },
   {
     name: 'pool',
-    train: (a: nn.MixDecoderTrainArgs) => testPool().run('mixDecoderTrain', a),
+    train: (a: nn.MixDecoderTrainArgs & { sampled?: nn.SampledNegatives }) => testPool().run('mixDecoderTrain', a),
     logp: (a: nn.MixDecoderArgs) => testPool().run('mixDecoderLogProbs', a),
   },
   // The users split over two workers, partial dh/dc/dbias summed (forced even for small work).
   {
     name: 'split',
-    train: (a: nn.MixDecoderTrainArgs) => decoderTrain({ pool: testPool(), threads: 2, minWork: 0 }, a),
+    train: (a: nn.MixDecoderTrainArgs & { sampled?: nn.SampledNegatives }) =>
+      decoderTrain({ pool: testPool(), threads: 2, minWork: 0 }, a),
     logp: (a: nn.MixDecoderArgs) => decoderLogProbs({ pool: testPool(), threads: 2, minWork: 0 }, a),
   },
 ];
@@ -145,6 +148,33 @@ for (const impl of DECODER_IMPLS) {
       if (kind === 'macrid') close(t, got.dc, want.dc, `${what} dc`);
       else close(t, got.dbias, want.dbias, `${what} dbias`);
       close(t, await impl.logp(args), mixDecoderLogProbsOracle(args), `${what} log p`);
+    }
+  });
+}
+
+for (const impl of DECODER_IMPLS) {
+  test(`${impl.name}: sampled-softmax loss and gradients match the oracle`, async (t) => {
+    const rng = new Rng(424242);
+    for (let trial = 0; trial < 10; trial++) {
+      const kind = trial % 2 === 0 ? 'macrid' : 'mult';
+      const { args } = decoderCase(rng, kind, 1 + rng.int(7), 2 + rng.int(60));
+      // Negatives: items no user of the batch clicked, some drawn twice, with arbitrary log weights.
+      const clicked = new Set(args.x.indices);
+      const free = Array.from({ length: args.items }, (_, i) => i).filter((i) => !clicked.has(i));
+      const draws = free.length ? Array.from({ length: 1 + rng.int(12) }, () => free[rng.int(free.length)]) : [];
+      const sampled = {
+        items: Uint32Array.from(draws),
+        logWeight: Float32Array.from(draws, () => rng.next() * 2 - 1.5),
+      };
+      const a = { ...args, sampled };
+      const want = mixDecoderTrainSampledOracle(a);
+      const got = await impl.train(a);
+      const what = `trial ${trial} (${kind}, K=${args.concepts}, ${args.users}×${args.items}, ${draws.length} draws)`;
+      close(t, got.loss, want.loss, `${what} loss`);
+      close(t, got.dz, want.dz, `${what} dz`);
+      close(t, got.dh, want.dh, `${what} dh`);
+      if (kind === 'macrid') close(t, got.dc, want.dc, `${what} dc`);
+      else close(t, got.dbias, want.dbias, `${what} dbias`);
     }
   });
 }

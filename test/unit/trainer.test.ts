@@ -129,3 +129,19 @@ test('batch order is a seeded permutation per epoch', (t) => {
   t.notDeepEqual(epochOrder(50, 1, 2), a);
   t.notDeepEqual(epochOrder(50, 2, 1), a);
 });
+
+test.serial(
+  'sampled softmax trains (finite losses, metrics improve on this planted data) and resumes bit for bit',
+  async (t) => {
+    const sampledTrain = { ...train, epochs: 3, softmax: 'sampled' as const, negatives: 20 };
+    const whole = await trainModel({ model, train: sampledTrain, data, out: tmp() });
+    t.true(whole.history.every((h) => Number.isFinite(h.loss) && h.loss > 0));
+    t.true(whole.history[2]['ndcg@100'] > whole.history[0]['ndcg@100'] || whole.bestEpoch > 1);
+    const out = tmp();
+    (await trainModel({ model, train: { ...sampledTrain, epochs: 2 }, data, out })).model.dispose();
+    const rest = await trainModel({ model, train: sampledTrain, data, out, resume: true });
+    t.deepEqual(rest.model.getWeights(), whole.model.getWeights());
+    whole.model.dispose();
+    rest.model.dispose();
+  },
+);

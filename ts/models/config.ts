@@ -82,6 +82,17 @@ export interface TrainConfig {
   seed: number;
   /** Held-out users scored per batch during evaluation, ≥ 1. Default 500. */
   evalBatchSize: number;
+  /**
+   * `full`: the softmax over all items (both papers). `sampled`: each user's softmax over its own clicks
+   * and `negatives` items drawn for the whole batch from `proposal` (never a click of the batch), each
+   * weighted by `1/(S·Q(j))` — an unbiased estimate of the full normalizer (sampled softmax with the
+   * log-Q correction; Jean et al. 2015). Evaluation always uses the full softmax. Default `full`.
+   */
+  softmax: 'full' | 'sampled';
+  /** Negative draws `S` per batch for `sampled`, ≥ 1. Default 1000. */
+  negatives: number;
+  /** Proposal of `sampled`: training-click popularity^0.75 (word2vec's unigram^0.75) or `uniform`. Default `popularity`. */
+  proposal: 'popularity' | 'uniform';
 }
 
 export const MACRIDVAE_DEFAULTS: Readonly<MacridVaeConfig> = Object.freeze({
@@ -117,6 +128,9 @@ const TRAIN_BASE: Omit<TrainConfig, 'epochs' | 'betaSchedule' | 'l2'> = {
   patience: 0,
   seed: 98765,
   evalBatchSize: 500,
+  softmax: 'full',
+  negatives: 1000,
+  proposal: 'popularity',
 };
 
 /** The training defaults of a model kind. */
@@ -204,5 +218,8 @@ export function resolveTrainConfig(kind: ModelKind, partial: Partial<TrainConfig
     patience: int(fn, 'patience', c.patience, 0),
     seed: int(fn, 'seed', c.seed, 0),
     evalBatchSize: int(fn, 'evalBatchSize', c.evalBatchSize, 1),
+    softmax: oneOf(fn, 'softmax', c.softmax, ['full', 'sampled'] as const),
+    negatives: int(fn, 'negatives', c.negatives, 1),
+    proposal: oneOf(fn, 'proposal', c.proposal, ['popularity', 'uniform'] as const),
   };
 }

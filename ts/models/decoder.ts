@@ -5,7 +5,7 @@
  * summed here. With one thread (or a small batch) it runs on the calling thread.
  */
 import { csrSliceRows } from '../csr.js';
-import type { MixDecoderArgs, MixDecoderGrads, MixDecoderTrainArgs } from '../wasm/nn.js';
+import type { MixDecoderArgs, MixDecoderGrads, MixDecoderTrainArgs, SampledNegatives } from '../wasm/nn.js';
 import { mixDecoderLogProbs, mixDecoderTrain } from '../wasm/nn.js';
 import { threadInstance } from '../wasm/raw.js';
 import type { KernelPool } from '../workers/pool.js';
@@ -39,9 +39,15 @@ function sum(into: Float32Array, add: Float32Array): void {
   for (let i = 0; i < into.length; i++) into[i] += add[i];
 }
 
-/** Loss and gradients of the fused decoder, users split across the pool. */
-export async function decoderTrain(rt: Runtime, a: MixDecoderTrainArgs): Promise<MixDecoderGrads> {
-  const n = parts(rt, a);
+/** Loss and gradients of the fused decoder (optionally sampled softmax), users split across the pool. */
+export async function decoderTrain(
+  rt: Runtime,
+  a: MixDecoderTrainArgs & { sampled?: SampledNegatives },
+): Promise<MixDecoderGrads> {
+  const n = parts(
+    rt,
+    a.sampled ? { ...a, items: a.sampled.items.length + a.x.indices.length / Math.max(1, a.users) } : a,
+  );
   if (n === 1 || !rt.pool) return mixDecoderTrain(threadInstance(), a);
   const pool = rt.pool;
   const row = a.concepts * a.d;

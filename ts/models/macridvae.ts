@@ -189,6 +189,7 @@ export class MacridVae implements Model {
       bound: cosine ? 1 / tau : undefined,
       x,
       gradScale: 1 / Math.max(users, 1),
+      sampled: step.sampled,
     });
     let nll = 0;
     for (const l of dec.loss) nll += l;

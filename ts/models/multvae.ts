@@ -165,6 +165,7 @@ export class MultModel implements Model {
       scale: 1,
       x,
       gradScale: 1 / Math.max(users, 1),
+      sampled: step.sampled,
     });
     let nll = 0;
     for (const l of dec.loss) nll += l;

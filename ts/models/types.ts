@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Csr } from '../csr.js';
+import type { SampledNegatives } from '../wasm/nn.js';
 import type { ModelConfig } from './config.js';
 
 /** One weight: its shape and its row-major float32 values. */
@@ -37,6 +38,8 @@ export interface StepOptions {
   l2: number;
   /** Seed of this step's noise (dropout masks, Gumbel noise, ε); the trainer derives it from the run seed and the step. */
   noiseSeed: number;
+  /** Sampled softmax: the batch's negative draws and their log weights (absent: full softmax). */
+  sampled?: SampledNegatives;
 }
 
 /** Loss terms and the gradient of the loss for every variable (same keys as `variables`); the caller disposes the gradients. */

@@ -12,7 +12,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { csrGatherRows, csrRows } from '../csr.js';
+import { type Csr, csrGatherRows, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { evaluate } from '../eval/evaluator.js';
@@ -25,6 +25,9 @@ import { lap } from '../models/profile.js';
 import type { LossTerms, Model } from '../models/types.js';
 import { Rng } from '../util/rng.js';
 import { VERSION } from '../version.js';
+import type { SampledNegatives } from '../wasm/nn.js';
+import { threadInstance } from '../wasm/raw.js';
+import { DEFAULT_ALPHA, sampleNegatives } from '../wasm/sampling.js';
 import {
   CHECKPOINT_FILE,
   type CheckpointState,
@@ -103,6 +106,7 @@ export interface TrainResult {
 /** Stream ids of the trainer's counter-based randomness. */
 const ORDER_STREAM = 0x0bde;
 const NOISE_STREAM = 0x5eed;
+const SAMPLE_STREAM = 0x5a3e;
 
 /** The order of the training users in epoch `epoch` (1-based) of a run seeded with `seed`. */
 export function epochOrder(users: number, seed: number, epoch: number): Uint32Array {
@@ -110,6 +114,28 @@ export function epochOrder(users: number, seed: number, epoch: number): Uint32Ar
   for (let i = 0; i < users; i++) order[i] = i;
   new Rng(mixSeed(seed, ORDER_STREAM, epoch)).shuffle(order);
   return order;
+}
+
+/**
+ * The sampled-softmax negatives of step `step`: `negatives` draws shared by the batch from the proposal
+ * renormalized over the items no user of the batch clicked, with log weights `−ln(S·Q(j))`.
+ */
+export function drawNegatives(batch: Csr, cfg: TrainConfig, popularity: Float32Array, step: number): SampledNegatives {
+  const s = sampleNegatives(threadInstance(), {
+    items: batch.cols,
+    popularity,
+    alpha: cfg.proposal === 'popularity' ? DEFAULT_ALPHA : 1,
+    positives: batch,
+    samples: cfg.negatives,
+    excludePositives: true,
+    shared: true,
+    seed: mixSeed(cfg.seed, SAMPLE_STREAM),
+    stream: step,
+  });
+  const logWeight = new Float32Array(s.items.length);
+  const lnS = Math.log(cfg.negatives);
+  for (let j = 0; j < logWeight.length; j++) logWeight[j] = -lnS - s.logQ[j];
+  return { items: s.items, logWeight };
 }
 
 /** The noise seed of optimizer step `step` (0-based) of a run seeded with `seed`. */
@@ -142,6 +168,13 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const batchesPerEpoch = Math.ceil(trainUsers / cfg.batchSize);
   const model = createModel(opts.model, data.items, { seed: cfg.seed, runtime: opts.runtime });
   const adam = new Adam({ lr: cfg.lr });
+  // Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform).
+  let popularity: Float32Array | undefined;
+  if (cfg.softmax === 'sampled') {
+    popularity = new Float32Array(data.items);
+    if (cfg.proposal === 'popularity') for (const i of data.train.indices) popularity[i]++;
+    else popularity.fill(1);
+  }
   let epoch = 0;
   let step = 0;
   let bestEpoch = 0;

@@ -222,12 +222,30 @@ export function mixDecoderLogProbs(inst: WasmInstance, a: MixDecoderArgs): Float
   });
 }
 
-/** Multinomial reconstruction loss of a batch and its gradients, fused (see the module doc of the kernel). */
-export function mixDecoderTrain(inst: WasmInstance, a: MixDecoderTrainArgs): MixDecoderGrads {
+/** Shared negatives of a sampled-softmax step. */
+export interface SampledNegatives {
+  /** Item ids drawn for the batch (repeats allowed; none a click of the batch's users). */
+  items: Uint32Array;
+  /** Per draw, the log weight of its term in the normalizer: `−ln(S·Q(j))` for a proposal `Q`. */
+  logWeight: Float32Array;
+}
+
+/**
+ * Multinomial reconstruction loss of a batch and its gradients, fused (see the module doc of the kernel).
+ * With `sampled`, each user's softmax runs over its own clicks and the shared negatives instead of all items.
+ */
+export function mixDecoderTrain(
+  inst: WasmInstance,
+  a: MixDecoderTrainArgs & { sampled?: SampledNegatives },
+): MixDecoderGrads {
   const fn = 'mixDecoderTrain';
   checkDecoder(fn, a);
   checkCsr(fn, 'x', a.x, a.users, a.items);
   checkNumber(fn, 'gradScale', a.gradScale);
+  if (a.sampled) {
+    checkArray(fn, 'sampled.items', a.sampled.items, Uint32Array);
+    checkArray(fn, 'sampled.logWeight', a.sampled.logWeight, Float32Array, a.sampled.items.length);
+  }
   const { users, items, concepts: K, d } = a;
   return inst.call(fn, (ar, x) => {
     const pLoss = ar.output(Float32Array, users);
@@ -235,30 +253,33 @@ export function mixDecoderTrain(inst: WasmInstance, a: MixDecoderTrainArgs): Mix
     const pDh = ar.output(Float32Array, items * d);
     const pDc = a.c === undefined ? 0 : ar.output(Float32Array, items * K);
     const pDb = a.bias === undefined ? 0 : ar.output(Float32Array, items);
-    inst.check(
-      fn,
-      x.mv_mix_decoder_train(
-        users,
-        items,
-        K,
-        d,
-        ar.input(a.z),
-        ar.input(a.h),
-        optional(ar, a.c),
-        optional(ar, a.bias),
-        a.scale,
-        a.bound ?? Number.NaN,
-        ar.input(a.x.indptr),
-        ar.input(a.x.indices),
-        a.x.indices.length,
-        a.gradScale,
-        pLoss,
-        pDz,
-        pDh,
-        pDc,
-        pDb,
-      ),
-    );
+    const common = [
+      users,
+      items,
+      K,
+      d,
+      ar.input(a.z),
+      ar.input(a.h),
+      optional(ar, a.c),
+      optional(ar, a.bias),
+      a.scale,
+      a.bound ?? Number.NaN,
+      ar.input(a.x.indptr),
+      ar.input(a.x.indices),
+      a.x.indices.length,
+    ] as const;
+    const outputs = [pLoss, pDz, pDh, pDc, pDb] as const;
+    const status = a.sampled
+      ? x.mv_mix_decoder_train_sampled(
+          ...common,
+          ar.input(a.sampled.items),
+          ar.input(a.sampled.logWeight),
+          a.sampled.items.length,
+          a.gradScale,
+          ...outputs,
+        )
+      : x.mv_mix_decoder_train(...common, a.gradScale, ...outputs);
+    inst.check(fn, status);
     const out: MixDecoderGrads = {
       loss: ar.read(Float32Array, pLoss, users),
       dz: ar.read(Float32Array, pDz, users * K * d),

@@ -113,6 +113,30 @@ export interface NnExports {
     dc: number,
     dbias: number,
   ): number;
+  mv_mix_decoder_train_sampled(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    bound: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    negatives: number,
+    logWeight: number,
+    s: number,
+    gradScale: number,
+    loss: number,
+    dz: number,
+    dh: number,
+    dc: number,
+    dbias: number,
+  ): number;
   mv_gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number): number;
   mv_noise(kind: number, seedHi: number, seedLo: number, param: number, n: number, out: number): number;
   mv_dense_forward(

@@ -276,7 +276,14 @@ impl<'a> MixDecoder<'a> {
 
     /// Fills `w.e` with `e^{l − shift_b}` and `w.q` with `q` for users `b0..b0+nb`; returns each user's
     /// `(shift_b, Q_b = Σ_i q_bi)`.
-    fn forward_chunk(&self, w: &mut Work, b0: usize, nb: usize) -> Result<Vec<(f32, f32)>> {
+    /// `floor`: per-user lower bounds on the shift (chunk-local; the sampled variant's positives).
+    fn forward_chunk(
+        &self,
+        w: &mut Work,
+        b0: usize,
+        nb: usize,
+        floor: Option<&[f32]>,
+    ) -> Result<Vec<(f32, f32)>> {
         let (kk, d, m) = (self.concepts, self.d, self.items);
         let rows = nb * kk;
         let e = &mut w.e[..rows * m];
@@ -286,7 +293,7 @@ impl<'a> MixDecoder<'a> {
         let mut out = Vec::with_capacity(nb);
         for bl in 0..nb {
             let shift = match self.bound {
-                Some(s) => s,
+                Some(s) => s.max(floor.map_or(f32::NEG_INFINITY, |f| f[bl])),
                 None => {
                     let mut mx = f32::NEG_INFINITY;
                     for k in 0..kk {
@@ -298,6 +305,7 @@ impl<'a> MixDecoder<'a> {
                             }
                         }
                     }
+                    let mx = mx.max(floor.map_or(f32::NEG_INFINITY, |f| f[bl]));
                     if mx.is_finite() {
                         mx
                     } else {
@@ -363,7 +371,7 @@ impl<'a> MixDecoder<'a> {
         let mut b0 = 0;
         while b0 < self.users {
             let nb = w.chunk.min(self.users - b0);
-            let stats = self.forward_chunk(&mut w, b0, nb)?;
+            let stats = self.forward_chunk(&mut w, b0, nb, None)?;
             for (bl, &(_, total)) in stats.iter().enumerate() {
                 let lz = total.max(TINY).ln();
                 let q = &w.q[bl * m..(bl + 1) * m];
@@ -433,7 +441,7 @@ impl<'a> MixDecoder<'a> {
         let mut b0 = 0;
         while b0 < users {
             let nb = w.chunk.min(users - b0);
-            let stats = self.forward_chunk(&mut w, b0, nb)?;
+            let stats = self.forward_chunk(&mut w, b0, nb, None)?;
             let rows = nb * kk;
             for (bl, &(_, total)) in stats.iter().enumerate() {
                 let b = b0 + bl;
@@ -535,6 +543,240 @@ impl<'a> MixDecoder<'a> {
         }
         if let Some(dc) = dc {
             transpose(&dct, kk, m, dc)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> MixDecoder<'a> {
+    /// Sampled-softmax variant of [`MixDecoder::train`]: user `b`'s softmax runs over its own clicks and
+    /// the `negatives` shared by the batch (item ids, repeats allowed, none of them a click of any user of
+    /// the batch), the term of negative draw `j` weighted by `e^{log_weight[j]}` — with
+    /// `log_weight = −ln(S·Q(j))` for draws from a proposal `Q` the weighted sum estimates the full
+    /// normalizer without bias. Loss `−Σ_{i∈x_b} log(q_bi / (Σ_{i'∈x_b} q_bi' + Σ_j w_j q_bj))`; gradients
+    /// are full-size (`dh` items × d, `dc`, `dbias`) but non-zero only on clicked and drawn items.
+    pub fn train_sampled(
+        &self,
+        x: &CsrRef,
+        negatives: &[u32],
+        log_weight: &[f32],
+        grad_scale: f32,
+        g: MixGrads,
+    ) -> Result<()> {
+        self.check()?;
+        let (users, kk, d, m) = (self.users, self.concepts, self.d, self.items);
+        let s = negatives.len();
+        check_len("log_weight", log_weight, s)?;
+        if x.rows() != users || x.cols != m {
+            return Err(Error::invalid(format!(
+                "'x' must be {}×{} but is {}×{}",
+                users,
+                m,
+                x.rows(),
+                x.cols
+            )));
+        }
+        for (j, &i) in negatives.iter().enumerate() {
+            if i as usize >= m {
+                return Err(Error::out_of_range(format!(
+                    "'negatives[{}]' = {} is out of range for {} items",
+                    j, i, m
+                )));
+            }
+        }
+        check_len("loss", g.loss, users)?;
+        check_len("dz", g.dz, users * kk * d)?;
+        check_len("dh", g.dh, m * d)?;
+        let mut dc = g.dc;
+        match (&dc, self.c) {
+            (Some(dc), Some(_)) => check_len("dc", dc, m * kk)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dc' must be given exactly when 'c' is".to_string(),
+                ))
+            }
+        }
+        let mut dbias = g.dbias;
+        match (&dbias, self.bias) {
+            (Some(db), Some(_)) => check_len("dbias", db, m)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dbias' must be given exactly when 'bias' is".to_string(),
+                ))
+            }
+        }
+        g.dh.iter_mut().for_each(|v| *v = 0.0);
+        g.dz.iter_mut().for_each(|v| *v = 0.0);
+        if let Some(dc) = dc.as_deref_mut() {
+            dc.iter_mut().for_each(|v| *v = 0.0);
+        }
+        if let Some(db) = dbias.as_deref_mut() {
+            db.iter_mut().for_each(|v| *v = 0.0);
+        }
+        // The negatives as a small decoder of their own: gathered rows, the weight folded into the bias.
+        let mut hn = vec![0f32; s * d];
+        let mut cn = vec![0f32; if self.c.is_some() { s * kk } else { 0 }];
+        let mut bn = vec![0f32; s];
+        let mut max_w = 0f32;
+        for (j, &i) in negatives.iter().enumerate() {
+            let i = i as usize;
+            hn[j * d..(j + 1) * d].copy_from_slice(&self.h[i * d..(i + 1) * d]);
+            if let Some(c) = self.c {
+                cn[j * kk..(j + 1) * kk].copy_from_slice(&c[i * kk..(i + 1) * kk]);
+            }
+            bn[j] = self.bias.map_or(0.0, |b| b[i]) + log_weight[j];
+            max_w = max_w.max(log_weight[j]);
+        }
+        let sub = MixDecoder {
+            items: s,
+            h: &hn,
+            c: if self.c.is_some() { Some(&cn) } else { None },
+            bias: Some(&bn),
+            bound: self.bound.map(|b| b + max_w),
+            ..*self
+        };
+        let mut w = sub.work()?;
+        w.chunk = w.chunk.min(users.max(1));
+        let mut dhn = vec![0f32; s * d];
+        let mut dctn = vec![0f32; if self.c.is_some() { kk * s } else { 0 }];
+        let mut dbn = vec![0f32; s];
+        let s4 = s / 4 * 4;
+        let mut b0 = 0;
+        while b0 < users {
+            let nb = w.chunk.min(users - b0);
+            // Positives' logits first (the shift must cover them too).
+            let lo = x.indptr[b0] as usize;
+            let hi = x.indptr[b0 + nb] as usize;
+            let mut lpos = vec![0f32; (hi - lo) * kk];
+            let mut floor = vec![f32::NEG_INFINITY; nb];
+            for bl in 0..nb {
+                let b = b0 + bl;
+                for p in x.indptr[b] as usize..x.indptr[b + 1] as usize {
+                    let i = x.indices[p] as usize;
+                    for k in 0..kk {
+                        let zr = &self.z[(b * kk + k) * d..(b * kk + k + 1) * d];
+                        let l = self.scale * crate::simd::dot(zr, &self.h[i * d..(i + 1) * d])
+                            + self.bias.map_or(0.0, |bb| bb[i]);
+                        lpos[(p - lo) * kk + k] = l;
+                        floor[bl] = floor[bl].max(l);
+                    }
+                }
+            }
+            let stats = sub.forward_chunk(&mut w, b0, nb, Some(&floor))?;
+            let rows = nb * kk;
+            for (bl, &(shift, qneg)) in stats.iter().enumerate() {
+                let b = b0 + bl;
+                let (plo, phi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+                // e and q of the positives with the same shift.
+                let mut qpos = vec![0f32; phi - plo];
+                for p in plo..phi {
+                    let i = x.indices[p] as usize;
+                    let mut q = 0f32;
+                    for k in 0..kk {
+                        let e = exp1(lpos[(p - lo) * kk + k] - shift);
+                        lpos[(p - lo) * kk + k] = e;
+                        q += self.c.map_or(1.0, |c| c[i * kk + k]) * e;
+                    }
+                    qpos[p - plo] = q.max(TINY);
+                }
+                let total = (qneg + qpos.iter().sum::<f32>()).max(TINY);
+                let mut loss = 0f32;
+                for &q in &qpos {
+                    loss -= (q / total).ln();
+                }
+                g.loss[b] = loss;
+                let a = grad_scale * (phi - plo) as f32 / total;
+                let av = F4::splat(a);
+                // Negatives (dense): dl = a·scale·c·e, dc += a·e, dbias += a·q.
+                let q = &w.q[bl * s..(bl + 1) * s];
+                let mut i = 0;
+                while i < s4 {
+                    F4::load(&dbn[i..])
+                        .add(av.mul(F4::load(&q[i..])))
+                        .store(&mut dbn[i..]);
+                    i += 4;
+                }
+                for i in s4..s {
+                    dbn[i] += a * q[i];
+                }
+                let fs = a * self.scale;
+                let f = F4::splat(fs);
+                for k in 0..kk {
+                    let r = bl * kk + k;
+                    let row = &mut w.e[r * s..(r + 1) * s];
+                    let ck = &w.ct[k * s..(k + 1) * s];
+                    let mut i = 0;
+                    if !dctn.is_empty() {
+                        let dk = &mut dctn[k * s..(k + 1) * s];
+                        while i < s4 {
+                            let ev = F4::load(&row[i..]);
+                            F4::load(&dk[i..]).add(av.mul(ev)).store(&mut dk[i..]);
+                            f.mul(F4::load(&ck[i..])).mul(ev).store(&mut row[i..]);
+                            i += 4;
+                        }
+                        for i in s4..s {
+                            dk[i] += a * row[i];
+                            row[i] *= fs * ck[i];
+                        }
+                    } else {
+                        while i < s4 {
+                            f.mul(F4::load(&ck[i..]))
+                                .mul(F4::load(&row[i..]))
+                                .store(&mut row[i..]);
+                            i += 4;
+                        }
+                        for i in s4..s {
+                            row[i] *= fs * ck[i];
+                        }
+                    }
+                }
+                // Positives (sparse): coefficient a − grad_scale/q_i.
+                for p in plo..phi {
+                    let i = x.indices[p] as usize;
+                    let coef = a - grad_scale / qpos[p - plo];
+                    if let Some(db) = dbias.as_deref_mut() {
+                        db[i] += coef * qpos[p - plo];
+                    }
+                    for k in 0..kk {
+                        let e = lpos[(p - lo) * kk + k];
+                        if let Some(dc) = dc.as_deref_mut() {
+                            dc[i * kk + k] += coef * e;
+                        }
+                        let dl = coef * self.scale * self.c.map_or(1.0, |c| c[i * kk + k]) * e;
+                        if dl != 0.0 {
+                            let zr = &self.z[(b * kk + k) * d..(b * kk + k + 1) * d];
+                            crate::simd::axpy(dl, zr, &mut g.dh[i * d..(i + 1) * d]);
+                            let hi_row = &self.h[i * d..(i + 1) * d];
+                            crate::simd::axpy(
+                                dl,
+                                hi_row,
+                                &mut g.dz[(b * kk + k) * d..(b * kk + k + 1) * d],
+                            );
+                        }
+                    }
+                }
+            }
+            let zc = &self.z[b0 * kk * d..(b0 + nb) * kk * d];
+            let e = &w.e[..rows * s];
+            // dz += dlN · hN (accumulate onto the positives' part), dhN += dlNᵀ · z.
+            gemm_nn(rows, d, s, e, s, &hn, d, &mut g.dz[b0 * kk * d..], d, true)?;
+            gemm_tn(s, d, rows, e, s, zc, d, &mut dhn, d, true)?;
+            b0 += nb;
+        }
+        // Scatter the negatives' gradients back to their items (repeats add up).
+        for (j, &i) in negatives.iter().enumerate() {
+            let i = i as usize;
+            crate::simd::axpy(1.0, &dhn[j * d..(j + 1) * d], &mut g.dh[i * d..(i + 1) * d]);
+            if let Some(dc) = dc.as_deref_mut() {
+                for k in 0..kk {
+                    dc[i * kk + k] += dctn[k * s + j];
+                }
+            }
+            if let Some(db) = dbias.as_deref_mut() {
+                db[i] += dbn[j];
+            }
         }
         Ok(())
     }
@@ -750,6 +992,153 @@ mod tests {
             }
             if with_bias {
                 for idx in [0, 3, m - 1] {
+                    let n = fd(&mut cs, 3, idx);
+                    assert!(
+                        (db[idx] as f64 - n).abs() < 2e-3,
+                        "db[{}] {} vs {}",
+                        idx,
+                        db[idx],
+                        n
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sampled loss in f64 from the formula.
+    fn naive_sampled(dec: &MixDecoder, x: &CsrRef, neg: &[u32], lw: &[f32]) -> f64 {
+        let (kk, d) = (dec.concepts, dec.d);
+        let q = |b: usize, i: usize| -> f64 {
+            let mut q = 0f64;
+            for k in 0..kk {
+                let mut dot = 0f64;
+                for j in 0..d {
+                    dot += dec.z[(b * kk + k) * d + j] as f64 * dec.h[i * d + j] as f64;
+                }
+                let l = dec.scale as f64 * dot + dec.bias.map_or(0.0, |v| v[i] as f64);
+                q += dec.c.map_or(1.0, |c| c[i * kk + k] as f64) * l.exp();
+            }
+            q
+        };
+        let mut total = 0f64;
+        for b in 0..dec.users {
+            let mut z = 0f64;
+            for &i in x.row(b) {
+                z += q(b, i as usize);
+            }
+            for (j, &i) in neg.iter().enumerate() {
+                z += (lw[j] as f64).exp() * q(b, i as usize);
+            }
+            for &i in x.row(b) {
+                total -= (q(b, i as usize) / z).ln();
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn sampled_loss_and_gradients_match_finite_differences() {
+        for &(kk, with_c, with_bias, bounded) in &[
+            (3, true, false, true),
+            (1, false, true, false),
+            (2, true, true, false),
+        ] {
+            let mut cs = case(40 + kk as u64, 4, kk, 5, 30, with_c, with_bias);
+            if bounded {
+                cs.bound = Some(cs.scale * 3.0);
+            }
+            // Negatives: items nobody clicked, one drawn twice.
+            let clicked: std::collections::HashSet<u32> = cs.indices.iter().cloned().collect();
+            let mut neg: Vec<u32> = (0..cs.m as u32)
+                .filter(|i| !clicked.contains(i))
+                .take(5)
+                .collect();
+            neg.push(neg[0]);
+            let lw: Vec<f32> = (0..neg.len()).map(|j| 0.3 * j as f32 - 0.5).collect();
+            let (users, d, m) = (cs.users, cs.d, cs.m);
+            let mut loss = vec![0f32; users];
+            let mut dz = vec![0f32; users * kk * d];
+            let mut dh = vec![0f32; m * d];
+            let mut dc = vec![0f32; m * kk];
+            let mut db = vec![0f32; m];
+            let gs = 0.5f32;
+            cs.dec()
+                .train_sampled(
+                    &cs.x(),
+                    &neg,
+                    &lw,
+                    gs,
+                    MixGrads {
+                        loss: &mut loss,
+                        dz: &mut dz,
+                        dh: &mut dh,
+                        dc: if with_c { Some(&mut dc) } else { None },
+                        dbias: if with_bias { Some(&mut db) } else { None },
+                    },
+                )
+                .unwrap();
+            let want = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
+            let got: f64 = loss.iter().map(|&v| v as f64).sum();
+            assert!(
+                (got - want).abs() < 1e-3 * want.abs().max(1.0),
+                "loss {} vs {}",
+                got,
+                want
+            );
+            let fd = |cs: &mut Case, which: usize, idx: usize| -> f64 {
+                let eps = 1e-3f32;
+                let get = |cs: &mut Case| -> *mut f32 {
+                    match which {
+                        0 => &mut cs.z[idx],
+                        1 => &mut cs.h[idx],
+                        2 => &mut cs.c.as_mut().unwrap()[idx],
+                        _ => &mut cs.bias.as_mut().unwrap()[idx],
+                    }
+                };
+                let p = get(cs);
+                // SAFETY: p points into cs, alive for this closure; no other borrow is active.
+                let orig = unsafe { *p };
+                unsafe { *p = orig + eps };
+                let up = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
+                unsafe { *get(cs) = orig - eps };
+                let down = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
+                unsafe { *get(cs) = orig };
+                gs as f64 * (up - down) / (2.0 * eps as f64)
+            };
+            for idx in 0..users * kk * d {
+                let n = fd(&mut cs, 0, idx);
+                assert!(
+                    (dz[idx] as f64 - n).abs() < 2e-3,
+                    "dz[{}] {} vs {}",
+                    idx,
+                    dz[idx],
+                    n
+                );
+            }
+            for idx in 0..m * d {
+                let n = fd(&mut cs, 1, idx);
+                assert!(
+                    (dh[idx] as f64 - n).abs() < 2e-3,
+                    "dh[{}] {} vs {}",
+                    idx,
+                    dh[idx],
+                    n
+                );
+            }
+            if with_c {
+                for idx in 0..m * kk {
+                    let n = fd(&mut cs, 2, idx);
+                    assert!(
+                        (dc[idx] as f64 - n).abs() < 2e-3,
+                        "dc[{}] {} vs {}",
+                        idx,
+                        dc[idx],
+                        n
+                    );
+                }
+            }
+            if with_bias {
+                for idx in 0..m {
                     let n = fd(&mut cs, 3, idx);
                     assert!(
                         (db[idx] as f64 - n).abs() < 2e-3,

@@ -423,3 +423,51 @@ pub unsafe extern "C" fn mv_head_backward(
         )
     })())
 }
+
+/// Sampled-softmax loss and gradients; see `macrid_core::nn::MixDecoder::train_sampled`.
+///
+/// # Safety
+/// As [`mv_mix_decoder_train`], plus `negatives` and `log_weight` with `s` elements.
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_decoder_train_sampled(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    negatives: *const u32,
+    log_weight: *const f32,
+    s: usize,
+    grad_scale: f32,
+    loss: *mut f32,
+    dz: *mut f32,
+    dh: *mut f32,
+    dc: *mut f32,
+    dbias: *mut f32,
+) -> i32 {
+    status((|| {
+        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
+        let x = csr(indptr, users, indices, nnz, items)?;
+        dec.train_sampled(
+            &x,
+            slice(negatives, s),
+            slice(log_weight, s),
+            grad_scale,
+            MixGrads {
+                loss: slice_mut(loss, users),
+                dz: slice_mut(dz, users * concepts * d),
+                dh: slice_mut(dh, items * d),
+                dc: opt_mut(dc, items * concepts),
+                dbias: opt_mut(dbias, items),
+            },
+        )
+    })())
+}

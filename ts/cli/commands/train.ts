@@ -8,6 +8,7 @@
  *             --no-gumbel --latent L --keep P
  *   training: --epochs N --batch-size B --lr R --l2 L --beta B --beta-schedule reference|multvae|constant
  *             --anneal-steps N --patience N --seed S --eval-batch-size B
+ *             --softmax full|sampled --negatives S --proposal popularity|uniform
  *   runtime:  --threads N (worker threads for the decoder and evaluation; default min(2, cores))
  *             --backend auto|tensorflow-gpu|tensorflow|wasm|cpu
  *
@@ -41,7 +42,8 @@ const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|mul
     [--concepts K] [--d D] [--tau T] [--sigma0 S] [--hidden W,W,…] [--similarity cosine|inner] [--no-gumbel]
     [--latent L] [--keep P] [--epochs N] [--batch-size B] [--lr R] [--l2 L] [--beta B]
     [--beta-schedule reference|multvae|constant] [--anneal-steps N] [--patience N] [--seed S]
-    [--eval-batch-size B] [--threads N] [--backend NAME] [--json]`;
+    [--eval-batch-size B] [--softmax full|sampled] [--negatives S] [--proposal popularity|uniform]
+    [--threads N] [--backend NAME] [--json]`;
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string' },
@@ -67,6 +69,9 @@ export const TRAIN_OPTIONS = {
   patience: { type: 'string' },
   seed: { type: 'string' },
   'eval-batch-size': { type: 'string' },
+  softmax: { type: 'string' },
+  negatives: { type: 'string' },
+  proposal: { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
 } as const;
@@ -142,6 +147,9 @@ export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; mode
     patience: int('patience'),
     seed: int('seed'),
     evalBatchSize: int('eval-batch-size', 1),
+    softmax: str(v, 'softmax') as TrainConfig['softmax'] | undefined,
+    negatives: int('negatives', 1),
+    proposal: str(v, 'proposal') as TrainConfig['proposal'] | undefined,
   });
   try {
     return {
