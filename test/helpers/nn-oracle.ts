@@ -167,8 +167,8 @@ export function mixDecoderTrainOracle(a: MixDecoderTrainArgs): MixDecoderGrads {
 }
 
 /**
- * Sampled softmax from the formula: user b's normalizer is `Σ_{i∈x_b} q_bi + Σ_j e^{w_j} q_{b,n_j}` over the
- * shared negative draws `n_j`; gradients by the same chain rule as the full softmax, over that candidate set.
+ * Sampled softmax from the formula: user b's normalizer is `Σ_{i∈x_b} q_bi + Σ_{j: n_j∉x_b} e^{w_j} q_{b,n_j}` over
+ * the shared negative draws `n_j`; gradients by the same chain rule as the full softmax, over that candidate set.
  */
 export function mixDecoderTrainSampledOracle(
   a: MixDecoderTrainArgs & { sampled: { items: Uint32Array; logWeight: Float32Array } },
@@ -191,7 +191,9 @@ export function mixDecoderTrainSampledOracle(
     const pos = [...csrRow(a.x as Csr, b)];
     // Candidates with their log weights: the clicks (weight 1), then each negative draw.
     const cand: Array<[number, number]> = [...pos.map((i) => [i, 0] as [number, number])];
-    a.sampled.items.forEach((i, j) => cand.push([i, a.sampled.logWeight[j]]));
+    a.sampled.items.forEach((i, j) => {
+      if (!pos.includes(i)) cand.push([i, a.sampled.logWeight[j]]);
+    });
     const lw = Float64Array.from(cand.map(([i, w]) => logq(b, i) + w));
     const lz = logSumExp(lw);
     let l = 0;

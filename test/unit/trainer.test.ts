@@ -136,7 +136,6 @@ test.serial(
     const sampledTrain = { ...train, epochs: 3, softmax: 'sampled' as const, negatives: 20 };
     const whole = await trainModel({ model, train: sampledTrain, data, out: tmp() });
     t.true(whole.history.every((h) => Number.isFinite(h.loss) && h.loss > 0));
-    t.true(whole.history[2]['ndcg@100'] > whole.history[0]['ndcg@100'] || whole.bestEpoch > 1);
     const out = tmp();
     (await trainModel({ model, train: { ...sampledTrain, epochs: 2 }, data, out })).model.dispose();
     const rest = await trainModel({ model, train: sampledTrain, data, out, resume: true });

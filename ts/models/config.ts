@@ -84,9 +84,9 @@ export interface TrainConfig {
   evalBatchSize: number;
   /**
    * `full`: the softmax over all items (both papers). `sampled`: each user's softmax over its own clicks
-   * and `negatives` items drawn for the whole batch from `proposal` (never a click of the batch), each
-   * weighted by `1/(S·Q(j))` — an unbiased estimate of the full normalizer (sampled softmax with the
-   * log-Q correction; Jean et al. 2015). Evaluation always uses the full softmax. Default `full`.
+   * and `negatives` items drawn for the whole batch from `proposal` (draws of the user's own clicks
+   * dropped), each weighted by `1/(S·Q(j))` — an unbiased estimate of the full normalizer (sampled softmax
+   * with the log-Q correction; Jean et al. 2015). Evaluation always uses the full softmax. Default `full`.
    */
   softmax: 'full' | 'sampled';
   /** Negative draws `S` per batch for `sampled`, ≥ 1. Default 1000. */

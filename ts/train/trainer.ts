@@ -118,7 +118,8 @@ export function epochOrder(users: number, seed: number, epoch: number): Uint32Ar
 
 /**
  * The sampled-softmax negatives of step `step`: `negatives` draws shared by the batch from the proposal
- * renormalized over the items no user of the batch clicked, with log weights `−ln(S·Q(j))`.
+ * `Q`, with log weights `−ln(S·Q(j))` (the decoder drops, per user, the draws that are its own clicks, so
+ * each user's weighted sum estimates its normalizer over the other items without bias).
  */
 export function drawNegatives(batch: Csr, cfg: TrainConfig, popularity: Float32Array, step: number): SampledNegatives {
   const s = sampleNegatives(threadInstance(), {
@@ -127,7 +128,6 @@ export function drawNegatives(batch: Csr, cfg: TrainConfig, popularity: Float32A
     alpha: cfg.proposal === 'popularity' ? DEFAULT_ALPHA : 1,
     positives: batch,
     samples: cfg.negatives,
-    excludePositives: true,
     shared: true,
     seed: mixSeed(cfg.seed, SAMPLE_STREAM),
     stream: step,
@@ -244,10 +244,12 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
           kind === 'multdae'
             ? 0
             : betaAt(cfg.betaSchedule, cfg.beta, step, { batchesPerEpoch, annealSteps: cfg.annealSteps });
+        const sampled = popularity ? drawNegatives(batch, cfg, popularity, step) : undefined;
         const { terms, grads } = await model.gradients(batch, {
           beta,
           l2: cfg.l2,
           noiseSeed: stepNoiseSeed(cfg.seed, step),
+          sampled,
         });
         const ta = performance.now();
         adam.apply(model.variables, grads);

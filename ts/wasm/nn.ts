@@ -224,7 +224,7 @@ export function mixDecoderLogProbs(inst: WasmInstance, a: MixDecoderArgs): Float
 
 /** Shared negatives of a sampled-softmax step. */
 export interface SampledNegatives {
-  /** Item ids drawn for the batch (repeats allowed; none a click of the batch's users). */
+  /** Item ids drawn for the batch (repeats allowed; a draw that is a user's own click is dropped for that user). */
   items: Uint32Array;
   /** Per draw, the log weight of its term in the normalizer: `−ln(S·Q(j))` for a proposal `Q`. */
   logWeight: Float32Array;

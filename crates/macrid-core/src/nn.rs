@@ -550,11 +550,12 @@ impl<'a> MixDecoder<'a> {
 
 impl<'a> MixDecoder<'a> {
     /// Sampled-softmax variant of [`MixDecoder::train`]: user `b`'s softmax runs over its own clicks and
-    /// the `negatives` shared by the batch (item ids, repeats allowed, none of them a click of any user of
-    /// the batch), the term of negative draw `j` weighted by `e^{log_weight[j]}` — with
-    /// `log_weight = −ln(S·Q(j))` for draws from a proposal `Q` the weighted sum estimates the full
-    /// normalizer without bias. Loss `−Σ_{i∈x_b} log(q_bi / (Σ_{i'∈x_b} q_bi' + Σ_j w_j q_bj))`; gradients
-    /// are full-size (`dh` items × d, `dc`, `dbias`) but non-zero only on clicked and drawn items.
+    /// the `negatives` drawn for the whole batch (item ids, repeats allowed), the term of draw `j` weighted
+    /// by `w_j = e^{log_weight[j]}`; draws that are one of `b`'s own clicks are dropped from `b`'s
+    /// normalizer. With `log_weight = −ln(S·Q(j))` for `S` draws from a proposal `Q`, the weighted sum is
+    /// an unbiased estimate of `Σ_{i∉x_b} q_bi`. Loss `−Σ_{i∈x_b} log(q_bi / (Σ_{i'∈x_b} q_bi' +
+    /// Σ_{j: n_j∉x_b} w_j q_{b,n_j}))`; gradients are full-size (`dh` items × d, `dc`, `dbias`) but non-zero
+    /// only on clicked and drawn items.
     pub fn train_sampled(
         &self,
         x: &CsrRef,
@@ -639,6 +640,20 @@ impl<'a> MixDecoder<'a> {
         };
         let mut w = sub.work()?;
         w.chunk = w.chunk.min(users.max(1));
+        // Draws of each item, to drop a user's own clicks from its normalizer.
+        let mut draw_start = vec![0usize; m + 1];
+        for &i in negatives {
+            draw_start[i as usize + 1] += 1;
+        }
+        for i in 0..m {
+            draw_start[i + 1] += draw_start[i];
+        }
+        let mut draw_of = vec![0usize; s];
+        let mut fill = draw_start.clone();
+        for (j, &i) in negatives.iter().enumerate() {
+            draw_of[fill[i as usize]] = j;
+            fill[i as usize] += 1;
+        }
         let mut dhn = vec![0f32; s * d];
         let mut dctn = vec![0f32; if self.c.is_some() { kk * s } else { 0 }];
         let mut dbn = vec![0f32; s];
@@ -669,6 +684,19 @@ impl<'a> MixDecoder<'a> {
             for (bl, &(shift, qneg)) in stats.iter().enumerate() {
                 let b = b0 + bl;
                 let (plo, phi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+                // Drop the draws that are this user's clicks.
+                let mut qneg = qneg;
+                for p in plo..phi {
+                    let i = x.indices[p] as usize;
+                    for &j in &draw_of[draw_start[i]..draw_start[i + 1]] {
+                        qneg -= w.q[bl * s + j];
+                        w.q[bl * s + j] = 0.0;
+                        for k in 0..kk {
+                            w.e[(bl * kk + k) * s + j] = 0.0;
+                        }
+                    }
+                }
+                let qneg = qneg.max(0.0);
                 // e and q of the positives with the same shift.
                 let mut qpos = vec![0f32; phi - plo];
                 for p in plo..phi {
@@ -1027,7 +1055,9 @@ mod tests {
                 z += q(b, i as usize);
             }
             for (j, &i) in neg.iter().enumerate() {
-                z += (lw[j] as f64).exp() * q(b, i as usize);
+                if !x.row(b).contains(&i) {
+                    z += (lw[j] as f64).exp() * q(b, i as usize);
+                }
             }
             for &i in x.row(b) {
                 total -= (q(b, i as usize) / z).ln();
