@@ -105,6 +105,9 @@ test.serial('usage errors name the flag (exit 2)', (t) => {
   const d = cli(['train', '--data', data, '--out', join(root, 'x'), '--keep', '1.5']);
   t.is(d.code, 2);
   t.regex(d.stderr, /'keep' passed to resolveModelConfig\(\) must be <= 1 but got 1.5/);
+  const f = cli(['train', '--data', data, '--out', join(root, 'json'), ...SMALL]);
+  t.is(f.code, 2);
+  t.regex(f.stderr, /already holds a model; pass --resume to continue it or --force/);
   const e = cli(['eval', '--model', join(root, 'nothing'), '--data', data]);
   t.is(e.code, 1);
   t.regex(e.stderr, /is not a model directory/);

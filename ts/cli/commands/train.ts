@@ -3,7 +3,8 @@
  * the model directory (see docs/model-format.md). A thin layer over `trainModel`.
  *
  * Options (defaults and their sources: ts/models/config.ts):
- *   --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume]
+ *   --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume | --force]
+ *             (an existing model directory is continued with --resume, replaced with --force, else refused)
  *   model:    --concepts K --d D --tau T --sigma0 S --hidden W,W,… --similarity cosine|inner
  *             --no-gumbel --latent L --keep P
  *   training: --epochs N --batch-size B --lr R --l2 L --beta B --beta-schedule reference|multvae|constant
@@ -16,7 +17,9 @@
  * `nll`, `kl`, `beta`, `ndcg@100`, `validation`, `best`), then a summary (`bestEpoch`, validation and test
  * metrics of the best epoch, `out`). Otherwise a progress bar on a TTY and one line per epoch.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
@@ -31,14 +34,14 @@ import {
   type TrainConfig,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import { readManifest, writeManifest } from '../../train/checkpoint.js';
+import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
 import { EVAL_KS, trainModel } from '../../train/trainer.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
 import { progress } from '../progress.js';
 import { backendOption } from './backend.js';
 
-const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume]
+const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume | --force]
     [--concepts K] [--d D] [--tau T] [--sigma0 S] [--hidden W,W,…] [--similarity cosine|inner] [--no-gumbel]
     [--latent L] [--keep P] [--epochs N] [--batch-size B] [--lr R] [--l2 L] [--beta B]
     [--beta-schedule reference|multvae|constant] [--anneal-steps N] [--patience N] [--seed S]
@@ -50,6 +53,7 @@ export const TRAIN_OPTIONS = {
   out: { type: 'string' },
   model: { type: 'string' },
   resume: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
   concepts: { type: 'string' },
   d: { type: 'string' },
   tau: { type: 'string' },
@@ -181,6 +185,15 @@ export const train: Command = {
     const out = need(cmd, 'out', values.out);
     const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
     const cfg = configsFromArgs(cmd, values);
+    if (
+      !values.resume &&
+      !values.force &&
+      (existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, MANIFEST_FILE)))
+    ) {
+      throw new UsageError(
+        `macridvae ${cmd}: ${out} already holds a model; pass --resume to continue it or --force to train a new one over it`,
+      );
+    }
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
