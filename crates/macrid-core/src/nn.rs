@@ -63,25 +63,30 @@ pub fn sparse_mix_forward(
     check_sparse_args(items, nnz, concepts, d, mask, c, t)?;
     check_len("out", out, users * concepts * d)?;
     check_len("norms", norms, users * concepts)?;
+    let mut ss = vec![0f32; concepts];
     for b in 0..users {
         let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
-        for k in 0..concepts {
-            let o = &mut out[(b * concepts + k) * d..(b * concepts + k + 1) * d];
-            o.iter_mut().for_each(|v| *v = 0.0);
-            let mut ss = 0f32;
-            for p in lo..hi {
-                let i = x.indices[p] as usize;
+        // Items outer, concepts inner: each t_i row is read once and the user's K × d block stays in L1.
+        let ob = &mut out[b * concepts * d..(b + 1) * concepts * d];
+        ob.iter_mut().for_each(|v| *v = 0.0);
+        ss.iter_mut().for_each(|v| *v = 0.0);
+        for p in lo..hi {
+            let i = x.indices[p] as usize;
+            let ti = &t[i * d..(i + 1) * d];
+            for k in 0..concepts {
                 let ck = c.map_or(1.0, |c| c[i * concepts + k]);
-                ss += ck * ck;
+                ss[k] += ck * ck;
                 let w = mask.map_or(1.0, |m| m[p * concepts + k]) * ck;
                 if w != 0.0 {
-                    crate::simd::axpy(w, &t[i * d..(i + 1) * d], o);
+                    crate::simd::axpy(w, ti, &mut ob[k * d..(k + 1) * d]);
                 }
             }
-            let n = (ss + eps).sqrt();
+        }
+        for k in 0..concepts {
+            let n = (ss[k] + eps).sqrt();
             norms[b * concepts + k] = n;
             let inv = 1.0 / n;
-            o.iter_mut().for_each(|v| *v *= inv);
+            ob[k * d..(k + 1) * d].iter_mut().for_each(|v| *v *= inv);
         }
     }
     Ok(())
@@ -116,32 +121,38 @@ pub fn sparse_mix_backward(
         dc.iter_mut().for_each(|v| *v = 0.0);
     }
     dt.iter_mut().for_each(|v| *v = 0.0);
-    let mut ds = vec![0f32; d];
+    let mut ds = vec![0f32; concepts * d];
+    let mut dn_over_n = vec![0f32; concepts];
     for b in 0..users {
         let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+        // out = S / n: dS = dout / n; dn = −(dout · out) / n; dn/dc_ik = c_ik / n.
         for k in 0..concepts {
             let r = (b * concepts + k) * d;
             let n = norms[b * concepts + k];
             let g = &dout[r..r + d];
-            // out = S / n: dS = dout / n; dn = -(dout · out) / n; dn/dc_ik = c_ik / n.
             for j in 0..d {
-                ds[j] = g[j] / n;
+                ds[k * d + j] = g[j] / n;
             }
-            let dn_over_n = -crate::simd::dot(g, &out[r..r + d]) / (n * n);
-            for p in lo..hi {
-                let i = x.indices[p] as usize;
+            dn_over_n[k] = -crate::simd::dot(g, &out[r..r + d]) / (n * n);
+        }
+        // Items outer: each t_i row and dt_i row is touched once per user.
+        for p in lo..hi {
+            let i = x.indices[p] as usize;
+            let ti = &t[i * d..(i + 1) * d];
+            let dti = &mut dt[i * d..(i + 1) * d];
+            for k in 0..concepts {
                 let ck = c.map_or(1.0, |c| c[i * concepts + k]);
                 let m = mask.map_or(1.0, |m| m[p * concepts + k]);
-                let ti = &t[i * d..(i + 1) * d];
+                let dsk = &ds[k * d..(k + 1) * d];
                 if let Some(dc) = dc.as_deref_mut() {
-                    let mut v = dn_over_n * ck;
+                    let mut v = dn_over_n[k] * ck;
                     if m != 0.0 {
-                        v += m * crate::simd::dot(ti, &ds);
+                        v += m * crate::simd::dot(ti, dsk);
                     }
                     dc[i * concepts + k] += v;
                 }
                 if m * ck != 0.0 {
-                    crate::simd::axpy(m * ck, &ds, &mut dt[i * d..(i + 1) * d]);
+                    crate::simd::axpy(m * ck, dsk, dti);
                 }
             }
         }
@@ -1458,10 +1469,10 @@ pub fn head_forward(
             } => {
                 l2n(a, &mut mu);
                 for j in 0..d {
-                    let e = (-b[j]).exp();
-                    k += b[j] + e - 1.0;
+                    let half = (-0.5 * b[j]).exp(); // e^{−b/2}; e^{−b} is its square
+                    k += b[j] + half * half - 1.0;
                     zr[j] = match eps {
-                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * (-0.5 * b[j]).exp(),
+                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * half,
                         None => mu[j],
                     };
                 }
@@ -1507,6 +1518,7 @@ pub fn head_backward(
     let mut mu = vec![0f32; d];
     let mut z = vec![0f32; d];
     let mut g = vec![0f32; d];
+    let mut half = vec![0f32; d];
     for r in 0..rows {
         let a = &y[r * 2 * d..r * 2 * d + d];
         let b = &y[r * 2 * d + d..(r + 1) * 2 * d];
@@ -1519,8 +1531,9 @@ pub fn head_backward(
             } => {
                 let an = l2n(a, &mut mu);
                 for j in 0..d {
+                    half[j] = (-0.5 * b[j]).exp();
                     z[j] = match eps {
-                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * (-0.5 * b[j]).exp(),
+                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * half[j],
                         None => mu[j],
                     };
                 }
@@ -1542,10 +1555,10 @@ pub fn head_backward(
                 for j in 0..d {
                     da[j] = (g[j] - mu[j] * mg) / an;
                     let sigma_term = match eps {
-                        Some(eps) => -0.5 * g[j] * eps[r * d + j] * sigma0 * (-0.5 * b[j]).exp(),
+                        Some(eps) => -0.5 * g[j] * eps[r * d + j] * sigma0 * half[j],
                         None => 0.0,
                     };
-                    db[j] = sigma_term + kl_scale * 0.5 * (1.0 - (-b[j]).exp());
+                    db[j] = sigma_term + kl_scale * 0.5 * (1.0 - half[j] * half[j]);
                 }
             }
             Head::Mult => {
