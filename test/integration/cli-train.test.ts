@@ -105,6 +105,9 @@ test.serial('usage errors name the flag (exit 2)', (t) => {
   const d = cli(['train', '--data', data, '--out', join(root, 'x'), '--keep', '1.5']);
   t.is(d.code, 2);
   t.regex(d.stderr, /'keep' passed to resolveModelConfig\(\) must be <= 1 but got 1.5/);
+  const g = cli(['train', '--data', data, '--out', join(root, 'x'), '--softmax', 'approx']);
+  t.is(g.code, 2);
+  t.regex(g.stderr, /'softmax' passed to resolveTrainConfig\(\) must be one of full, sampled but got 'approx'/);
   const f = cli(['train', '--data', data, '--out', join(root, 'json'), ...SMALL]);
   t.is(f.code, 2);
   t.regex(f.stderr, /already holds a model; pass --resume to continue it or --force/);
