@@ -4,7 +4,7 @@
  * run exactly as an uninterrupted one, and usage errors naming the flag.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -108,7 +108,9 @@ test.serial('usage errors name the flag (exit 2)', (t) => {
   const g = cli(['train', '--data', data, '--out', join(root, 'x'), '--softmax', 'approx']);
   t.is(g.code, 2);
   t.regex(g.stderr, /'softmax' passed to resolveTrainConfig\(\) must be one of full, sampled but got 'approx'/);
-  const f = cli(['train', '--data', data, '--out', join(root, 'json'), ...SMALL]);
+  mkdirSync(join(root, 'exists'), { recursive: true });
+  writeFileSync(join(root, 'exists', 'manifest.json'), '{}');
+  const f = cli(['train', '--data', data, '--out', join(root, 'exists'), ...SMALL]);
   t.is(f.code, 2);
   t.regex(f.stderr, /already holds a model; pass --resume to continue it or --force/);
   const e = cli(['eval', '--model', join(root, 'nothing'), '--data', data]);
