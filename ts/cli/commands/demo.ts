@@ -109,15 +109,23 @@ export const demo: Command = {
           `best epoch ${r.bestEpoch} of ${epochs} (validation NDCG@100 ${r.bestValidation['ndcg@100'].mean.toFixed(4)}); ${perEpoch.toFixed(2)} s/epoch`,
         );
         say('');
-        say(`test users: ${test.users}          this run          paper: MacridVAE  β-MultVAE  MultDAE`);
+        const names: Record<(typeof METRICS)[number], string> = {
+          'ndcg@100': 'NDCG@100',
+          'recall@20': 'Recall@20',
+          'recall@50': 'Recall@50',
+        };
+        say(
+          `${`${test.users} test users`.padEnd(15)}${'this run'.padEnd(18)}paper: ${'MacridVAE'.padEnd(11)}${'β-MultVAE'.padEnd(11)}MultDAE`,
+        );
         for (const k of METRICS) {
           const v = testTable[k];
+          const p = PAPER_ML100K;
           say(
-            `  ${k.padEnd(10)}  ${v.mean.toFixed(4)} ± ${v.se.toFixed(4)}          ${PAPER_ML100K.macridvae[k].toFixed(4)}     ${PAPER_ML100K.multvae[k].toFixed(4)}     ${PAPER_ML100K.multdae[k].toFixed(4)}`,
+            `  ${names[k].padEnd(13)}${`${v.mean.toFixed(4)} ± ${v.se.toFixed(4)}`.padEnd(25)}${p.macridvae[k].toFixed(4).padEnd(11)}${p.multvae[k].toFixed(4).padEnd(11)}${p.multdae[k].toFixed(4)}`,
           );
         }
         say('');
-        say(`model: ${modelDir}  (macridvae eval --model ${modelDir} --data ${prepared.dir})`);
+        say(`model: ${modelDir}  (macridvae eval --model ${modelDir} --data ${join(out, 'data')})`);
         say(`total ${result.totalSeconds} s`);
       }
       return 0;
