@@ -2,11 +2,21 @@
  * The operations a pool worker can run: the same typed kernel wrappers the main thread calls, keyed by
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
+import * as analysis from '../wasm/analysis.js';
+import * as control from '../wasm/control.js';
 import * as ranking from '../wasm/ranking.js';
 
 export const OPS = {
   topk: ranking.topk,
   debugTrap: ranking.debugTrap,
+  traverse: control.traverse,
+  traverseObjective: control.traverseObjective,
+  assignConcepts: analysis.assignConcepts,
+  userConceptConfidence: analysis.userConceptConfidence,
+  alignment: analysis.alignment,
+  correlation: analysis.correlation,
+  columnStats: analysis.columnStats,
+  tsne: analysis.tsne,
 } as const;
 
 export type Ops = typeof OPS;

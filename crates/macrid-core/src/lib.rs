@@ -13,10 +13,13 @@
 
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 
+pub mod analysis;
+pub mod beam;
 pub mod csr;
 pub mod error;
 pub mod rng;
 pub mod simd;
 pub mod topk;
+pub mod tsne;
 
 pub use error::{Error, ErrorKind, Result};

@@ -13,4 +13,6 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod abi;
+pub mod analysis;
+pub mod control;
 pub mod kernels;
