@@ -144,6 +144,7 @@ pub fn tsne(x: &[f32], n: usize, dim: usize, opts: &TsneOptions) -> Result<(Vec<
     let mut update = vec![0f64; 2 * n];
     let mut gains = vec![1f64; 2 * n];
     let mut grad = vec![0f64; 2 * n];
+    let mut rep = vec![0f64; 2 * n];
     let lr = (n as f64 / EXAGGERATION / 4.0).max(50.0);
     for it in 0..opts.iterations {
         let exag = if it < EXAGGERATION_ITERS {
@@ -152,34 +153,44 @@ pub fn tsne(x: &[f32], n: usize, dim: usize, opts: &TsneOptions) -> Result<(Vec<
             1.0
         };
         let momentum = if it < EXAGGERATION_ITERS { 0.5 } else { 0.8 };
-        // Z = Σ_{i≠j} 1/(1 + |y_i − y_j|²)
+        // One pass over the pairs: with q_ij = 1/(1 + |y_i − y_j|²) and Z = Σ_{i≠j} q_ij, the gradient
+        // is 4 Σ_j (exag·p_ij − q_ij/Z) q_ij (y_i − y_j) = 4 (A_i − R_i/Z) with the attractive part
+        // A_i = Σ_j exag·p_ij q_ij (y_i − y_j) and the repulsive part R_i = Σ_j q_ij² (y_i − y_j).
         let mut z = 0f64;
-        for i in 0..n {
-            let (yi0, yi1) = (y[2 * i], y[2 * i + 1]);
-            for j in i + 1..n {
-                let (a, b) = (yi0 - y[2 * j], yi1 - y[2 * j + 1]);
-                z += 2.0 / (1.0 + a * a + b * b);
-            }
-        }
-        let inv_z = 1.0 / z;
         for g in grad.iter_mut() {
+            *g = 0.0;
+        }
+        for g in rep.iter_mut() {
             *g = 0.0;
         }
         for i in 0..n {
             let (yi0, yi1) = (y[2 * i], y[2 * i + 1]);
             let pi = &p[i * n..(i + 1) * n];
-            let (mut g0, mut g1) = (0f64, 0f64);
+            let (mut a0, mut a1, mut r0, mut r1, mut zi) = (0f64, 0f64, 0f64, 0f64, 0f64);
             for j in i + 1..n {
                 let (a, b) = (yi0 - y[2 * j], yi1 - y[2 * j + 1]);
                 let q = 1.0 / (1.0 + a * a + b * b);
-                let f = (exag * pi[j] as f64 - q * inv_z) * q;
-                g0 += f * a;
-                g1 += f * b;
-                grad[2 * j] -= f * a;
-                grad[2 * j + 1] -= f * b;
+                zi += q;
+                let fa = exag * pi[j] as f64 * q;
+                let fr = q * q;
+                a0 += fa * a;
+                a1 += fa * b;
+                r0 += fr * a;
+                r1 += fr * b;
+                grad[2 * j] -= fa * a;
+                grad[2 * j + 1] -= fa * b;
+                rep[2 * j] -= fr * a;
+                rep[2 * j + 1] -= fr * b;
             }
-            grad[2 * i] += g0;
-            grad[2 * i + 1] += g1;
+            z += 2.0 * zi;
+            grad[2 * i] += a0;
+            grad[2 * i + 1] += a1;
+            rep[2 * i] += r0;
+            rep[2 * i + 1] += r1;
+        }
+        let inv_z = 1.0 / z;
+        for t in 0..2 * n {
+            grad[t] -= rep[t] * inv_z;
         }
         for t in 0..2 * n {
             let g = 4.0 * grad[t];
