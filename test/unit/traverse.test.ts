@@ -3,7 +3,7 @@ import { traverse, traverseArgs } from '../../ts/control/traverse.js';
 import { InvalidArgumentError, OutOfRangeError } from '../../ts/errors.js';
 import type { TraverseKernelArgs, TraverseResult } from '../../ts/wasm/control.js';
 import * as control from '../../ts/wasm/control.js';
-import { threadInstance } from '../../ts/wasm/raw.js';
+import { threadInstance, WasmInstance } from '../../ts/wasm/raw.js';
 import { greedyTraverseOracle, nearestOracle, traverseObjectiveOracle } from '../helpers/analysis-oracle.js';
 import { plantedSpace } from '../helpers/concepts.js';
 import { closeTestPool, testPool } from '../helpers/implementations.js';
@@ -126,4 +126,13 @@ test('traverseObjective (WASM, f64) equals the oracle', (t) => {
       }),
     { instanceOf: OutOfRangeError },
   );
+});
+
+test('traverse run 2,000 times leaves WASM memory flat', (t) => {
+  const inst = new WasmInstance();
+  const args = traverseArgs(plantedSpace(2, 200, 8, 3, 0.6), { item: 5 }, { dim: 1, steps: 4, beam: 8 });
+  for (let i = 0; i < 50; i++) control.traverse(inst, args);
+  const before = inst.memoryBytes();
+  for (let i = 0; i < 2000; i++) control.traverse(inst, args);
+  t.is(inst.memoryBytes(), before);
 });
