@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { analyzeCommand } from '../../ts/cli/commands/analyze.js';
+import { analyzeCommand, sampleRows } from '../../ts/cli/commands/analyze.js';
 import { traverseCommand } from '../../ts/cli/commands/traverse.js';
 import type { ModelView } from '../../ts/cli/model-view.js';
 import { type Csr, csrRow } from '../../ts/csr.js';
@@ -145,4 +145,18 @@ test.serial('analyze writes report.md with figures, categories from a file, runs
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('sampleRows keeps at most max rows, in order, the same for the same seed', (t) => {
+  const s = sampleRows(m.x, 10, 3);
+  t.is(s.indptr.length - 1, 10);
+  t.deepEqual(sampleRows(m.x, 10, 3), s);
+  const all = Array.from({ length: 60 }, (_, r) => [...csrRow(m.x, r)].join(','));
+  let last = -1;
+  for (let r = 0; r < 10; r++) {
+    const at = all.indexOf([...csrRow(s, r)].join(','), last + 1);
+    t.true(at > last);
+    last = at;
+  }
+  t.is(sampleRows(m.x, 100, 3), m.x);
 });

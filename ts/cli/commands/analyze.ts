@@ -4,19 +4,22 @@
  * `analysis.json`, `item-concepts.tsv`. Categories for the alignment come from `--categories FILE`
  * (MovieLens `movies.csv` or an `item,category` file), else from the dataset when it has them.
  * `--runs FILE` adds Figure 4 from a JSON list of `{method, independence, ndcg100}`; `--inner-model DIR`
- * gives Figure 2e a model trained with inner-product similarity.
+ * gives Figure 2e a model trained with inner-product similarity. Users beyond `--max-users` (5000) are
+ * sampled, seeded, for the users' statistics, the map and the users' independence.
  */
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { readCategories } from '../../analysis/categories.js';
 import type { RunPoint } from '../../analysis/figures.js';
 import { analysisSummary, analyze, writeAnalysis } from '../../analysis/report.js';
+import { type Csr, csrFromRows, csrRow } from '../../csr.js';
 import { ParseError } from '../../errors.js';
+import { Rng } from '../../util/rng.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
 import type { OpenData, OpenModel } from '../model-view.js';
 
 const USAGE =
-  'macridvae analyze --model DIR --data DIR [--categories FILE] --out DIR [--runs FILE] [--inner-model DIR] [--map-items N] [--map-users N] [--seed S] [--json]';
+  'macridvae analyze --model DIR --data DIR [--categories FILE] --out DIR [--runs FILE] [--inner-model DIR] [--map-items N] [--map-users N] [--max-users N] [--seed S] [--json]';
 
 /** Reads Figure 4's runs: a JSON array of `{method, independence, ndcg100, label?}`. */
 export function readRuns(path: string): RunPoint[] {
@@ -41,6 +44,19 @@ export function readRuns(path: string): RunPoint[] {
   });
 }
 
+/** At most `max` rows of `m`, chosen with seed `seed` and kept in their order (all rows when fewer). */
+export function sampleRows(m: Csr, max: number, seed: number): Csr {
+  const n = m.indptr.length - 1;
+  if (n <= max) return m;
+  const rows = Array.from({ length: n }, (_, r) => r);
+  new Rng(seed).shuffle(rows);
+  const keep = rows.slice(0, max).sort((a, b) => a - b);
+  return csrFromRows(
+    keep.map((r) => csrRow(m, r)),
+    m.cols,
+  );
+}
+
 export function analyzeCommand(openModel: OpenModel, openData: OpenData): Command {
   return {
     name: 'analyze',
@@ -58,6 +74,7 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
         'map-items': { type: 'string' },
         'map-users': { type: 'string' },
         seed: { type: 'string' },
+        'max-users': { type: 'string' },
       });
       for (const o of ['model', 'data', 'out'] as const) {
         if (!values[o]) throw new UsageError(`macridvae ${cmd}: --${o} DIR is required`);
@@ -65,19 +82,23 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
       const maxItems = intOption(cmd, 'map-items', values['map-items'], 1200, 0);
       const maxUsers = intOption(cmd, 'map-users', values['map-users'], 150, 0);
       const seed = intOption(cmd, 'seed', values.seed, 98765);
+      const maxEncode = intOption(cmd, 'max-users', values['max-users'], 5000, 2);
       const view = await openModel(values.model!);
       const data = await openData(values.data!, view);
       const catPath = values.categories ?? data.categoriesFile;
       const cats = catPath ? readCategories(catPath, view.itemIds) : undefined;
       const inner = values['inner-model'] ? await openModel(values['inner-model']) : undefined;
       const runs = values.runs ? readRuns(values.runs) : undefined;
-      const users = await view.encode(data.train);
+      // Users' components for the map and the users' independence: a seeded sample of at most
+      // --max-users training users (the confidence statistics are computed on the same users).
+      const x = sampleRows(data.train, maxEncode, seed);
+      const users = await view.encode(x);
       const titles = view.titles ?? cats?.titles;
       const t0 = performance.now();
       const r = await analyze({
         space: view.space,
         tau: view.tau,
-        x: data.train,
+        x,
         users,
         categories: cats,
         itemIds: view.itemIds,
