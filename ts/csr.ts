@@ -4,7 +4,7 @@
  * `indptr` has `rows + 1` entries starting at 0 and never decreasing; row `r` holds the column ids
  * `indices[indptr[r] .. indptr[r + 1])`, each `< cols`. Values are implicit ones (binary data).
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, OutOfRangeError } from './errors.js';
 import { checkArray, checkInt } from './validate.js';
 
 export interface Csr {
@@ -37,6 +37,28 @@ export function csrSliceRows(m: Csr, lo: number, hi: number): Csr {
   const indptr = new Uint32Array(hi - lo + 1);
   for (let r = lo; r <= hi; r++) indptr[r - lo] = m.indptr[r] - start;
   return { indptr, indices: m.indices.slice(start, m.indptr[hi]), cols: m.cols };
+}
+
+/**
+ * The rows `rows` (in that order, repeats allowed) as a new CSR matrix: how a batch of users is cut
+ * out of a large matrix before it goes to a kernel or a worker.
+ */
+export function csrGatherRows(m: Csr, rows: ArrayLike<number>): Csr {
+  const n = csrRows(m);
+  const indptr = new Uint32Array(rows.length + 1);
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    if (!Number.isInteger(r) || r < 0 || r >= n) {
+      throw new OutOfRangeError(`'rows[${j}]' = ${r} passed to csrGatherRows() is out of range for ${n} rows`);
+    }
+    indptr[j + 1] = indptr[j] + (m.indptr[r + 1] - m.indptr[r]);
+  }
+  const indices = new Uint32Array(indptr[rows.length]);
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    indices.set(m.indices.subarray(m.indptr[r], m.indptr[r + 1]), indptr[j]);
+  }
+  return { indptr, indices, cols: m.cols };
 }
 
 /** Row `r` as a subarray view (no copy). */

@@ -16,7 +16,6 @@ export {
 export {
   alignment,
   assignConcepts,
-  dimensionCorrelation,
   dimensionStats,
   tsne,
   userConceptConfidence,
@@ -38,12 +37,38 @@ export type {
 } from './control/traverse.js';
 export { TRAVERSE_DEFAULTS, traverse, traverseArgs, traverseObjective } from './control/traverse.js';
 export type { Csr } from './csr.js';
-export { checkCsr, csrFromRows, csrRow, csrRows, csrSliceRows } from './csr.js';
+export { checkCsr, csrFromRows, csrGatherRows, csrRow, csrRows, csrSliceRows } from './csr.js';
 export type { HeldOut, SplitData } from './data/types.js';
 export * from './errors.js';
-export type { BatchScorer, EvalResult, MetricSummary } from './eval/types.js';
-export type { TopKArgs, TopKResult } from './kernels.js';
-export { topk } from './kernels.js';
+export type { EvaluateOptions } from './eval/evaluator.js';
+export { DEFAULT_EVAL_BATCH, DEFAULT_KS, evaluate } from './eval/evaluator.js';
+export type { BatchScorer, EvalResult, MetricSummary, PerUserMetrics } from './eval/types.js';
+export type {
+  BatchArgs,
+  CorrelationResult,
+  DenseBatch,
+  IndependenceResult,
+  NegativeSamples,
+  Normalization,
+  ProposalArgs,
+  RankingMetricsArgs,
+  RankingMetricsResult,
+  SampleNegativesArgs,
+  SparseBatch,
+  TopKArgs,
+  TopKResult,
+  VectorsArgs,
+} from './kernels.js';
+export {
+  correlationMatrix,
+  denseBatch,
+  independenceScore,
+  rankingMetrics,
+  sampleNegatives,
+  samplingLogProbs,
+  sparseBatch,
+  topk,
+} from './kernels.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
 export { Rng } from './util/rng.js';
@@ -54,7 +79,6 @@ export type {
   AssignConceptsArgs,
   ColumnStats,
   ConceptAssignment,
-  Correlation,
   MatrixArgs,
   Similarity,
   TsneArgs,

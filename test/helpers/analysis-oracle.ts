@@ -166,25 +166,3 @@ export function bruteForceMatching(w: number[][]): number {
   rec(0);
   return best;
 }
-
-/** Pearson correlation of two columns of an `n × d` block (0 when either is constant). */
-export function corrOracle(x: Float32Array, n: number, d: number, a: number, b: number): number {
-  let ma = 0;
-  let mb = 0;
-  for (let r = 0; r < n; r++) {
-    ma += x[r * d + a];
-    mb += x[r * d + b];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let r = 0; r < n; r++) {
-    sab += (x[r * d + a] - ma) * (x[r * d + b] - mb);
-    saa += (x[r * d + a] - ma) ** 2;
-    sbb += (x[r * d + b] - mb) ** 2;
-  }
-  if (a === b) return 1;
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
-}

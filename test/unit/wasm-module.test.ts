@@ -19,7 +19,6 @@ const REQUIRED_EXPORTS = [
   'mv_assign_concepts',
   'mv_user_concept_confidence',
   'mv_alignment',
-  'mv_correlation',
   'mv_column_stats',
   'mv_tsne',
 ];

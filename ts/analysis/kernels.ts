@@ -1,7 +1,8 @@
 /**
  * The analysis kernels on the calling thread (one lazily created WASM instance per thread). The same
  * operations run on the worker pool as `KernelPool.run('assignConcepts' | 'userConceptConfidence' |
- * 'alignment' | 'correlation' | 'columnStats' | 'tsne', args)`.
+ * 'alignment' | 'columnStats' | 'tsne', args)`. Correlations and the independence score:
+ * `correlationMatrix` and `independenceScore` (ts/kernels.ts).
  */
 import * as wa from '../wasm/analysis.js';
 import { threadInstance } from '../wasm/raw.js';
@@ -19,11 +20,6 @@ export function userConceptConfidence(args: wa.UserConceptConfidenceArgs): Float
 /** NMI, ARI, matched accuracy and contingency table of two labelings. */
 export function alignment(args: wa.AlignmentArgs): wa.Alignment {
   return wa.alignment(threadInstance(), args);
-}
-
-/** Correlation matrix of the dimensions and the independence score `1 − 2/(d(d−1)) Σ_{i<j}|corr_ij|`. */
-export function dimensionCorrelation(args: wa.MatrixArgs): wa.Correlation {
-  return wa.correlation(threadInstance(), args);
 }
 
 /** Per-dimension mean, standard deviation, min and max. */

@@ -5,9 +5,10 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { columnStats, correlation } from '../wasm/analysis.js';
+import { columnStats } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
 import { threadInstance } from '../wasm/raw.js';
+import { correlationMatrix, independenceScore } from '../wasm/stats.js';
 
 /** Users' concept components `μ_u^(k)`: `users × concepts × d`, row-major. */
 export interface UserComponents {
@@ -27,9 +28,12 @@ export interface DimensionStats {
 }
 
 export interface MicroAnalysis {
-  /** `corr` is the `d × d` correlation matrix of the item representations. */
-  items: { independence: number; d: number; n: number; corr: Float64Array };
-  users?: { independence: number; d: number; n: number; sampled: boolean };
+  /**
+   * `corr` is the `d × d` correlation matrix of the item representations; `constantDims` lists
+   * dimensions with zero variance (they count as independent: check before reading a high score).
+   */
+  items: { independence: number; d: number; n: number; corr: Float64Array; constantDims: number[] };
+  users?: { independence: number; d: number; n: number; sampled: boolean; constantDims: number[] };
   /** Statistics of the item representations, per dimension. */
   dims: DimensionStats;
 }
@@ -47,16 +51,17 @@ export function analyzeMicro(input: MicroInput): MicroAnalysis {
   const inst = threadInstance();
   const { items, d } = space;
   if (items < 2) throw new InvalidArgumentError(`analyzeMicro() needs at least 2 items but got ${items}`);
-  const corr = correlation(inst, { x: space.h, n: items, d });
+  const corr = correlationMatrix(inst, { vectors: space.h, n: items, d });
+  const score = d >= 2 ? independenceScore(inst, { vectors: space.h, n: items, d }).score : 1;
   const st = columnStats(inst, { x: space.h, n: items, d });
   const meanAbsCorr: number[] = [];
   for (let a = 0; a < d; a++) {
     let s = 0;
-    for (let b = 0; b < d; b++) if (a !== b) s += Math.abs(corr.corr[a * d + b]);
+    for (let b = 0; b < d; b++) if (a !== b) s += Math.abs(corr.matrix[a * d + b]);
     meanAbsCorr.push(d > 1 ? s / (d - 1) : 0);
   }
   const out: MicroAnalysis = {
-    items: { independence: corr.independence, d, n: items, corr: corr.corr },
+    items: { independence: score, d, n: items, corr: corr.matrix, constantDims: corr.constantDims },
     dims: { mean: [...st.mean], std: [...st.std], min: [...st.min], max: [...st.max], meanAbsCorr },
   };
   const u = input.users;
@@ -76,8 +81,8 @@ export function analyzeMicro(input: MicroInput): MicroAnalysis {
       for (let p = 0; p < keep.length; p++) x.set(u.mu.subarray(keep[p] * dd, (keep[p] + 1) * dd), p * dd);
       n = max;
     }
-    const c = correlation(inst, { x, n, d: dd });
-    out.users = { independence: c.independence, d: dd, n, sampled: n < u.users };
+    const c = independenceScore(inst, { vectors: x, n, d: dd });
+    out.users = { independence: c.score, d: dd, n, sampled: n < u.users, constantDims: c.constantDims };
   }
   return out;
 }

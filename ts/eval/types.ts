@@ -19,6 +19,18 @@ export interface EvalResult {
   skippedUsers: number;
   /** Keys like `ndcg@100`, `recall@20`, `recall@50`. */
   metrics: Record<string, MetricSummary>;
+  /** Per-user values, when asked for (`evaluate(…, { perUser: true })`). */
+  perUser?: PerUserMetrics;
+}
+
+/** Per held-out user (row order of the held-out CSR, skipped users included). */
+export interface PerUserMetrics {
+  /** The same keys as {@link EvalResult.metrics}; NaN for users with an empty target. */
+  values: Record<string, Float64Array>;
+  /** `hits@k` for every cutoff evaluated: target items among the first k ranked. */
+  hits: Record<string, Uint32Array>;
+  /** Distinct target items of each user; 0 marks a skipped user. */
+  targetSize: Uint32Array;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Typed wrappers of the analysis kernels (`crates/macrid-core/src/{analysis,tsne}.rs`): concept
- * assignment, users' per-concept confidence, alignment with known categories, correlations and the
- * independence score, per-dimension statistics, t-SNE. Arguments are validated here, at the edge.
+ * assignment, users' per-concept confidence, alignment with known categories, per-dimension
+ * statistics, t-SNE. (Correlations and the independence score: `stats.ts`.) Arguments are validated here, at the edge.
  */
 import { type Csr, checkCsr } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -133,28 +133,6 @@ export interface MatrixArgs {
   x: Float32Array;
   n: number;
   d: number;
-}
-
-export interface Correlation {
-  /** `d × d` Pearson correlations (a constant column has 0 with the others, 1 with itself). */
-  corr: Float64Array;
-  /** The paper's independence score `1 − 2/(d(d−1)) Σ_{i<j} |corr_ij|` (1 when d < 2). */
-  independence: number;
-}
-
-/** Correlation matrix of the columns and the independence score (paper §3.4). */
-export function correlation(inst: WasmInstance, args: MatrixArgs): Correlation {
-  const fn = 'correlation';
-  const n = checkInt(fn, 'n', args.n, 2);
-  const d = checkInt(fn, 'd', args.d, 1);
-  checkArray(fn, 'x', args.x, Float32Array, n * d);
-  return inst.call(fn, (a, e) => {
-    const pX = a.input(args.x);
-    const pC = a.output(Float64Array, d * d);
-    const pI = a.output(Float64Array, 1);
-    inst.check(fn, e.mv_correlation(pX, n, d, pC, pI));
-    return { corr: a.read(Float64Array, pC, d * d), independence: a.read(Float64Array, pI, 1)[0] };
-  });
 }
 
 export interface ColumnStats {

@@ -119,8 +119,6 @@ export interface AnalysisExports {
     outMatch: number,
     outMetrics: number,
   ): number;
-  /** x n·d f32; outputs d·d f64, 1 f64. */
-  mv_correlation(x: number, n: number, d: number, outCorr: number, outIndependence: number): number;
   /** x n·d f32; out 4·d f64. */
   mv_column_stats(x: number, n: number, d: number, out: number): number;
   /** x n·dim f32; out n·2 f32, outKl 1 f64. */
@@ -137,7 +135,95 @@ export interface AnalysisExports {
 }
 
 /** Every export of the module. Area interfaces are added here as kernels are added. */
-export type RawExports = AbiExports & RankingExports & ControlExports & AnalysisExports;
+/** Evaluation kernels (`crates/macrid-wasm/src/eval.rs`). */
+export interface EvalExports {
+  /** scores users·items f32; foldIn/target CSR; ks nks u32; outputs users·nks f64, f64, u32 and users u32. */
+  mv_ranking_metrics(
+    scores: number,
+    users: number,
+    items: number,
+    foldIndptr: number,
+    foldIndices: number,
+    foldNnz: number,
+    targetIndptr: number,
+    targetIndices: number,
+    targetNnz: number,
+    ks: number,
+    nks: number,
+    outNdcg: number,
+    outRecall: number,
+    outHits: number,
+    outTargetSize: number,
+  ): number;
+}
+
+/** Batch construction (`crates/macrid-wasm/src/batch.rs`); `normalize`: 0 binary, 1 L2. */
+export interface BatchExports {
+  /** CSR rows (indptr rows+1, indices nnz) → dense rows·cols f32. */
+  mv_dense_batch(
+    indptr: number,
+    indices: number,
+    rows: number,
+    nnz: number,
+    cols: number,
+    normalize: number,
+    out: number,
+  ): number;
+  /** CSR rows → indices (nnz u32), offsets (rows+1 u32), segment ids (nnz u32), values (nnz f32). */
+  mv_sparse_batch(
+    indptr: number,
+    indices: number,
+    rows: number,
+    nnz: number,
+    cols: number,
+    normalize: number,
+    outIndices: number,
+    outOffsets: number,
+    outSegmentIds: number,
+    outValues: number,
+  ): number;
+}
+
+/** Negative sampling (`crates/macrid-wasm/src/sampling.rs`); `popLen` 0 = uniform. */
+export interface SamplingExports {
+  /** positives CSR (rows+1, nnz); popularity popLen f32; outputs rows·s u32 and f32. */
+  mv_sample_negatives(
+    indptr: number,
+    indices: number,
+    rows: number,
+    nnz: number,
+    items: number,
+    popularity: number,
+    popLen: number,
+    alpha: number,
+    s: number,
+    exclude: number,
+    seed: number,
+    stream: number,
+    outItems: number,
+    outLogQ: number,
+  ): number;
+  /** ln p(i) for every item into out (items f32). */
+  mv_sampling_log_probs(items: number, popularity: number, popLen: number, alpha: number, out: number): number;
+}
+
+/** Correlations (`crates/macrid-wasm/src/stats.rs`). */
+export interface StatsExports {
+  /** x n·d f32 → out d·d f64, outConstant d u8. */
+  mv_correlation_matrix(x: number, n: number, d: number, out: number, outConstant: number): number;
+  /** x n·d f32 → outScore one f64, outConstant d u8. */
+  mv_independence_score(x: number, n: number, d: number, outScore: number, outConstant: number): number;
+}
+
+/** Every export of the module. Area interfaces are added here as kernels are added. */
+export type RawExports = AbiExports &
+  RankingExports &
+  EvalExports &
+  BatchExports &
+  SamplingExports &
+  StatsExports &
+  ControlExports &
+  AnalysisExports;
 
 type TypedArray = Float32Array | Float64Array | Uint32Array | Int32Array | Uint8Array;
 type TypedArrayCtor<T extends TypedArray> = {

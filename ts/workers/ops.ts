@@ -3,8 +3,12 @@
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
 import * as analysis from '../wasm/analysis.js';
+import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
+import * as evaluation from '../wasm/eval.js';
 import * as ranking from '../wasm/ranking.js';
+import * as sampling from '../wasm/sampling.js';
+import * as stats from '../wasm/stats.js';
 
 export const OPS = {
   topk: ranking.topk,
@@ -14,9 +18,15 @@ export const OPS = {
   assignConcepts: analysis.assignConcepts,
   userConceptConfidence: analysis.userConceptConfidence,
   alignment: analysis.alignment,
-  correlation: analysis.correlation,
   columnStats: analysis.columnStats,
   tsne: analysis.tsne,
+  rankingMetrics: evaluation.rankingMetrics,
+  denseBatch: batch.denseBatch,
+  sparseBatch: batch.sparseBatch,
+  sampleNegatives: sampling.sampleNegatives,
+  samplingLogProbs: sampling.samplingLogProbs,
+  correlationMatrix: stats.correlationMatrix,
+  independenceScore: stats.independenceScore,
 } as const;
 
 export type Ops = typeof OPS;

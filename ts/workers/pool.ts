@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
+import { Piscina } from 'piscina';
 import { deserializeError, WorkerError } from '../errors.js';
 import { checkInt } from '../validate.js';
 import { wasmModule } from '../wasm/loader.js';
@@ -28,12 +28,6 @@ export interface PoolOptions {
 function workerFile(): string {
   const self = fileURLToPath(import.meta.url);
   return fileURLToPath(new URL(`./worker${extname(self)}`, import.meta.url));
-}
-
-/** Wraps task args with the buffers to move (not copy) to the worker. */
-function withTransfer(task: Task, transfer: ArrayBuffer[]): unknown {
-  if (transfer.length === 0) return task;
-  return { [transferableSymbol]: transfer, [valueSymbol]: task };
 }
 
 export class KernelPool {
@@ -69,7 +63,8 @@ export class KernelPool {
     const pool = this.pool;
     let reply: TaskReply;
     try {
-      reply = (await pool.run(withTransfer({ op, args }, transfer))) as TaskReply;
+      const task: Task = { op, args };
+      reply = (await pool.run(task, transfer.length > 0 ? { transferList: transfer } : {})) as TaskReply;
     } catch (e) {
       throw new WorkerError(`worker failed running '${op}': ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,

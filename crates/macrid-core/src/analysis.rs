@@ -1,7 +1,7 @@
 //! Macro and micro disentanglement analysis (paper §3.3–3.4): concept assignment of items, users'
 //! per-concept confidence, alignment of learned concepts with known categories (NMI, ARI, accuracy
-//! after the best one-to-one matching), correlations and the independence score, per-dimension
-//! statistics.
+//! after the best one-to-one matching), per-dimension statistics. (Correlations and the independence
+//! score are in [`crate::stats`].)
 //!
 //! Layouts: dense blocks are row-major `f32`; label arrays are `u32` with every label `< count`.
 
@@ -323,75 +323,6 @@ pub fn hungarian_max(w: &[f64], rows: usize, cols: usize) -> Result<Vec<u32>> {
     Ok(out)
 }
 
-/// Pearson correlation matrix (`d × d`, f64) of the columns of `x` (`n × d`). A column of zero variance
-/// has correlation 0 with every other column (and 1 with itself).
-pub fn correlation(x: &[f32], n: usize, d: usize) -> Result<Vec<f64>> {
-    check_len("x", x, n * d)?;
-    if n < 2 {
-        return Err(Error::invalid(format!(
-            "'x' needs at least 2 rows for correlations but has {}",
-            n
-        )));
-    }
-    let mut mean = vec![0f64; d];
-    for r in 0..n {
-        for l in 0..d {
-            mean[l] += x[r * d + l] as f64;
-        }
-    }
-    for m in mean.iter_mut() {
-        *m /= n as f64;
-    }
-    let mut cov = vec![0f64; d * d];
-    let mut row = vec![0f64; d];
-    for r in 0..n {
-        for l in 0..d {
-            row[l] = x[r * d + l] as f64 - mean[l];
-        }
-        for a in 0..d {
-            let ra = row[a];
-            for b in a..d {
-                cov[a * d + b] += ra * row[b];
-            }
-        }
-    }
-    let mut out = vec![0f64; d * d];
-    for a in 0..d {
-        for b in a..d {
-            let (va, vb) = (cov[a * d + a], cov[b * d + b]);
-            let c = if a == b {
-                1.0
-            } else if va > 0.0 && vb > 0.0 {
-                (cov[a * d + b] / (va.sqrt() * vb.sqrt())).clamp(-1.0, 1.0)
-            } else {
-                0.0
-            };
-            out[a * d + b] = c;
-            out[b * d + a] = c;
-        }
-    }
-    Ok(out)
-}
-
-/// The paper's independence score of a `d × d` correlation matrix:
-/// `1 − 2/(d(d−1)) Σ_{i<j} |corr_ij|` (1 = uncorrelated dimensions). Needs `d >= 2`.
-pub fn independence(corr: &[f64], d: usize) -> Result<f64> {
-    check_len("corr", corr, d * d)?;
-    if d < 2 {
-        return Err(Error::invalid(format!(
-            "the independence score needs d >= 2 but d = {}",
-            d
-        )));
-    }
-    let mut s = 0f64;
-    for a in 0..d {
-        for b in a + 1..d {
-            s += corr[a * d + b].abs();
-        }
-    }
-    Ok(1.0 - 2.0 * s / (d as f64 * (d as f64 - 1.0)))
-}
-
 /// Per-column statistics of `x` (`n × d`): `out` is `4 × d` — rows mean, standard deviation
 /// (population), min, max. `n` must be >= 1.
 pub fn column_stats(x: &[f32], n: usize, d: usize, out: &mut [f64]) -> Result<()> {
@@ -495,24 +426,21 @@ mod tests {
     }
 
     #[test]
-    fn correlation_independence_and_stats() {
-        // columns: x, 2x + 1, −x, constant
+    fn column_stats_closed_form() {
+        // columns: x = 0..4, 2x + 1, −x, constant 3
         let x: Vec<f32> = (0..5)
             .flat_map(|r| {
                 let v = r as f32;
                 vec![v, 2.0 * v + 1.0, -v, 3.0]
             })
             .collect();
-        let c = correlation(&x, 5, 4).unwrap();
-        assert!(close(c[1], 1.0) && close(c[2], -1.0) && close(c[3], 0.0) && close(c[15], 1.0));
-        // |corr| over the 6 pairs: 1, 1, 0, 1, 0, 0 → 1 − 3/6
-        assert!(close(independence(&c, 4).unwrap(), 0.5));
         let mut s = vec![0f64; 16];
         column_stats(&x, 5, 4, &mut s).unwrap();
         assert!(
             close(s[0], 2.0) && close(s[4], 2f64.sqrt()) && close(s[8], 0.0) && close(s[12], 4.0)
         );
-        assert!(close(s[7], 0.0) && close(s[11], 3.0));
+        assert!(close(s[1], 5.0) && close(s[5], 2.0 * 2f64.sqrt()));
+        assert!(close(s[7], 0.0) && close(s[11], 3.0) && close(s[15], 3.0));
     }
 
     #[test]

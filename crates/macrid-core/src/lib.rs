@@ -14,11 +14,15 @@
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 
 pub mod analysis;
+pub mod batch;
 pub mod beam;
 pub mod csr;
 pub mod error;
+pub mod metrics;
 pub mod rng;
+pub mod sampling;
 pub mod simd;
+pub mod stats;
 pub mod topk;
 pub mod tsne;
 

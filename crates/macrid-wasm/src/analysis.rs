@@ -1,10 +1,10 @@
 //! Exports of the disentanglement analysis: concept assignment, users' concept confidence, alignment
-//! metrics, correlations and the independence score, per-dimension statistics, t-SNE.
+//! metrics, per-dimension statistics, t-SNE. (Correlations and the independence score: `stats.rs`.)
 
 use crate::abi::{slice, slice_mut, status};
 use macrid_core::analysis::{
-    ari, assign_concepts, column_stats, contingency, correlation, hungarian_max, independence, nmi,
-    user_concept_confidence, Similarity,
+    ari, assign_concepts, column_stats, contingency, hungarian_max, nmi, user_concept_confidence,
+    Similarity,
 };
 use macrid_core::csr::CsrRef;
 use macrid_core::tsne::{tsne, TsneOptions};
@@ -118,26 +118,6 @@ pub unsafe extern "C" fn mv_alignment(
             *o = v.min(u32::MAX as u64) as u32;
         }
         slice_mut(out_match, na).copy_from_slice(&m);
-        Ok(())
-    })())
-}
-
-/// Correlation matrix of the columns of `x` (n·d f32): `out_corr` d·d f64, `out_independence` 1 f64.
-///
-/// # Safety
-/// Pointers must reference the documented number of elements.
-#[no_mangle]
-pub unsafe extern "C" fn mv_correlation(
-    x: *const f32,
-    n: usize,
-    d: usize,
-    out_corr: *mut f64,
-    out_independence: *mut f64,
-) -> i32 {
-    status((|| {
-        let c = correlation(slice(x, n * d), n, d)?;
-        slice_mut(out_independence, 1)[0] = if d >= 2 { independence(&c, d)? } else { 1.0 };
-        slice_mut(out_corr, d * d).copy_from_slice(&c);
         Ok(())
     })())
 }

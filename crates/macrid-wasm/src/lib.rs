@@ -14,5 +14,9 @@
 
 pub mod abi;
 pub mod analysis;
+pub mod batch;
 pub mod control;
+pub mod eval;
 pub mod kernels;
+pub mod sampling;
+pub mod stats;
