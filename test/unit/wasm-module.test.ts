@@ -37,4 +37,8 @@ test('the built module uses SIMD (v128 / f32x4 / i32x4 opcodes in its code)', as
   mod.destroy();
   const simdOps = text.match(/\b(v128\.\w+|f32x4\.\w+|i32x4\.\w+)/g) ?? [];
   t.true(simdOps.length > 10, `expected SIMD instructions, found ${simdOps.length}`);
+  // Arithmetic from the explicit simd128 loops (simd::first_not_below, simd::dot_f64), not only the
+  // v128 loads/stores that memcpy lowering produces.
+  t.true(text.includes('f32x4.lt'), 'expected f32x4.lt from simd::first_not_below');
+  t.true(/f64x2\.(mul|add)/.test(text), 'expected f64x2 arithmetic from simd::dot_f64');
 });
