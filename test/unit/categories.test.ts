@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseCategories, splitCsvLine } from '../../ts/analysis/categories.js';
+import { categoriesFromGenres, parseCategories, splitCsvLine } from '../../ts/analysis/categories.js';
 import { NO_CATEGORY } from '../../ts/analysis/macro.js';
 import { ParseError } from '../../ts/errors.js';
 
@@ -40,4 +40,10 @@ test('generic item/category files (tab or comma, optional header); errors name f
     message: /cats\.csv:1: expected/,
   });
   t.throws(() => splitCsvLine('"open', 'f:3'), { message: 'f:3: unterminated quoted field' });
+});
+
+test('categoriesFromGenres: first genre per item, unknown when none', (t) => {
+  const c = categoriesFromGenres([['Drama', 'Comedy'], [], ['Comedy'], ['(no genres listed)'], ['Drama']]);
+  t.deepEqual(c.names, ['Drama', 'Comedy']);
+  t.deepEqual([...c.labels], [0, NO_CATEGORY, 1, NO_CATEGORY, 0]);
 });

@@ -113,3 +113,25 @@ export function readCategories(path: string, itemIds: string[]): CategoryFile {
   }
   return parseCategories(text, path, itemIds);
 }
+
+/**
+ * Categories from per-item genre lists (e.g. a dataset's MovieLens genres): each item's category is its
+ * first genre; an item without genres is unknown. Names are in order of first appearance.
+ */
+export function categoriesFromGenres(genres: string[][]): Categories {
+  const labels = new Uint32Array(genres.length).fill(NO_CATEGORY);
+  const names: string[] = [];
+  const index = new Map<string, number>();
+  genres.forEach((g, i) => {
+    const first = g.find((x) => x !== '' && x !== '(no genres listed)');
+    if (first === undefined) return;
+    let k = index.get(first);
+    if (k === undefined) {
+      k = names.length;
+      names.push(first);
+      index.set(first, k);
+    }
+    labels[i] = k;
+  });
+  return { labels, names };
+}
