@@ -38,6 +38,17 @@ export type {
 export { TRAVERSE_DEFAULTS, traverse, traverseArgs, traverseObjective } from './control/traverse.js';
 export type { Csr } from './csr.js';
 export { checkCsr, csrFromRows, csrGatherRows, csrRow, csrRows, csrSliceRows } from './csr.js';
+export type { DownloadOptions, DownloadResult } from './data/download.js';
+export { DOWNLOADS, downloadDataset } from './data/download.js';
+export type { ItemMeta } from './data/metadata.js';
+export { alignItemMetadata, readItemMetadata } from './data/metadata.js';
+export type { PreparedOptions, PrepareOptions, PrepareResult } from './data/prepare.js';
+export { prepareDataset } from './data/prepare.js';
+export { exportReference, importReference } from './data/reference.js';
+export type { Dataset, DatasetCounts, DatasetManifest } from './data/store.js';
+export { indexOf, loadDataset, loadDatasetSync, readManifest } from './data/store.js';
+export type { SynthesizeOptions, SynthesizeResult, SynthSummary } from './data/synth.js';
+export { SYNTH_PRESETS, synthesize } from './data/synth.js';
 export type { HeldOut, SplitData } from './data/types.js';
 export * from './errors.js';
 export type { EvaluateOptions } from './eval/evaluator.js';
@@ -85,6 +96,7 @@ export type {
   TsneResult,
   UserConceptConfidenceArgs,
 } from './wasm/analysis.js';
+export type { ReaderOptions, ReaderStats, SplitOptions, SplitStats } from './wasm/data.js';
 export { wasmModule, wasmPath } from './wasm/loader.js';
 export { threadInstance, WasmInstance } from './wasm/raw.js';
 export type { OpArgs, OpName, OpResult } from './workers/ops.js';

@@ -215,6 +215,37 @@ export interface StatsExports {
   mv_independence_score(x: number, n: number, d: number, outScore: number, outConstant: number): number;
 }
 
+/**
+ * The data pipeline (`crates/macrid-wasm/src/data.rs`): handle-based stateful objects (ratings parser,
+ * prepared dataset, synthetic generator); `out*` arguments point to caller-allocated `u32`s receiving a
+ * handle or an owned buffer id. Option arguments are UTF-8 `key=value` lines.
+ */
+export interface DataExports {
+  mv_ratings_new(opts: number, optsLen: number, outHandle: number): number;
+  mv_ratings_feed(handle: number, ptr: number, len: number): number;
+  mv_ratings_end_file(handle: number): number;
+  mv_ratings_stats(handle: number, outBuf: number): number;
+  mv_ratings_rows(handle: number, outUsers: number, outItems: number): number;
+  mv_ratings_ids(handle: number, which: number, outBuf: number): number;
+  mv_ratings_free(handle: number): void;
+  mv_prepare(handle: number, opts: number, optsLen: number, outHandle: number): number;
+  mv_prepared_part(handle: number, part: number, outBuf: number): number;
+  mv_prepared_free(handle: number): void;
+  mv_synth_new(opts: number, optsLen: number, outHandle: number): number;
+  mv_synth_next(handle: number, maxUsers: number, outRatings: number, outIntentions: number): number;
+  mv_synth_part(handle: number, part: number, outBuf: number): number;
+  mv_synth_free(handle: number): void;
+  mv_item_meta(
+    data: number,
+    dataLen: number,
+    format: number,
+    formatLen: number,
+    genres: number,
+    genresLen: number,
+    outBuf: number,
+  ): number;
+}
+
 /** Every export of the module. Area interfaces are added here as kernels are added. */
 export type RawExports = AbiExports &
   RankingExports &
@@ -223,7 +254,8 @@ export type RawExports = AbiExports &
   SamplingExports &
   StatsExports &
   ControlExports &
-  AnalysisExports;
+  AnalysisExports &
+  DataExports;
 
 type TypedArray = Float32Array | Float64Array | Uint32Array | Int32Array | Uint8Array;
 type TypedArrayCtor<T extends TypedArray> = {

@@ -18,11 +18,17 @@ pub mod batch;
 pub mod beam;
 pub mod csr;
 pub mod error;
+pub mod ids;
+pub mod meta;
 pub mod metrics;
+pub mod mt19937;
+pub mod parse;
 pub mod rng;
 pub mod sampling;
 pub mod simd;
+pub mod split;
 pub mod stats;
+pub mod synth;
 pub mod topk;
 pub mod tsne;
 

@@ -16,6 +16,7 @@ pub mod abi;
 pub mod analysis;
 pub mod batch;
 pub mod control;
+pub mod data;
 pub mod eval;
 pub mod kernels;
 pub mod sampling;
