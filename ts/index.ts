@@ -2,7 +2,7 @@
  * macridvae — the public API (the one barrel). See README.md for a tour.
  */
 export type { CategoryFile } from './analysis/categories.js';
-export { categoriesFromGenres, parseCategories, readCategories } from './analysis/categories.js';
+export { categoriesFromGenres, readCategories } from './analysis/categories.js';
 export type { LabelledPoint, RunPoint } from './analysis/figures.js';
 export {
   assignmentSpec,

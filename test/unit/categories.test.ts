@@ -1,7 +1,21 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
-import { categoriesFromGenres, parseCategories, splitCsvLine } from '../../ts/analysis/categories.js';
+import { categoriesFromGenres, readCategories } from '../../ts/analysis/categories.js';
 import { NO_CATEGORY } from '../../ts/analysis/macro.js';
 import { ParseError } from '../../ts/errors.js';
+
+function withFile(name: string, text: string, body: (path: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'macrid-cats-'));
+  try {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    body(p);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 test('MovieLens movies.csv: first genre, quoted titles, unknown genres, ids the model lacks ignored', (t) => {
   const text = [
@@ -12,34 +26,31 @@ test('MovieLens movies.csv: first genre, quoted titles, unknown genres, ids the 
     '99,Not in the model,Drama',
     '',
   ].join('\n');
-  const r = parseCategories(text, 'movies.csv', ['2', '1', '3', '7']);
-  t.deepEqual(r.names, ['Adventure', 'Comedy']); // in order of first appearance
-  t.deepEqual([...r.labels], [1, 0, NO_CATEGORY, NO_CATEGORY]);
-  t.deepEqual(r.titles, [
-    'American President, The (1995)',
-    'Toy Story (1995)',
-    'Title with "quotes" (2000)',
-    undefined,
-  ]);
-  t.is(r.matched, 2);
+  withFile('movies.csv', text, (p) => {
+    const r = readCategories(p, ['2', '1', '3', '7']);
+    t.deepEqual(r.names, ['Comedy', 'Adventure']); // in item-column order of first appearance
+    t.deepEqual([...r.labels], [0, 1, NO_CATEGORY, NO_CATEGORY]);
+    t.deepEqual(r.titles, [
+      'American President, The (1995)',
+      'Toy Story (1995)',
+      'Title with "quotes" (2000)',
+      undefined,
+    ]);
+    t.is(r.matched, 2);
+  });
 });
 
-test('generic item/category files (tab or comma, optional header); errors name file and line', (t) => {
-  const r = parseCategories('item\tcategory\na\tx\nb\ty\nc\tx\n', 'cats.tsv', ['c', 'b', 'a']);
-  t.deepEqual(r.names, ['x', 'y']);
-  t.deepEqual([...r.labels], [0, 1, 0]);
-  t.is(r.titles, undefined);
-  const s = parseCategories('a,x\nb,"y, z"\n', 'cats.csv', ['a', 'b']);
-  t.deepEqual(s.names, ['x', 'y, z']);
-  t.throws(() => parseCategories('a,x\na,y\n', 'cats.csv', ['a']), {
-    instanceOf: ParseError,
-    message: "cats.csv:2: item 'a' is listed twice",
+test('generic item/category files; errors name the file', (t) => {
+  withFile('cats.tsv', 'item\tcategory\na\tx\nb\ty\nc\tx\n', (p) => {
+    const r = readCategories(p, ['c', 'b', 'a']);
+    t.deepEqual(r.names, ['x', 'y']);
+    t.deepEqual([...r.labels], [0, 1, 0]);
+    t.is(r.titles, undefined);
   });
-  t.throws(() => parseCategories('a\n', 'cats.csv', ['a']), {
-    instanceOf: ParseError,
-    message: /cats\.csv:1: expected/,
+  t.throws(() => readCategories('/nonexistent/cats.tsv', ['a']), { message: /cats\.tsv/ });
+  withFile('bad.csv', 'movieId,title,genres\n1,"unterminated\n', (p) => {
+    t.throws(() => readCategories(p, ['1']), { instanceOf: ParseError, message: /bad\.csv/ });
   });
-  t.throws(() => splitCsvLine('"open', 'f:3'), { message: 'f:3: unterminated quoted field' });
 });
 
 test('categoriesFromGenres: first genre per item, unknown when none', (t) => {

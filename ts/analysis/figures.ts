@@ -9,10 +9,13 @@
  * - {@link independenceSpec}: Figure 4, independence vs NDCG@100 across runs;
  * - {@link correlationSpec}: |corr| between the dimensions of the item representations.
  */
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from './io.js';
+import { writeFileAtomicSync } from '../util/fs.js';
 import type { MapPoint } from './map.js';
 
 const CONFIG = {
@@ -190,7 +193,8 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
 /** Writes `<base>.svg` and `<base>.png`; returns both paths. */
 export async function writeFigure(spec: TopLevelSpec, base: string): Promise<{ svg: string; png: string }> {
   const svg = await renderSvg(spec);
-  writeFileAtomic(`${base}.svg`, svg);
-  writeFileAtomic(`${base}.png`, svgToPng(svg));
+  mkdirSync(dirname(base), { recursive: true });
+  writeFileAtomicSync(`${base}.svg`, svg);
+  writeFileAtomicSync(`${base}.png`, svgToPng(svg));
   return { svg: `${base}.svg`, png: `${base}.png` };
 }

@@ -3,10 +3,12 @@
  * the figures, an example traversal — and its written form: a folder with `report.md` (embedding the
  * figures as PNG, with SVG beside them), `analysis.json` and `item-concepts.tsv`.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { traverse } from '../control/traverse.js';
 import type { Csr } from '../csr.js';
 import { MacridError } from '../errors.js';
+import { writeFileAtomicSync } from '../util/fs.js';
 import type { ConceptSpace, TraverseResult } from '../wasm/control.js';
 import type { KernelPool } from '../workers/pool.js';
 import {
@@ -18,7 +20,6 @@ import {
   type RunPoint,
   writeFigure,
 } from './figures.js';
-import { writeFileAtomic } from './io.js';
 import { analyzeMacro, type Categories, type MacroAnalysis, NO_CATEGORY } from './macro.js';
 import { type ConceptMap, conceptMap } from './map.js';
 import { analyzeMicro, type MicroAnalysis, type UserComponents } from './micro.js';
@@ -405,8 +406,12 @@ export async function writeAnalysis(
       '',
     );
   }
-  writeFileAtomic(join(outDir, 'report.md'), `${L.join('\n')}\n`);
-  writeFileAtomic(join(outDir, 'analysis.json'), `${JSON.stringify({ ...analysisSummary(r), figures }, null, 2)}\n`);
+  mkdirSync(outDir, { recursive: true });
+  writeFileAtomicSync(join(outDir, 'report.md'), `${L.join('\n')}\n`);
+  writeFileAtomicSync(
+    join(outDir, 'analysis.json'),
+    `${JSON.stringify({ ...analysisSummary(r), figures }, null, 2)}\n`,
+  );
   const tsv = ['item\tconcept\tconfidence\tcategory'];
   for (let i = 0; i < r.model.items; i++) {
     const cat =
@@ -415,6 +420,6 @@ export async function writeAnalysis(
         : '';
     tsv.push(`${idOf(i)}\t${r.macro.itemConcept[i]}\t${r.macro.itemConfidence[i].toFixed(4)}\t${cat}`);
   }
-  writeFileAtomic(join(outDir, 'item-concepts.tsv'), `${tsv.join('\n')}\n`);
+  writeFileAtomicSync(join(outDir, 'item-concepts.tsv'), `${tsv.join('\n')}\n`);
   return figures;
 }
