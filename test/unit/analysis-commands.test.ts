@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { analyzeCommand, sampleRows } from '../../ts/cli/commands/analyze.js';
 import { traverseCommand } from '../../ts/cli/commands/traverse.js';
-import type { ModelView } from '../../ts/cli/model-view.js';
+import type { DatasetView, ModelView } from '../../ts/cli/model-view.js';
 import { type Csr, csrRow } from '../../ts/csr.js';
 import { InvalidArgumentError } from '../../ts/errors.js';
 import { nearestOracle } from '../helpers/analysis-oracle.js';
@@ -41,11 +41,15 @@ const view: ModelView = {
   name: 'synthetic',
   space: m.space,
   tau: 0.1,
-  itemIds: Array.from({ length: 420 }, (_, i) => `m${i}`),
-  titles: Array.from({ length: 420 }, (_, i) => `Title ${i}`),
   encode: async (x) => encode(x),
 };
+const data: DatasetView = {
+  train: m.x,
+  itemIds: Array.from({ length: 420 }, (_, i) => `m${i}`),
+  titles: Array.from({ length: 420 }, (_, i) => `Title ${i}`),
+};
 const open = async () => view;
+const openData = async () => data;
 
 async function capture(run: () => Promise<number>): Promise<{ code: number; out: string }> {
   const write = process.stdout.write.bind(process.stdout);
@@ -67,9 +71,9 @@ async function capture(run: () => Promise<number>): Promise<{ code: number; out:
 }
 
 test.serial('traverse --item --json: B distinct items of the start concept, values increasing, titles', async (t) => {
-  const cmd = traverseCommand(open);
+  const cmd = traverseCommand(open, openData);
   const { code, out } = await capture(() =>
-    cmd.run(['--model', 'x', '--item', 'm17', '--dim', '3', '--steps', '6', '--json']),
+    cmd.run(['--model', 'x', '--data', 'y', '--item', 'm17', '--dim', '3', '--steps', '6', '--json']),
   );
   t.is(code, 0);
   const r = JSON.parse(out);
@@ -88,18 +92,38 @@ test.serial('traverse --item --json: B distinct items of the start concept, valu
 });
 
 test.serial('traverse --user-items --concept prints a Figure-3-like table; usage errors name the option', async (t) => {
-  const cmd = traverseCommand(open);
+  const cmd = traverseCommand(open, openData);
   const { code, out } = await capture(() =>
-    cmd.run(['--model', 'x', '--user-items', 'm0,m4,m8,m1', '--concept', '0', '--dim', '2', '--steps', '4']),
+    cmd.run([
+      '--model',
+      'x',
+      '--data',
+      'y',
+      '--user-items',
+      'm0,m4,m8,m1',
+      '--concept',
+      '0',
+      '--dim',
+      '2',
+      '--steps',
+      '4',
+    ]),
   );
   t.is(code, 0);
   t.regex(out, /^start: component 0 of a user with 4 items; concept \d/);
   t.is(out.trim().split('\n').length, 2 + 4);
   t.regex(out, /Title \d+/);
-  await t.throwsAsync(cmd.run(['--model', 'x', '--item', 'nope', '--dim', '1']), { message: /--item: item 'nope'/ });
+  await t.throwsAsync(cmd.run(['--model', 'x', '--data', 'y', '--item', 'nope', '--dim', '1']), {
+    message: /--item: item 'nope'/,
+  });
+  // without --data, items are named by column number and no titles are printed
+  const plain = await capture(() => cmd.run(['--model', 'x', '--item', '17', '--dim', '3', '--steps', '3', '--json']));
+  const pj = JSON.parse(plain.out);
+  t.is(pj.items.length, 3);
+  t.true(pj.items.every((x: { id: string; title?: string }) => /^\d+$/.test(x.id) && x.title === undefined));
   await t.throwsAsync(cmd.run(['--model', 'x', '--item', 'm1', '--dim', '12']), { message: /--dim must be < 12/ });
   await t.throwsAsync(cmd.run(['--model', 'x', '--user-items', 'm1', '--dim', '1']), { message: /needs --concept/ });
-  await t.throwsAsync(cmd.run(['--model', 'x', '--item', 'm1', '--dim', '1', '--steps', '500']), {
+  await t.throwsAsync(cmd.run(['--model', 'x', '--item', '1', '--dim', '1', '--steps', '500']), {
     instanceOf: InvalidArgumentError,
     message: /'steps' must be <=/,
   });
@@ -109,10 +133,10 @@ test.serial('analyze writes report.md with figures, categories from a file, runs
   const dir = mkdtempSync(join(tmpdir(), 'macrid-analyze-'));
   try {
     const cats = join(dir, 'cats.tsv');
-    writeFileSync(cats, `item\tcategory\n${view.itemIds.map((id, i) => `${id}\tgenre${i % 4}`).join('\n')}\n`);
+    writeFileSync(cats, `item\tcategory\n${data.itemIds.map((id, i) => `${id}\tgenre${i % 4}`).join('\n')}\n`);
     const runs = join(dir, 'runs.json');
     writeFileSync(runs, JSON.stringify([{ method: 'MacridVAE', independence: 0.7, ndcg100: 0.3 }]));
-    const cmd = analyzeCommand(open, async () => ({ train: m.x }));
+    const cmd = analyzeCommand(open, openData);
     const out = join(dir, 'out');
     const r = await capture(() =>
       cmd.run([

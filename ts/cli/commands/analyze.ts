@@ -2,7 +2,7 @@
  * `macridvae analyze`: macro and micro disentanglement of a trained model on its dataset's training
  * users, written into `--out DIR`: `report.md` embedding the figures (PNG, with SVG beside them),
  * `analysis.json`, `item-concepts.tsv`. Categories for the alignment come from `--categories FILE`
- * (MovieLens `movies.csv` or an `item,category` file), else from the dataset when it has them.
+ * (MovieLens `movies.csv` or an `item,category` file), else from the dataset's genres when it has them.
  * `--runs FILE` adds Figure 4 from a JSON list of `{method, independence, ndcg100}`; `--inner-model DIR`
  * gives Figure 2e a model trained with inner-product similarity. Users beyond `--max-users` (5000) are
  * sampled, seeded, for the users' statistics, the map and the users' independence.
@@ -84,16 +84,21 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
       const seed = intOption(cmd, 'seed', values.seed, 98765);
       const maxEncode = intOption(cmd, 'max-users', values['max-users'], 5000, 2);
       const view = await openModel(values.model!);
-      const data = await openData(values.data!, view);
-      const catPath = values.categories ?? data.categoriesFile;
-      const cats = catPath ? readCategories(catPath, view.itemIds) : undefined;
+      const data = await openData(values.data!);
+      if (data.itemIds.length !== view.space.items) {
+        throw new UsageError(
+          `macridvae ${cmd}: the model scores ${view.space.items} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
+        );
+      }
+      const file = values.categories ? readCategories(values.categories, data.itemIds) : undefined;
+      const cats = file ?? data.categories;
       const inner = values['inner-model'] ? await openModel(values['inner-model']) : undefined;
       const runs = values.runs ? readRuns(values.runs) : undefined;
       // Users' components for the map and the users' independence: a seeded sample of at most
       // --max-users training users (the confidence statistics are computed on the same users).
       const x = sampleRows(data.train, maxEncode, seed);
       const users = await view.encode(x);
-      const titles = view.titles ?? cats?.titles;
+      const titles = data.titles ?? file?.titles;
       const t0 = performance.now();
       const r = await analyze({
         space: view.space,
@@ -101,14 +106,14 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
         x,
         users,
         categories: cats,
-        itemIds: view.itemIds,
+        itemIds: data.itemIds,
         titles,
         inner: inner && { space: inner.space, tau: inner.tau },
         runs,
         map: maxItems + maxUsers >= 2 ? { maxItems, maxUsers, seed } : false,
         name: view.name || basename(resolve(values.model!)),
       });
-      const figures = await writeAnalysis(r, values.out!, { categories: cats, itemIds: view.itemIds, titles });
+      const figures = await writeAnalysis(r, values.out!, { categories: cats, itemIds: data.itemIds, titles });
       const seconds = (performance.now() - t0) / 1000;
       if (values.json) {
         printJson({ out: values.out, report: `${values.out}/report.md`, figures, seconds, ...analysisSummary(r) });

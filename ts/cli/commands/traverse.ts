@@ -3,19 +3,21 @@
  * (`--item ID`) or from concept component K of a user given by their items (`--user-items ID,ID,...
  * --concept K`), varies dimension J, and prints the B items retrieved along it with their value on J
  * and their score. `--json` prints `{concept, range: [a, b], items: [{id, value, score, title?}], …}`.
+ * With `--data DIR` (the model's dataset) item ids are the dataset's raw ids (e.g. MovieLens movieId)
+ * and titles are printed when the dataset has them; without it, item ids are column numbers.
  */
 import { TRAVERSE_DEFAULTS, type TraverseStart, traverse } from '../../control/traverse.js';
 import { csrFromRows } from '../../csr.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
-import type { ModelView, OpenModel } from '../model-view.js';
+import { columnIds, type OpenData, type OpenModel } from '../model-view.js';
 
 const USAGE =
-  'macridvae traverse --model DIR (--item ID | --user-items ID,ID,... --concept K) --dim J [--steps B] [--beam W] [--gamma G] [--json]';
+  'macridvae traverse --model DIR [--data DIR] (--item ID | --user-items ID,ID,... --concept K) --dim J [--steps B] [--beam W] [--gamma G] [--json]';
 
 /** Resolves external item ids to columns, naming the first unknown one. */
-export function itemColumns(cmd: string, option: string, view: ModelView, ids: string[]): number[] {
+export function itemColumns(cmd: string, option: string, itemIds: string[], ids: string[]): number[] {
   const col = new Map<string, number>();
-  view.itemIds.forEach((id, c) => {
+  itemIds.forEach((id, c) => {
     col.set(id, c);
   });
   return ids.map((id) => {
@@ -26,7 +28,7 @@ export function itemColumns(cmd: string, option: string, view: ModelView, ids: s
   });
 }
 
-export function traverseCommand(open: OpenModel): Command {
+export function traverseCommand(open: OpenModel, openData: OpenData): Command {
   return {
     name: 'traverse',
     summary: 'vary one dimension of an item or user component and retrieve items along it (paper §2.4)',
@@ -35,6 +37,7 @@ export function traverseCommand(open: OpenModel): Command {
       const cmd = 'traverse';
       const { values } = parse(cmd, argv, {
         model: { type: 'string' },
+        data: { type: 'string' },
         item: { type: 'string' },
         'user-items': { type: 'string' },
         concept: { type: 'string' },
@@ -58,20 +61,28 @@ export function traverseCommand(open: OpenModel): Command {
       const beam = intOption(cmd, 'beam', values.beam, TRAVERSE_DEFAULTS.beam, 1);
       const gamma = numberOption(cmd, 'gamma', values.gamma, TRAVERSE_DEFAULTS.gamma);
       const view = await open(values.model);
-      const { d, concepts } = view.space;
+      const data = values.data ? await openData(values.data) : undefined;
+      const { d, concepts, items: nItems } = view.space;
+      if (data && data.itemIds.length !== nItems) {
+        throw new UsageError(
+          `macridvae ${cmd}: the model scores ${nItems} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
+        );
+      }
+      const itemIds = data?.itemIds ?? columnIds(nItems);
+      const titles = data?.titles;
       if (dim >= d) throw new UsageError(`macridvae ${cmd}: --dim must be < ${d} (the model's d) but got ${dim}`);
       let start: TraverseStart;
       let from: Record<string, unknown>;
       if (values.item !== undefined) {
-        const [c] = itemColumns(cmd, 'item', view, [values.item]);
+        const [c] = itemColumns(cmd, 'item', itemIds, [values.item]);
         start = { item: c };
-        from = { item: values.item, ...(view.titles?.[c] ? { title: view.titles[c] } : {}) };
+        from = { item: values.item, ...(titles?.[c] ? { title: titles[c] } : {}) };
       } else {
         const ids = values['user-items']!.split(',')
           .map((s) => s.trim())
           .filter((s) => s !== '');
         if (ids.length === 0) throw new UsageError(`macridvae ${cmd}: --user-items must list at least one item id`);
-        const cols = [...new Set(itemColumns(cmd, 'user-items', view, ids))].sort((a, b) => a - b);
+        const cols = [...new Set(itemColumns(cmd, 'user-items', itemIds, ids))].sort((a, b) => a - b);
         const k = intOption(cmd, 'concept', values.concept, 0);
         if (k >= concepts) throw new UsageError(`macridvae ${cmd}: --concept must be < ${concepts} but got ${k}`);
         const u = await view.encode(csrFromRows([cols], view.space.items));
@@ -80,10 +91,10 @@ export function traverseCommand(open: OpenModel): Command {
       }
       const r = traverse(view.space, start, { dim, steps, beam, gamma, tau: view.tau });
       const items = [...r.items].map((c, t) => ({
-        id: view.itemIds[c],
+        id: itemIds[c],
         value: r.values[t],
         score: r.scores[t],
-        ...(view.titles?.[c] ? { title: view.titles[c] } : {}),
+        ...(titles?.[c] ? { title: titles[c] } : {}),
       }));
       if (values.json) {
         printJson({
