@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import test from 'ava';
 import { analyzeCommand, sampleRows } from '../../ts/cli/commands/analyze.js';
 import { traverseCommand } from '../../ts/cli/commands/traverse.js';
-import type { DatasetView, ModelView } from '../../ts/cli/model-view.js';
+import { type DatasetView, type ModelView, openData } from '../../ts/cli/model-view.js';
 import { type Csr, csrRow } from '../../ts/csr.js';
+import { prepareDataset } from '../../ts/data/prepare.js';
+import { synthesize } from '../../ts/data/synth.js';
 import { InvalidArgumentError } from '../../ts/errors.js';
 import { nearestOracle } from '../helpers/analysis-oracle.js';
 import { syntheticModel } from '../helpers/synthetic-model.js';
@@ -184,3 +186,21 @@ test('sampleRows keeps at most max rows, in order, the same for the same seed', 
   }
   t.is(sampleRows(m.x, 100, 3), m.x);
 });
+
+test.serial(
+  'openData: a prepared synthetic dataset gives ids, titles and its planted concepts as categories',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'macrid-opendata-'));
+    try {
+      await synthesize({ preset: 'tiny', out: join(dir, 'raw') });
+      await prepareDataset({ input: join(dir, 'raw'), out: join(dir, 'ds') });
+      const d = await openData(join(dir, 'ds'));
+      t.is(d.itemIds.length, d.train.cols);
+      t.is(d.categories!.names.length, 4);
+      t.deepEqual([...d.categories!.names].sort(), ['concept0', 'concept1', 'concept2', 'concept3']);
+      t.is(d.titles![0], `Item ${d.itemIds[0]}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
