@@ -51,7 +51,7 @@ const data: DatasetView = {
   titles: Array.from({ length: 420 }, (_, i) => `Title ${i}`),
 };
 const open = async () => view;
-const openData = async () => data;
+const openTestData = async () => data;
 
 async function capture(run: () => Promise<number>): Promise<{ code: number; out: string }> {
   const write = process.stdout.write.bind(process.stdout);
@@ -73,7 +73,7 @@ async function capture(run: () => Promise<number>): Promise<{ code: number; out:
 }
 
 test.serial('traverse --item --json: B distinct items of the start concept, values increasing, titles', async (t) => {
-  const cmd = traverseCommand(open, openData);
+  const cmd = traverseCommand(open, openTestData);
   const { code, out } = await capture(() =>
     cmd.run(['--model', 'x', '--data', 'y', '--item', 'm17', '--dim', '3', '--steps', '6', '--json']),
   );
@@ -94,7 +94,7 @@ test.serial('traverse --item --json: B distinct items of the start concept, valu
 });
 
 test.serial('traverse --user-items --concept prints a Figure-3-like table; usage errors name the option', async (t) => {
-  const cmd = traverseCommand(open, openData);
+  const cmd = traverseCommand(open, openTestData);
   const { code, out } = await capture(() =>
     cmd.run([
       '--model',
@@ -138,7 +138,7 @@ test.serial('analyze writes report.md with figures, categories from a file, runs
     writeFileSync(cats, `item\tcategory\n${data.itemIds.map((id, i) => `${id}\tgenre${i % 4}`).join('\n')}\n`);
     const runs = join(dir, 'runs.json');
     writeFileSync(runs, JSON.stringify([{ method: 'MacridVAE', independence: 0.7, ndcg100: 0.3 }]));
-    const cmd = analyzeCommand(open, openData);
+    const cmd = analyzeCommand(open, openTestData);
     const out = join(dir, 'out');
     const r = await capture(() =>
       cmd.run([
