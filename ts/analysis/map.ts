@@ -18,9 +18,9 @@ export interface MapInput {
   users?: UserComponents;
   /** `users × concepts` confidence (rows aligned with `users.mu`). */
   userConfidence?: Float32Array;
-  /** Default 1200. */
+  /** Default 1500. */
   maxItems?: number;
-  /** Default 150 (each gives 2 points). */
+  /** Default 200 (each gives 2 points). */
   maxUsers?: number;
   /** Default 30. */
   perplexity?: number;
@@ -62,7 +62,7 @@ export async function conceptMap(input: MapInput): Promise<ConceptMap> {
   const { d, concepts } = space;
   const seed = input.seed ?? 98765;
   const rng = new Rng(seed);
-  const maxItems = input.maxItems ?? 1200;
+  const maxItems = input.maxItems ?? 1500;
   const byConcept: number[][] = Array.from({ length: concepts }, () => []);
   for (let i = 0; i < space.items; i++) byConcept[itemConcept[i]].push(i);
   const items: number[] = [];
@@ -77,7 +77,7 @@ export async function conceptMap(input: MapInput): Promise<ConceptMap> {
     const rows = sample(
       rng,
       Array.from({ length: u.users }, (_, r) => r),
-      input.maxUsers ?? 150,
+      input.maxUsers ?? 200,
     );
     for (const r of rows) {
       const conf = input.userConfidence.subarray(r * K, (r + 1) * K);

@@ -79,8 +79,8 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
       for (const o of ['model', 'data', 'out'] as const) {
         if (!values[o]) throw new UsageError(`macridvae ${cmd}: --${o} DIR is required`);
       }
-      const maxItems = intOption(cmd, 'map-items', values['map-items'], 1200, 0);
-      const maxUsers = intOption(cmd, 'map-users', values['map-users'], 150, 0);
+      const maxItems = intOption(cmd, 'map-items', values['map-items'], 1500, 0);
+      const maxUsers = intOption(cmd, 'map-users', values['map-users'], 200, 0);
       const seed = intOption(cmd, 'seed', values.seed, 98765);
       const maxEncode = intOption(cmd, 'max-users', values['max-users'], 5000, 2);
       const view = await openModel(values.model!);
