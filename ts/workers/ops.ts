@@ -2,8 +2,10 @@
  * The operations a pool worker can run: the same typed kernel wrappers the main thread calls, keyed by
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
+
 import * as batch from '../wasm/batch.js';
 import * as evaluation from '../wasm/eval.js';
+import * as nn from '../wasm/nn.js';
 import * as ranking from '../wasm/ranking.js';
 import * as sampling from '../wasm/sampling.js';
 import * as stats from '../wasm/stats.js';
@@ -11,6 +13,8 @@ import * as stats from '../wasm/stats.js';
 export const OPS = {
   topk: ranking.topk,
   debugTrap: ranking.debugTrap,
+  mixDecoderTrain: nn.mixDecoderTrain,
+  mixDecoderLogProbs: nn.mixDecoderLogProbs,
   rankingMetrics: evaluation.rankingMetrics,
   denseBatch: batch.denseBatch,
   sparseBatch: batch.sparseBatch,

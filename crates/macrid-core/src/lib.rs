@@ -16,10 +16,13 @@
 pub mod batch;
 pub mod csr;
 pub mod error;
+pub mod gemm;
 pub mod ids;
 pub mod meta;
 pub mod metrics;
 pub mod mt19937;
+pub mod nn;
+pub mod noise;
 pub mod parse;
 pub mod rng;
 pub mod sampling;
@@ -27,6 +30,8 @@ pub mod simd;
 pub mod split;
 pub mod stats;
 pub mod synth;
+pub mod tensorfile;
 pub mod topk;
+pub mod vec4;
 
 pub use error::{Error, ErrorKind, Result};

@@ -17,5 +17,6 @@ pub mod batch;
 pub mod data;
 pub mod eval;
 pub mod kernels;
+pub mod nn;
 pub mod sampling;
 pub mod stats;
