@@ -80,8 +80,65 @@ export {
   sparseBatch,
   topk,
 } from './kernels.js';
+export type {
+  BetaSchedule,
+  MacridVaeConfig,
+  ModelConfig,
+  ModelKind,
+  MultConfig,
+  TrainConfig,
+} from './models/config.js';
+export {
+  BETA_SCHEDULES,
+  MACRIDVAE_DEFAULTS,
+  MODEL_KINDS,
+  MULTDAE_DEFAULTS,
+  MULTVAE_DEFAULTS,
+  resolveModelConfig,
+  resolveTrainConfig,
+  trainDefaults,
+} from './models/config.js';
+export type { Runtime } from './models/decoder.js';
+export type { CreateModelOptions } from './models/index.js';
+export { createModel } from './models/index.js';
+export type { Matrix } from './models/inspect.js';
+export {
+  conceptAssignment,
+  instantiate,
+  itemEmbeddings,
+  normalizeRows,
+  prototypes,
+  userConcepts,
+} from './models/inspect.js';
+export { MacridVae } from './models/macridvae.js';
+export { MultDae } from './models/multdae.js';
+export { MultModel } from './models/multvae.js';
+export type { Phase } from './models/profile.js';
+export { PHASES, profileTimes, setProfiling } from './models/profile.js';
+export type { LossTerms, Model, StepGradients, StepOptions, Weight, Weights } from './models/types.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
+export type {
+  Checkpoint,
+  CheckpointState,
+  LoadedModel,
+  Manifest as ModelManifest,
+  MetricTable,
+  TensorFile,
+} from './train/checkpoint.js';
+export {
+  datasetFingerprint,
+  decodeTensorFile,
+  encodeTensorFile,
+  loadModel,
+  readManifest as readModelManifest,
+  readTensorFile,
+} from './train/checkpoint.js';
+export type { AdamOptions, AdamState } from './train/optimizer.js';
+export { Adam } from './train/optimizer.js';
+export { betaAt } from './train/schedule.js';
+export type { EpochRecord, TrainOptions, TrainResult } from './train/trainer.js';
+export { EVAL_KS, trainModel } from './train/trainer.js';
 export { Rng } from './util/rng.js';
 export { VERSION } from './version.js';
 export type {

@@ -21,24 +21,14 @@ test('an unknown command and a bad option are usage errors (exit 2) naming the p
   const a = cli(['frobnicate']);
   t.is(a.code, 2);
   t.regex(a.stderr, /unknown command 'frobnicate'/);
-  const b = cli(['demo', '--k', 'abc', '--json']);
+  const b = cli(['demo', '--epochs', 'abc', '--json']);
   t.is(b.code, 2);
   t.deepEqual(JSON.parse(b.stdout), {
-    error: { name: 'UsageError', message: "macridvae demo: --k must be an integer >= 1 but got 'abc'" },
+    error: { name: 'UsageError', message: "macridvae demo: --epochs must be an integer >= 1 but got 'abc'" },
   });
   const c = cli(['demo', '--nope']);
   t.is(c.code, 2);
   t.regex(c.stderr, /Unknown option '--nope'/);
-});
-
-test('demo --json: main thread and workers agree, backend reported', (t) => {
-  const r = cli(['demo', '--users', '300', '--items', '700', '--k', '20', '--threads', '2', '--json']);
-  t.is(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
-  t.is(out.identical, true);
-  t.is(out.users, 300);
-  t.is(out.threads, 2);
-  t.is(out.backend, 'wasm');
 });
 
 test('backend --json reports auto selection; a forced unavailable backend fails clearly', (t) => {

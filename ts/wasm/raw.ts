@@ -134,7 +134,150 @@ export interface AnalysisExports {
   ): number;
 }
 
-/** Every export of the module. Area interfaces are added here as kernels are added. */
+/** Training kernels of the models (`crates/macrid-wasm/src/nn.rs`); optional arrays are null (0) pointers. */
+export interface NnExports {
+  mv_sparse_mix_forward(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    mask: number,
+    c: number,
+    t: number,
+    eps: number,
+    out: number,
+    norms: number,
+  ): number;
+  mv_sparse_mix_backward(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    mask: number,
+    c: number,
+    t: number,
+    norms: number,
+    out: number,
+    dout: number,
+    dc: number,
+    dt: number,
+  ): number;
+  mv_mix_decoder_log_probs(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    bound: number,
+    out: number,
+  ): number;
+  mv_mix_decoder_train(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    bound: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    gradScale: number,
+    loss: number,
+    dz: number,
+    dh: number,
+    dc: number,
+    dbias: number,
+  ): number;
+  mv_mix_decoder_train_sampled(
+    users: number,
+    items: number,
+    concepts: number,
+    d: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    bound: number,
+    indptr: number,
+    indices: number,
+    nnz: number,
+    negatives: number,
+    logWeight: number,
+    s: number,
+    gradScale: number,
+    loss: number,
+    dz: number,
+    dh: number,
+    dc: number,
+    dbias: number,
+  ): number;
+  mv_gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number): number;
+  mv_noise(kind: number, seedHi: number, seedLo: number, param: number, n: number, out: number): number;
+  mv_dense_forward(
+    rows: number,
+    din: number,
+    dout: number,
+    x: number,
+    w: number,
+    b: number,
+    mask: number,
+    act: number,
+    y: number,
+  ): number;
+  mv_dense_backward(
+    rows: number,
+    din: number,
+    dout: number,
+    x: number,
+    w: number,
+    y: number,
+    mask: number,
+    act: number,
+    dy: number,
+    dx: number,
+    dw: number,
+    db: number,
+  ): number;
+  mv_head_forward(
+    rows: number,
+    d: number,
+    y: number,
+    eps: number,
+    kind: number,
+    sigma0: number,
+    normalize: number,
+    z: number,
+    kl: number,
+  ): number;
+  mv_head_backward(
+    rows: number,
+    d: number,
+    y: number,
+    eps: number,
+    kind: number,
+    sigma0: number,
+    normalize: number,
+    dz: number,
+    klScale: number,
+    dy: number,
+  ): number;
+}
+
 /** Evaluation kernels (`crates/macrid-wasm/src/eval.rs`). */
 export interface EvalExports {
   /** scores users·items f32; foldIn/target CSR; ks nks u32; outputs users·nks f64, f64, u32 and users u32. */
@@ -255,7 +398,8 @@ export type RawExports = AbiExports &
   StatsExports &
   ControlExports &
   AnalysisExports &
-  DataExports;
+  DataExports &
+  NnExports;
 
 type TypedArray = Float32Array | Float64Array | Uint32Array | Int32Array | Uint8Array;
 type TypedArrayCtor<T extends TypedArray> = {

@@ -2,10 +2,12 @@
  * The operations a pool worker can run: the same typed kernel wrappers the main thread calls, keyed by
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
+
 import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
 import * as evaluation from '../wasm/eval.js';
+import * as nn from '../wasm/nn.js';
 import * as ranking from '../wasm/ranking.js';
 import * as sampling from '../wasm/sampling.js';
 import * as stats from '../wasm/stats.js';
@@ -20,6 +22,8 @@ export const OPS = {
   alignment: analysis.alignment,
   columnStats: analysis.columnStats,
   tsne: analysis.tsne,
+  mixDecoderTrain: nn.mixDecoderTrain,
+  mixDecoderLogProbs: nn.mixDecoderLogProbs,
   rankingMetrics: evaluation.rankingMetrics,
   denseBatch: batch.denseBatch,
   sparseBatch: batch.sparseBatch,

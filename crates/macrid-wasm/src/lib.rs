@@ -19,5 +19,6 @@ pub mod control;
 pub mod data;
 pub mod eval;
 pub mod kernels;
+pub mod nn;
 pub mod sampling;
 pub mod stats;

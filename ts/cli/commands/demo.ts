@@ -1,101 +1,128 @@
 /**
- * `macridvae demo`: the main job of the quick start. For now it proves the pieces that everything
- * else stands on: the WASM kernels run on the main thread and on the worker pool and agree exactly,
- * and the TensorFlow.js backend loads.
+ * `macridvae demo`: the quick start. Prepares the bundled ml-latest-small (the paper's "ML-100k") with
+ * the reference split (50 validation + 50 test users), trains MacridVAE with the released code's
+ * settings for a short schedule, evaluates the best epoch on the test users, and prints the metrics next
+ * to the paper's Table 1 row for that dataset. A thin layer over `prepareDataset`, `trainModel` and
+ * `evaluate`; the files land in `--out` (default `macridvae-demo/`: `data/` and `model/`).
  */
 import { availableParallelism } from 'node:os';
-import { csrFromRows } from '../../csr.js';
-import { topk } from '../../kernels.js';
+import { join } from 'node:path';
+import { prepareDataset } from '../../data/prepare.js';
+import { loadDataset } from '../../data/store.js';
+import { evaluate } from '../../eval/evaluator.js';
+import { resolveModelConfig } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import { Rng } from '../../util/rng.js';
+import { readManifest, writeManifest } from '../../train/checkpoint.js';
+import { EVAL_KS, trainModel } from '../../train/trainer.js';
+import { packageRoot } from '../../wasm/loader.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson } from '../args.js';
+import { progress } from '../progress.js';
 import { backendOption } from './backend.js';
+
+/** Paper Table 1, ML-100k (= ml-latest-small): NDCG@100, Recall@20, Recall@50 (see docs/paper.md). */
+export const PAPER_ML100K = {
+  macridvae: { 'ndcg@100': 0.28895, 'recall@20': 0.30951, 'recall@50': 0.41309 },
+  multvae: { 'ndcg@100': 0.27484, 'recall@20': 0.24838, 'recall@50': 0.3527 },
+  multdae: { 'ndcg@100': 0.24487, 'recall@20': 0.23794, 'recall@50': 0.32279 },
+} as const;
+
+const METRICS = ['ndcg@100', 'recall@20', 'recall@50'] as const;
 
 export const demo: Command = {
   name: 'demo',
-  summary: 'run the quick-start job: kernels on the main thread and the worker pool, backend check',
-  usage: 'macridvae demo [--users N] [--items N] [--k K] [--threads N] [--seed S] [--backend NAME] [--json]',
+  summary: 'quick start: train MacridVAE on the bundled ml-latest-small and compare with the paper',
+  usage: 'macridvae demo [--out DIR] [--epochs N] [--seed S] [--threads N] [--backend NAME] [--json]',
   async run(argv) {
     const cmd = 'demo';
     const { values } = parse(cmd, argv, {
-      users: { type: 'string' },
-      items: { type: 'string' },
-      k: { type: 'string' },
-      threads: { type: 'string' },
+      out: { type: 'string' },
+      epochs: { type: 'string' },
       seed: { type: 'string' },
+      threads: { type: 'string' },
       backend: { type: 'string' },
     });
-    const users = intOption(cmd, 'users', values.users, 2000, 1);
-    const items = intOption(cmd, 'items', values.items, 5000, 1);
-    const k = intOption(cmd, 'k', values.k, 100, 1);
-    const threads = intOption(cmd, 'threads', values.threads, availableParallelism(), 1);
+    const out = values.out ?? 'macridvae-demo';
+    const epochs = intOption(cmd, 'epochs', values.epochs, 150, 1);
     const seed = intOption(cmd, 'seed', values.seed, 98765);
-
-    const rng = new Rng(seed);
-    const scores = new Float32Array(users * items);
-    for (let i = 0; i < scores.length; i++) scores[i] = rng.next();
-    const rows: number[][] = [];
-    for (let u = 0; u < users; u++) {
-      const row = new Set<number>();
-      const n = 1 + rng.int(50);
-      while (row.size < Math.min(n, items)) row.add(rng.int(items));
-      rows.push([...row]);
-    }
-    const exclude = csrFromRows(rows, items);
-
-    let t0 = performance.now();
-    const main = topk({ scores, users, items, exclude, k });
-    const mainMs = performance.now() - t0;
-
-    const pool = new KernelPool({ threads });
+    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const json = values.json;
+    const say = (s: string) => {
+      if (!json) console.log(s);
+    };
+    const t0 = performance.now();
+    const source = join(packageRoot(), 'data', 'ml-latest-small');
+    const prepared = await prepareDataset({ input: source, out: join(out, 'data'), heldoutUsers: 50 });
+    const c = prepared.manifest.counts;
+    say(
+      `ml-latest-small (MovieLens, GroupLens): ${c.users} users, ${c.items} items, ${c.interactions} clicks (ratings > 3.5); ` +
+        `reference split, ${c.validationUsers} validation + ${c.testUsers} test users${prepared.reused ? ' (reused)' : ''}`,
+    );
+    const backend = await selectBackend(backendOption(values.backend));
+    const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+    const data = await loadDataset(prepared.dir);
+    const model = resolveModelConfig('macridvae');
+    say(
+      `training MacridVAE (K=7, d=100, τ=0.1, σ0=0.075, β=0.2) for ${epochs} epochs, backend ${backend.name}, ${threads} thread(s)…`,
+    );
+    const bar = progress('training', epochs, !json && process.stderr.isTTY === true);
     try {
-      t0 = performance.now();
-      const chunk = Math.ceil(users / threads);
-      const parts = await Promise.all(
-        Array.from({ length: threads }, (_, t) => {
-          const lo = Math.min(users, t * chunk);
-          const hi = Math.min(users, lo + chunk);
-          const sub = csrFromRows(rows.slice(lo, hi), items);
-          return pool.run('topk', {
-            scores: scores.slice(lo * items, hi * items),
-            users: hi - lo,
-            items,
-            exclude: sub,
-            k,
-          });
-        }),
+      const tTrain = performance.now();
+      const r = await trainModel({
+        model,
+        train: { epochs, seed },
+        data,
+        out: join(out, 'model'),
+        runtime: { pool, threads },
+        onEpoch: (e) => bar.tick(1, `val ndcg@100 ${e['ndcg@100'].toFixed(3)}`),
+      });
+      bar.done();
+      const trainSeconds = (performance.now() - tTrain) / 1000;
+      const test = await evaluate((f) => r.model.score(f), data.test, { ks: EVAL_KS, pool });
+      r.model.dispose();
+      const testTable = Object.fromEntries(
+        Object.entries(test.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]),
       );
-      const poolMs = performance.now() - t0;
-      let same = true;
-      let off = 0;
-      for (const p of parts) {
-        for (let i = 0; i < p.items.length; i++) if (p.items[i] !== main.items[off + i]) same = false;
-        off += p.items.length;
-      }
-      const info = await selectBackend(backendOption(values.backend));
+      const modelDir = join(out, 'model');
+      const { updated: _, ...manifest } = readManifest(modelDir);
+      writeManifest(modelDir, { ...manifest, metrics: { ...manifest.metrics, test: testTable } });
+      const perEpoch = r.history.reduce((s, h) => s + h.seconds + h.evalSeconds, 0) / r.history.length;
       const result = {
-        users,
-        items,
-        k,
+        dataset: 'ml-latest-small',
+        users: c.users,
+        items: c.items,
+        testUsers: test.users,
+        epochs,
+        bestEpoch: r.bestEpoch,
+        secondsPerEpoch: Number(perEpoch.toFixed(3)),
+        trainSeconds: Number(trainSeconds.toFixed(1)),
+        totalSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+        backend: backend.name,
         threads,
-        mainThreadMs: Number(mainMs.toFixed(1)),
-        poolMs: Number(poolMs.toFixed(1)),
-        identical: same && off === main.items.length,
-        backend: info.name,
-        backendThreads: info.threads,
+        test: Object.fromEntries(METRICS.map((k) => [k, testTable[k]])),
+        paper: PAPER_ML100K,
+        model: modelDir,
       };
-      if (values.json) printJson(result);
+      if (json) printJson(result);
       else {
-        console.log(`top-${k} of ${users} users × ${items} items (seed ${seed})`);
-        console.log(`  WASM kernel, main thread : ${result.mainThreadMs} ms`);
-        console.log(`  WASM kernel, ${threads} workers   : ${result.poolMs} ms (incl. worker start-up)`);
-        console.log(`  identical results       : ${result.identical ? 'yes' : 'NO'}`);
-        console.log(`  TensorFlow.js backend   : ${info.name}, ${info.threads ?? 'native'} thread(s)`);
+        say(
+          `best epoch ${r.bestEpoch} of ${epochs} (validation NDCG@100 ${r.bestValidation['ndcg@100'].mean.toFixed(4)}); ${perEpoch.toFixed(2)} s/epoch`,
+        );
+        say('');
+        say(`test users: ${test.users}          this run          paper: MacridVAE  β-MultVAE  MultDAE`);
+        for (const k of METRICS) {
+          const v = testTable[k];
+          say(
+            `  ${k.padEnd(10)}  ${v.mean.toFixed(4)} ± ${v.se.toFixed(4)}          ${PAPER_ML100K.macridvae[k].toFixed(4)}     ${PAPER_ML100K.multvae[k].toFixed(4)}     ${PAPER_ML100K.multdae[k].toFixed(4)}`,
+          );
+        }
+        say('');
+        say(`model: ${modelDir}  (macridvae eval --model ${modelDir} --data ${prepared.dir})`);
+        say(`total ${result.totalSeconds} s`);
       }
-      return result.identical ? 0 : 1;
+      return 0;
     } finally {
-      await pool.close();
+      await pool?.close();
     }
   },
 };

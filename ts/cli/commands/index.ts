@@ -3,5 +3,7 @@ import type { Command } from '../args.js';
 import { backend } from './backend.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
+import { evalCommand } from './eval.js';
+import { train } from './train.js';
 
-export const COMMANDS: Command[] = [demo, backend, data];
+export const COMMANDS: Command[] = [demo, backend, data, train, evalCommand];

@@ -1,0 +1,1714 @@
+//! The heavy parts of the models' training step, for a whole batch of users per call.
+//!
+//! - [`sparse_mix_forward`] / [`sparse_mix_backward`]: the encoder's first layer on the sparse click
+//!   matrix, per concept: `v[b,k,:] = Σ_{i∈x_b} m[p,k] c[i,k] t[i,:] / sqrt(Σ_{i∈x_b} c[i,k]² + eps)`
+//!   (MacridVAE's masked, L2-normalized, dropped-out input times the context embeddings; with one
+//!   concept and no `c` it is MultVAE's `dropout(x/‖x‖) · W₁`).
+//! - [`MixDecoder`]: the decoder and its multinomial log-likelihood, fused. For user `b` and item `i`,
+//!   `l[b,k,i] = scale · (z[b,k,:] · h[i,:]) + bias[i]`, `q[b,i] = Σ_k c[i,k] e^{l[b,k,i]}` and
+//!   `log p[b,i] = log q[b,i] − log Σ_j q[b,j]` (MacridVAE's concept mixture; with one concept, no `c`
+//!   and a bias it is MultVAE's output layer and log-softmax). Training returns the per-user loss
+//!   `−Σ_{i∈x_b} log p[b,i]` and the gradients of `grad_scale · Σ_b loss_b` with respect to `z`, `h`,
+//!   `c` and `bias`, never materializing more than a chunk of users × items.
+//!
+//! Layouts (row-major `f32`): `z` is `(users·K) × d` with row `b·K + k`; `h` is `items × d`; `c` is
+//! `items × K`; `t` is `items × d`; the clicks are CSR over `items` columns.
+
+use crate::csr::CsrRef;
+use crate::error::{check_len, Error, Result};
+use crate::gemm::{gemm_nn, gemm_tn, transpose};
+use crate::vec4::{exp1, exp4, F4};
+
+/// Floor applied to `q` before dividing by it or taking its log (`q` underflows only with unbounded
+/// logits, i.e. the inner-product ablation).
+const TINY: f32 = 1e-30;
+
+/// Floats of scratch one chunk of users may use for its `users × K × items` block (2 MiB, the L2 size),
+/// but at least [`MIN_CHUNK_USERS`] users so the `dh` update keeps a useful depth.
+const CHUNK_FLOATS: usize = 1 << 19;
+const MIN_CHUNK_USERS: usize = 8;
+
+fn check_dims(users: usize, concepts: usize, d: usize, items: usize) -> Result<()> {
+    if concepts == 0 || d == 0 {
+        return Err(Error::invalid(format!(
+            "'concepts' and 'd' must be >= 1 but got {} and {}",
+            concepts, d
+        )));
+    }
+    users
+        .checked_mul(concepts)
+        .and_then(|x| x.checked_mul(d.max(items)))
+        .ok_or_else(|| Error::invalid("sizes overflow".to_string()))?;
+    Ok(())
+}
+
+/// Forward pass of the per-concept sparse encoder layer (see the module doc).
+///
+/// `mask`: `nnz × K` dropout multipliers (0 or 1/keep), `None` for all ones; `c`: `items × K`, `None`
+/// only when `K == 1` (then `c ≡ 1`); `t`: `items × d`. Writes `out` (`users × K × d`) and `norms`
+/// (`users × K`, the denominators, needed by the backward pass).
+pub fn sparse_mix_forward(
+    x: &CsrRef,
+    concepts: usize,
+    d: usize,
+    mask: Option<&[f32]>,
+    c: Option<&[f32]>,
+    t: &[f32],
+    eps: f32,
+    out: &mut [f32],
+    norms: &mut [f32],
+) -> Result<()> {
+    let (users, items, nnz) = (x.rows(), x.cols, x.indices.len());
+    check_dims(users, concepts, d, items)?;
+    check_sparse_args(items, nnz, concepts, d, mask, c, t)?;
+    check_len("out", out, users * concepts * d)?;
+    check_len("norms", norms, users * concepts)?;
+    let mut ss = vec![0f32; concepts];
+    for b in 0..users {
+        let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+        // Items outer, concepts inner: each t_i row is read once and the user's K × d block stays in L1.
+        let ob = &mut out[b * concepts * d..(b + 1) * concepts * d];
+        ob.iter_mut().for_each(|v| *v = 0.0);
+        ss.iter_mut().for_each(|v| *v = 0.0);
+        for p in lo..hi {
+            let i = x.indices[p] as usize;
+            let ti = &t[i * d..(i + 1) * d];
+            for k in 0..concepts {
+                let ck = c.map_or(1.0, |c| c[i * concepts + k]);
+                ss[k] += ck * ck;
+                let w = mask.map_or(1.0, |m| m[p * concepts + k]) * ck;
+                if w != 0.0 {
+                    crate::simd::axpy(w, ti, &mut ob[k * d..(k + 1) * d]);
+                }
+            }
+        }
+        for k in 0..concepts {
+            let n = (ss[k] + eps).sqrt();
+            norms[b * concepts + k] = n;
+            let inv = 1.0 / n;
+            ob[k * d..(k + 1) * d].iter_mut().for_each(|v| *v *= inv);
+        }
+    }
+    Ok(())
+}
+
+/// Backward pass of [`sparse_mix_forward`]: given `out` and `norms` from the forward pass and the
+/// gradient `dout` of `out`, writes the gradients `dt` (`items × d`) and, when `c` is given, `dc`
+/// (`items × K`). Both are overwritten.
+pub fn sparse_mix_backward(
+    x: &CsrRef,
+    concepts: usize,
+    d: usize,
+    mask: Option<&[f32]>,
+    c: Option<&[f32]>,
+    t: &[f32],
+    norms: &[f32],
+    out: &[f32],
+    dout: &[f32],
+    dc: Option<&mut [f32]>,
+    dt: &mut [f32],
+) -> Result<()> {
+    let (users, items, nnz) = (x.rows(), x.cols, x.indices.len());
+    check_dims(users, concepts, d, items)?;
+    check_sparse_args(items, nnz, concepts, d, mask, c, t)?;
+    check_len("norms", norms, users * concepts)?;
+    check_len("out", out, users * concepts * d)?;
+    check_len("dout", dout, users * concepts * d)?;
+    check_len("dt", dt, items * d)?;
+    let mut dc = dc;
+    if let Some(dc) = dc.as_deref_mut() {
+        check_len("dc", dc, items * concepts)?;
+        dc.iter_mut().for_each(|v| *v = 0.0);
+    }
+    dt.iter_mut().for_each(|v| *v = 0.0);
+    let mut ds = vec![0f32; concepts * d];
+    let mut dn_over_n = vec![0f32; concepts];
+    for b in 0..users {
+        let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+        // out = S / n: dS = dout / n; dn = −(dout · out) / n; dn/dc_ik = c_ik / n.
+        for k in 0..concepts {
+            let r = (b * concepts + k) * d;
+            let n = norms[b * concepts + k];
+            let g = &dout[r..r + d];
+            for j in 0..d {
+                ds[k * d + j] = g[j] / n;
+            }
+            dn_over_n[k] = -crate::simd::dot(g, &out[r..r + d]) / (n * n);
+        }
+        // Items outer: each t_i row and dt_i row is touched once per user.
+        for p in lo..hi {
+            let i = x.indices[p] as usize;
+            let ti = &t[i * d..(i + 1) * d];
+            let dti = &mut dt[i * d..(i + 1) * d];
+            for k in 0..concepts {
+                let ck = c.map_or(1.0, |c| c[i * concepts + k]);
+                let m = mask.map_or(1.0, |m| m[p * concepts + k]);
+                let dsk = &ds[k * d..(k + 1) * d];
+                if let Some(dc) = dc.as_deref_mut() {
+                    let mut v = dn_over_n[k] * ck;
+                    if m != 0.0 {
+                        v += m * crate::simd::dot(ti, dsk);
+                    }
+                    dc[i * concepts + k] += v;
+                }
+                if m * ck != 0.0 {
+                    crate::simd::axpy(m * ck, dsk, dti);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_sparse_args(
+    items: usize,
+    nnz: usize,
+    concepts: usize,
+    d: usize,
+    mask: Option<&[f32]>,
+    c: Option<&[f32]>,
+    t: &[f32],
+) -> Result<()> {
+    if let Some(m) = mask {
+        check_len("mask", m, nnz * concepts)?;
+    }
+    match c {
+        Some(c) => check_len("c", c, items * concepts)?,
+        None if concepts != 1 => {
+            return Err(Error::invalid(format!(
+                "'c' is required when concepts = {} (only one concept may omit it)",
+                concepts
+            )))
+        }
+        None => {}
+    }
+    check_len("t", t, items * d)
+}
+
+/// The fused decoder of one batch: inputs borrowed, see the module doc for the formulas.
+pub struct MixDecoder<'a> {
+    pub users: usize,
+    /// Concepts `K` (1 for MultVAE/MultDAE).
+    pub concepts: usize,
+    pub d: usize,
+    pub items: usize,
+    /// `(users·K) × d`.
+    pub z: &'a [f32],
+    /// `items × d`.
+    pub h: &'a [f32],
+    /// `items × K`; `None` only when `K == 1` (then `c ≡ 1`).
+    pub c: Option<&'a [f32]>,
+    /// `items`, added to every logit of the item.
+    pub bias: Option<&'a [f32]>,
+    /// Multiplies the dot products (`1/τ` for MacridVAE, 1 for MultVAE).
+    pub scale: f32,
+    /// An upper bound on every logit, subtracted before `exp` (`1/τ` when `z` and `h` are unit vectors);
+    /// `None`: each user's maximum logit is used.
+    pub bound: Option<f32>,
+}
+
+/// Gradients written by [`MixDecoder::train`] (all overwritten).
+pub struct MixGrads<'a> {
+    /// Per-user loss `−Σ_{i∈x_b} log p[b,i]` (not scaled).
+    pub loss: &'a mut [f32],
+    /// `(users·K) × d`.
+    pub dz: &'a mut [f32],
+    /// `items × d`.
+    pub dh: &'a mut [f32],
+    /// `items × K`, required when `c` is given.
+    pub dc: Option<&'a mut [f32]>,
+    /// `items`, required when `bias` is given.
+    pub dbias: Option<&'a mut [f32]>,
+}
+
+/// Per-call state: transposed copies of `h` and `c` and the chunk buffers.
+struct Work {
+    ht: Vec<f32>,
+    ct: Vec<f32>,
+    e: Vec<f32>,
+    q: Vec<f32>,
+    chunk: usize,
+}
+
+impl<'a> MixDecoder<'a> {
+    fn check(&self) -> Result<()> {
+        check_dims(self.users, self.concepts, self.d, self.items)?;
+        check_len("z", self.z, self.users * self.concepts * self.d)?;
+        check_len("h", self.h, self.items * self.d)?;
+        match self.c {
+            Some(c) => check_len("c", c, self.items * self.concepts)?,
+            None if self.concepts != 1 => {
+                return Err(Error::invalid(format!(
+                    "'c' is required when concepts = {}",
+                    self.concepts
+                )))
+            }
+            None => {}
+        }
+        if let Some(b) = self.bias {
+            check_len("bias", b, self.items)?;
+        }
+        if !self.scale.is_finite() {
+            return Err(Error::invalid(format!(
+                "'scale' must be finite but is {}",
+                self.scale
+            )));
+        }
+        if let Some(s) = self.bound {
+            if !s.is_finite() {
+                return Err(Error::invalid(format!(
+                    "'bound' must be finite but is {}",
+                    s
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn work(&self) -> Result<Work> {
+        let (kk, m) = (self.concepts, self.items);
+        let mut ht = vec![0f32; self.d * m];
+        transpose(self.h, m, self.d, &mut ht)?;
+        let mut ct = vec![1f32; kk * m];
+        if let Some(c) = self.c {
+            transpose(c, m, kk, &mut ct)?;
+        }
+        let chunk = (CHUNK_FLOATS / (kk * m).max(1))
+            .max(MIN_CHUNK_USERS)
+            .min(self.users.max(1));
+        Ok(Work {
+            ht,
+            ct,
+            e: vec![0f32; chunk * kk * m],
+            q: vec![0f32; chunk * m],
+            chunk,
+        })
+    }
+
+    /// Fills `w.e` with `e^{l − shift_b}` and `w.q` with `q` for users `b0..b0+nb`; returns each user's
+    /// `(shift_b, Q_b = Σ_i q_bi)`.
+    /// `floor`: per-user lower bounds on the shift (chunk-local; the sampled variant's positives).
+    fn forward_chunk(
+        &self,
+        w: &mut Work,
+        b0: usize,
+        nb: usize,
+        floor: Option<&[f32]>,
+    ) -> Result<Vec<(f32, f32)>> {
+        let (kk, d, m) = (self.concepts, self.d, self.items);
+        let rows = nb * kk;
+        let e = &mut w.e[..rows * m];
+        gemm_nn(rows, m, d, &self.z[b0 * kk * d..], d, &w.ht, m, e, m, false)?;
+        let scale = F4::splat(self.scale);
+        let m4 = m / 4 * 4;
+        let mut out = Vec::with_capacity(nb);
+        for bl in 0..nb {
+            let shift = match self.bound {
+                Some(s) => s.max(floor.map_or(f32::NEG_INFINITY, |f| f[bl])),
+                None => {
+                    let mut mx = f32::NEG_INFINITY;
+                    for k in 0..kk {
+                        let row = &e[(bl * kk + k) * m..(bl * kk + k + 1) * m];
+                        for i in 0..m {
+                            let l = self.scale * row[i] + self.bias.map_or(0.0, |b| b[i]);
+                            if l > mx {
+                                mx = l;
+                            }
+                        }
+                    }
+                    let mx = mx.max(floor.map_or(f32::NEG_INFINITY, |f| f[bl]));
+                    if mx.is_finite() {
+                        mx
+                    } else {
+                        0.0
+                    }
+                }
+            };
+            let sv = F4::splat(shift);
+            let q = &mut w.q[bl * m..(bl + 1) * m];
+            let block = &mut e[bl * kk * m..(bl + 1) * kk * m];
+            // One pass over the user's K rows: e = exp(l − shift) stored in place, q accumulated in a register.
+            let mut i = 0;
+            while i < m4 {
+                let bv = match self.bias {
+                    Some(b) => F4::load(&b[i..]).sub(sv),
+                    None => F4::zero().sub(sv),
+                };
+                let mut qv = F4::zero();
+                for k in 0..kk {
+                    let at = k * m + i;
+                    let ev = exp4(F4::load(&block[at..]).mul(scale).add(bv));
+                    ev.store(&mut block[at..]);
+                    qv = qv.add(F4::load(&w.ct[at..]).mul(ev));
+                }
+                qv.store(&mut q[i..]);
+                i += 4;
+            }
+            for i in m4..m {
+                let mut qs = 0f32;
+                for k in 0..kk {
+                    let at = k * m + i;
+                    let l = self.scale * block[at] + self.bias.map_or(0.0, |b| b[i]);
+                    let ev = exp1(l - shift);
+                    block[at] = ev;
+                    qs += w.ct[at] * ev;
+                }
+                q[i] = qs;
+            }
+            let mut acc = F4::zero();
+            let mut i = 0;
+            while i < m4 {
+                acc = acc.add(F4::load(&q[i..]));
+                i += 4;
+            }
+            let mut total = acc.sum();
+            for v in &q[m4..] {
+                total += v;
+            }
+            out.push((shift, total));
+        }
+        Ok(out)
+    }
+
+    /// Log-probabilities `log p[b,i]` of every item for every user (`users × items`), as used for ranking.
+    pub fn log_probs(&self, out: &mut [f32]) -> Result<()> {
+        self.check()?;
+        check_len("out", out, self.users * self.items)?;
+        if self.users == 0 || self.items == 0 {
+            return Ok(());
+        }
+        let m = self.items;
+        let mut w = self.work()?;
+        let mut b0 = 0;
+        while b0 < self.users {
+            let nb = w.chunk.min(self.users - b0);
+            let stats = self.forward_chunk(&mut w, b0, nb, None)?;
+            for (bl, &(_, total)) in stats.iter().enumerate() {
+                let lz = total.max(TINY).ln();
+                let q = &w.q[bl * m..(bl + 1) * m];
+                let o = &mut out[(b0 + bl) * m..(b0 + bl + 1) * m];
+                for i in 0..m {
+                    o[i] = q[i].max(TINY).ln() - lz;
+                }
+            }
+            b0 += nb;
+        }
+        Ok(())
+    }
+
+    /// Loss and gradients for clicks `x` (`users × items` CSR); gradients are those of
+    /// `grad_scale · Σ_b loss_b`.
+    pub fn train(&self, x: &CsrRef, grad_scale: f32, g: MixGrads) -> Result<()> {
+        self.check()?;
+        let (users, kk, d, m) = (self.users, self.concepts, self.d, self.items);
+        if x.rows() != users || x.cols != m {
+            return Err(Error::invalid(format!(
+                "'x' must be {}×{} but is {}×{}",
+                users,
+                m,
+                x.rows(),
+                x.cols
+            )));
+        }
+        check_len("loss", g.loss, users)?;
+        check_len("dz", g.dz, users * kk * d)?;
+        check_len("dh", g.dh, m * d)?;
+        let mut dc = g.dc;
+        match (&dc, self.c) {
+            (Some(dc), Some(_)) => check_len("dc", dc, m * kk)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dc' must be given exactly when 'c' is".to_string(),
+                ))
+            }
+        }
+        let mut dbias = g.dbias;
+        match (&dbias, self.bias) {
+            (Some(db), Some(_)) => check_len("dbias", db, m)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dbias' must be given exactly when 'bias' is".to_string(),
+                ))
+            }
+        }
+        g.dh.iter_mut().for_each(|v| *v = 0.0);
+        if let Some(db) = dbias.as_deref_mut() {
+            db.iter_mut().for_each(|v| *v = 0.0);
+        }
+        if users == 0 || m == 0 {
+            g.dz.iter_mut().for_each(|v| *v = 0.0);
+            g.loss.iter_mut().for_each(|v| *v = 0.0);
+            if let Some(dc) = dc.as_deref_mut() {
+                dc.iter_mut().for_each(|v| *v = 0.0);
+            }
+            return Ok(());
+        }
+        let mut w = self.work()?;
+        // dc accumulates in the transposed (K × items) layout the vector loops walk.
+        let mut dct = vec![0f32; if self.c.is_some() { kk * m } else { 0 }];
+        let m4 = m / 4 * 4;
+        let mut b0 = 0;
+        while b0 < users {
+            let nb = w.chunk.min(users - b0);
+            let stats = self.forward_chunk(&mut w, b0, nb, None)?;
+            let rows = nb * kk;
+            for (bl, &(_, total)) in stats.iter().enumerate() {
+                let b = b0 + bl;
+                let pos = x.row(b);
+                let q = &w.q[bl * m..(bl + 1) * m];
+                let total = total.max(TINY);
+                // loss_b = −Σ_{i∈x_b} log(q_bi / Q_b)
+                let mut loss = 0f32;
+                for &i in pos {
+                    loss -= (q[i as usize].max(TINY) / total).ln();
+                }
+                g.loss[b] = loss;
+                // d(grad_scale·loss_b)/d log q_bi = a_b q_bi − grad_scale·x_bi with a_b = grad_scale·n_b/Q_b.
+                // Through q_bi = Σ_k c_ik e_bki: dl_bki = (a_b − grad_scale·x_bi/q_bi) c_ik e_bki,
+                // dc_ik += (a_b − grad_scale·x_bi/q_bi) e_bki, dbias_i += a_b q_bi − grad_scale·x_bi.
+                let a = grad_scale * pos.len() as f32 / total;
+                let av = F4::splat(a);
+                if let Some(db) = dbias.as_deref_mut() {
+                    let mut i = 0;
+                    while i < m4 {
+                        F4::load(&db[i..])
+                            .add(av.mul(F4::load(&q[i..])))
+                            .store(&mut db[i..]);
+                        i += 4;
+                    }
+                    for i in m4..m {
+                        db[i] += a * q[i];
+                    }
+                    for &i in pos {
+                        db[i as usize] -= grad_scale;
+                    }
+                }
+                let fs = a * self.scale;
+                let f = F4::splat(fs);
+                for k in 0..kk {
+                    let r = bl * kk + k;
+                    let row = &mut w.e[r * m..(r + 1) * m];
+                    let ck = &w.ct[k * m..(k + 1) * m];
+                    // Positives first, from e: dc gets −grad_scale·e/q, and their dl factor becomes
+                    // (a_b − grad_scale/q)/a_b, applied after the dense pass (a_b = 0 only when
+                    // grad_scale = 0, and then every dl is 0).
+                    for &i in pos {
+                        let i = i as usize;
+                        if !dct.is_empty() {
+                            dct[k * m + i] -= grad_scale * row[i] / q[i].max(TINY);
+                        }
+                    }
+                    // One dense pass: dc += a_b·e (uncorrected e) and e ← dl = a_b·scale·c·e.
+                    let mut i = 0;
+                    if !dct.is_empty() {
+                        let dk = &mut dct[k * m..(k + 1) * m];
+                        while i < m4 {
+                            let ev = F4::load(&row[i..]);
+                            F4::load(&dk[i..]).add(av.mul(ev)).store(&mut dk[i..]);
+                            f.mul(F4::load(&ck[i..])).mul(ev).store(&mut row[i..]);
+                            i += 4;
+                        }
+                        for i in m4..m {
+                            dk[i] += a * row[i];
+                            row[i] *= fs * ck[i];
+                        }
+                    } else {
+                        while i < m4 {
+                            f.mul(F4::load(&ck[i..]))
+                                .mul(F4::load(&row[i..]))
+                                .store(&mut row[i..]);
+                            i += 4;
+                        }
+                        for i in m4..m {
+                            row[i] *= fs * ck[i];
+                        }
+                    }
+                    for &i in pos {
+                        let i = i as usize;
+                        row[i] = if a != 0.0 {
+                            row[i] * (1.0 - grad_scale / (a * q[i].max(TINY)))
+                        } else {
+                            0.0
+                        };
+                    }
+                }
+            }
+            let zc = &self.z[b0 * kk * d..(b0 + nb) * kk * d];
+            let e = &w.e[..rows * m];
+            gemm_nn(
+                rows,
+                d,
+                m,
+                e,
+                m,
+                self.h,
+                d,
+                &mut g.dz[b0 * kk * d..],
+                d,
+                false,
+            )?;
+            gemm_tn(m, d, rows, e, m, zc, d, g.dh, d, true)?;
+            b0 += nb;
+        }
+        if let Some(dc) = dc {
+            transpose(&dct, kk, m, dc)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> MixDecoder<'a> {
+    /// Sampled-softmax variant of [`MixDecoder::train`]: user `b`'s softmax runs over its own clicks and
+    /// the `negatives` drawn for the whole batch (item ids, repeats allowed), the term of draw `j` weighted
+    /// by `w_j = e^{log_weight[j]}`; draws that are one of `b`'s own clicks are dropped from `b`'s
+    /// normalizer. With `log_weight = −ln(S·Q(j))` for `S` draws from a proposal `Q`, the weighted sum is
+    /// an unbiased estimate of `Σ_{i∉x_b} q_bi`. Loss `−Σ_{i∈x_b} log(q_bi / (Σ_{i'∈x_b} q_bi' +
+    /// Σ_{j: n_j∉x_b} w_j q_{b,n_j}))`; gradients are full-size (`dh` items × d, `dc`, `dbias`) but non-zero
+    /// only on clicked and drawn items.
+    pub fn train_sampled(
+        &self,
+        x: &CsrRef,
+        negatives: &[u32],
+        log_weight: &[f32],
+        grad_scale: f32,
+        g: MixGrads,
+    ) -> Result<()> {
+        self.check()?;
+        let (users, kk, d, m) = (self.users, self.concepts, self.d, self.items);
+        let s = negatives.len();
+        check_len("log_weight", log_weight, s)?;
+        if x.rows() != users || x.cols != m {
+            return Err(Error::invalid(format!(
+                "'x' must be {}×{} but is {}×{}",
+                users,
+                m,
+                x.rows(),
+                x.cols
+            )));
+        }
+        for (j, &i) in negatives.iter().enumerate() {
+            if i as usize >= m {
+                return Err(Error::out_of_range(format!(
+                    "'negatives[{}]' = {} is out of range for {} items",
+                    j, i, m
+                )));
+            }
+        }
+        check_len("loss", g.loss, users)?;
+        check_len("dz", g.dz, users * kk * d)?;
+        check_len("dh", g.dh, m * d)?;
+        let mut dc = g.dc;
+        match (&dc, self.c) {
+            (Some(dc), Some(_)) => check_len("dc", dc, m * kk)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dc' must be given exactly when 'c' is".to_string(),
+                ))
+            }
+        }
+        let mut dbias = g.dbias;
+        match (&dbias, self.bias) {
+            (Some(db), Some(_)) => check_len("dbias", db, m)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dbias' must be given exactly when 'bias' is".to_string(),
+                ))
+            }
+        }
+        g.dh.iter_mut().for_each(|v| *v = 0.0);
+        g.dz.iter_mut().for_each(|v| *v = 0.0);
+        if let Some(dc) = dc.as_deref_mut() {
+            dc.iter_mut().for_each(|v| *v = 0.0);
+        }
+        if let Some(db) = dbias.as_deref_mut() {
+            db.iter_mut().for_each(|v| *v = 0.0);
+        }
+        // The negatives as a small decoder of their own: gathered rows, the weight folded into the bias.
+        let mut hn = vec![0f32; s * d];
+        let mut cn = vec![0f32; if self.c.is_some() { s * kk } else { 0 }];
+        let mut bn = vec![0f32; s];
+        let mut max_w = 0f32;
+        for (j, &i) in negatives.iter().enumerate() {
+            let i = i as usize;
+            hn[j * d..(j + 1) * d].copy_from_slice(&self.h[i * d..(i + 1) * d]);
+            if let Some(c) = self.c {
+                cn[j * kk..(j + 1) * kk].copy_from_slice(&c[i * kk..(i + 1) * kk]);
+            }
+            bn[j] = self.bias.map_or(0.0, |b| b[i]) + log_weight[j];
+            max_w = max_w.max(log_weight[j]);
+        }
+        let sub = MixDecoder {
+            items: s,
+            h: &hn,
+            c: if self.c.is_some() { Some(&cn) } else { None },
+            bias: Some(&bn),
+            bound: self.bound.map(|b| b + max_w),
+            ..*self
+        };
+        let mut w = sub.work()?;
+        w.chunk = w.chunk.min(users.max(1));
+        // Draws of each item, to drop a user's own clicks from its normalizer.
+        let mut draw_start = vec![0usize; m + 1];
+        for &i in negatives {
+            draw_start[i as usize + 1] += 1;
+        }
+        for i in 0..m {
+            draw_start[i + 1] += draw_start[i];
+        }
+        let mut draw_of = vec![0usize; s];
+        let mut fill = draw_start.clone();
+        for (j, &i) in negatives.iter().enumerate() {
+            draw_of[fill[i as usize]] = j;
+            fill[i as usize] += 1;
+        }
+        let mut dhn = vec![0f32; s * d];
+        let mut dctn = vec![0f32; if self.c.is_some() { kk * s } else { 0 }];
+        let mut dbn = vec![0f32; s];
+        let s4 = s / 4 * 4;
+        let mut b0 = 0;
+        while b0 < users {
+            let nb = w.chunk.min(users - b0);
+            // Positives' logits first (the shift must cover them too).
+            let lo = x.indptr[b0] as usize;
+            let hi = x.indptr[b0 + nb] as usize;
+            let mut lpos = vec![0f32; (hi - lo) * kk];
+            let mut floor = vec![f32::NEG_INFINITY; nb];
+            for bl in 0..nb {
+                let b = b0 + bl;
+                for p in x.indptr[b] as usize..x.indptr[b + 1] as usize {
+                    let i = x.indices[p] as usize;
+                    for k in 0..kk {
+                        let zr = &self.z[(b * kk + k) * d..(b * kk + k + 1) * d];
+                        let l = self.scale * crate::simd::dot(zr, &self.h[i * d..(i + 1) * d])
+                            + self.bias.map_or(0.0, |bb| bb[i]);
+                        lpos[(p - lo) * kk + k] = l;
+                        floor[bl] = floor[bl].max(l);
+                    }
+                }
+            }
+            let stats = sub.forward_chunk(&mut w, b0, nb, Some(&floor))?;
+            let rows = nb * kk;
+            for (bl, &(shift, qneg)) in stats.iter().enumerate() {
+                let b = b0 + bl;
+                let (plo, phi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
+                // Drop the draws that are this user's clicks.
+                let mut qneg = qneg;
+                for p in plo..phi {
+                    let i = x.indices[p] as usize;
+                    for &j in &draw_of[draw_start[i]..draw_start[i + 1]] {
+                        qneg -= w.q[bl * s + j];
+                        w.q[bl * s + j] = 0.0;
+                        for k in 0..kk {
+                            w.e[(bl * kk + k) * s + j] = 0.0;
+                        }
+                    }
+                }
+                let qneg = qneg.max(0.0);
+                // e and q of the positives with the same shift.
+                let mut qpos = vec![0f32; phi - plo];
+                for p in plo..phi {
+                    let i = x.indices[p] as usize;
+                    let mut q = 0f32;
+                    for k in 0..kk {
+                        let e = exp1(lpos[(p - lo) * kk + k] - shift);
+                        lpos[(p - lo) * kk + k] = e;
+                        q += self.c.map_or(1.0, |c| c[i * kk + k]) * e;
+                    }
+                    qpos[p - plo] = q.max(TINY);
+                }
+                let total = (qneg + qpos.iter().sum::<f32>()).max(TINY);
+                let mut loss = 0f32;
+                for &q in &qpos {
+                    loss -= (q / total).ln();
+                }
+                g.loss[b] = loss;
+                let a = grad_scale * (phi - plo) as f32 / total;
+                let av = F4::splat(a);
+                // Negatives (dense): dl = a·scale·c·e, dc += a·e, dbias += a·q.
+                let q = &w.q[bl * s..(bl + 1) * s];
+                let mut i = 0;
+                while i < s4 {
+                    F4::load(&dbn[i..])
+                        .add(av.mul(F4::load(&q[i..])))
+                        .store(&mut dbn[i..]);
+                    i += 4;
+                }
+                for i in s4..s {
+                    dbn[i] += a * q[i];
+                }
+                let fs = a * self.scale;
+                let f = F4::splat(fs);
+                for k in 0..kk {
+                    let r = bl * kk + k;
+                    let row = &mut w.e[r * s..(r + 1) * s];
+                    let ck = &w.ct[k * s..(k + 1) * s];
+                    let mut i = 0;
+                    if !dctn.is_empty() {
+                        let dk = &mut dctn[k * s..(k + 1) * s];
+                        while i < s4 {
+                            let ev = F4::load(&row[i..]);
+                            F4::load(&dk[i..]).add(av.mul(ev)).store(&mut dk[i..]);
+                            f.mul(F4::load(&ck[i..])).mul(ev).store(&mut row[i..]);
+                            i += 4;
+                        }
+                        for i in s4..s {
+                            dk[i] += a * row[i];
+                            row[i] *= fs * ck[i];
+                        }
+                    } else {
+                        while i < s4 {
+                            f.mul(F4::load(&ck[i..]))
+                                .mul(F4::load(&row[i..]))
+                                .store(&mut row[i..]);
+                            i += 4;
+                        }
+                        for i in s4..s {
+                            row[i] *= fs * ck[i];
+                        }
+                    }
+                }
+                // Positives (sparse): coefficient a − grad_scale/q_i.
+                for p in plo..phi {
+                    let i = x.indices[p] as usize;
+                    let coef = a - grad_scale / qpos[p - plo];
+                    if let Some(db) = dbias.as_deref_mut() {
+                        db[i] += coef * qpos[p - plo];
+                    }
+                    for k in 0..kk {
+                        let e = lpos[(p - lo) * kk + k];
+                        if let Some(dc) = dc.as_deref_mut() {
+                            dc[i * kk + k] += coef * e;
+                        }
+                        let dl = coef * self.scale * self.c.map_or(1.0, |c| c[i * kk + k]) * e;
+                        if dl != 0.0 {
+                            let zr = &self.z[(b * kk + k) * d..(b * kk + k + 1) * d];
+                            crate::simd::axpy(dl, zr, &mut g.dh[i * d..(i + 1) * d]);
+                            let hi_row = &self.h[i * d..(i + 1) * d];
+                            crate::simd::axpy(
+                                dl,
+                                hi_row,
+                                &mut g.dz[(b * kk + k) * d..(b * kk + k + 1) * d],
+                            );
+                        }
+                    }
+                }
+            }
+            let zc = &self.z[b0 * kk * d..(b0 + nb) * kk * d];
+            let e = &w.e[..rows * s];
+            // dz += dlN · hN (accumulate onto the positives' part), dhN += dlNᵀ · z.
+            gemm_nn(rows, d, s, e, s, &hn, d, &mut g.dz[b0 * kk * d..], d, true)?;
+            gemm_tn(s, d, rows, e, s, zc, d, &mut dhn, d, true)?;
+            b0 += nb;
+        }
+        // Scatter the negatives' gradients back to their items (repeats add up).
+        for (j, &i) in negatives.iter().enumerate() {
+            let i = i as usize;
+            crate::simd::axpy(1.0, &dhn[j * d..(j + 1) * d], &mut g.dh[i * d..(i + 1) * d]);
+            if let Some(dc) = dc.as_deref_mut() {
+                for k in 0..kk {
+                    dc[i * kk + k] += dctn[k * s + j];
+                }
+            }
+            if let Some(db) = dbias.as_deref_mut() {
+                db[i] += dbn[j];
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Xoshiro256;
+
+    fn rand(rng: &mut Xoshiro256, n: usize, s: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| (rng.next_f64() as f32 * 2.0 - 1.0) * s)
+            .collect()
+    }
+
+    /// Loss of one batch in f64, straight from the formulas.
+    fn naive_loss(dec: &MixDecoder, x: &CsrRef) -> f64 {
+        let (kk, d, m) = (dec.concepts, dec.d, dec.items);
+        let mut total = 0f64;
+        for b in 0..dec.users {
+            let mut logq = vec![0f64; m];
+            for i in 0..m {
+                let mut q = 0f64;
+                for k in 0..kk {
+                    let mut dot = 0f64;
+                    for j in 0..d {
+                        dot += dec.z[(b * kk + k) * d + j] as f64 * dec.h[i * d + j] as f64;
+                    }
+                    let l = dec.scale as f64 * dot + dec.bias.map_or(0.0, |v| v[i] as f64);
+                    q += dec.c.map_or(1.0, |c| c[i * kk + k] as f64) * l.exp();
+                }
+                logq[i] = q.ln();
+            }
+            let mx = logq.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let lz = mx + logq.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
+            for &i in x.row(b) {
+                total -= logq[i as usize] - lz;
+            }
+        }
+        total
+    }
+
+    struct Case {
+        users: usize,
+        kk: usize,
+        d: usize,
+        m: usize,
+        z: Vec<f32>,
+        h: Vec<f32>,
+        c: Option<Vec<f32>>,
+        bias: Option<Vec<f32>>,
+        scale: f32,
+        bound: Option<f32>,
+        indptr: Vec<u32>,
+        indices: Vec<u32>,
+    }
+
+    fn case(
+        seed: u64,
+        users: usize,
+        kk: usize,
+        d: usize,
+        m: usize,
+        with_c: bool,
+        with_bias: bool,
+    ) -> Case {
+        let mut rng = Xoshiro256::new(seed);
+        let c = if with_c {
+            let mut c = rand(&mut rng, m * kk, 1.0);
+            for i in 0..m {
+                let row = &mut c[i * kk..(i + 1) * kk];
+                let s: f32 = row.iter().map(|v| v.exp()).sum();
+                row.iter_mut().for_each(|v| *v = v.exp() / s);
+            }
+            Some(c)
+        } else {
+            None
+        };
+        let mut indptr = vec![0u32];
+        let mut indices = vec![];
+        for _ in 0..users {
+            for i in 0..m {
+                if rng.next_f64() < 0.2 {
+                    indices.push(i as u32);
+                }
+            }
+            indptr.push(indices.len() as u32);
+        }
+        Case {
+            users,
+            kk,
+            d,
+            m,
+            z: rand(&mut rng, users * kk * d, 0.5),
+            h: rand(&mut rng, m * d, 0.5),
+            c,
+            bias: if with_bias {
+                Some(rand(&mut rng, m, 0.3))
+            } else {
+                None
+            },
+            scale: if with_bias { 1.0 } else { 2.5 },
+            bound: None,
+            indptr,
+            indices,
+        }
+    }
+
+    impl Case {
+        fn dec(&self) -> MixDecoder<'_> {
+            MixDecoder {
+                users: self.users,
+                concepts: self.kk,
+                d: self.d,
+                items: self.m,
+                z: &self.z,
+                h: &self.h,
+                c: self.c.as_deref(),
+                bias: self.bias.as_deref(),
+                scale: self.scale,
+                bound: self.bound,
+            }
+        }
+        fn x(&self) -> CsrRef<'_> {
+            CsrRef::new("x", &self.indptr, &self.indices, self.m).unwrap()
+        }
+    }
+
+    #[test]
+    fn decoder_loss_and_gradients_match_finite_differences() {
+        for &(kk, with_c, with_bias) in &[(3, true, false), (1, false, true), (2, true, true)] {
+            let mut cs = case(7 + kk as u64, 5, kk, 6, 23, with_c, with_bias);
+            let (users, d, m) = (cs.users, cs.d, cs.m);
+            let mut loss = vec![0f32; users];
+            let mut dz = vec![0f32; users * kk * d];
+            let mut dh = vec![0f32; m * d];
+            let mut dc = vec![0f32; m * kk];
+            let mut db = vec![0f32; m];
+            let gs = 0.5f32;
+            cs.dec()
+                .train(
+                    &cs.x(),
+                    gs,
+                    MixGrads {
+                        loss: &mut loss,
+                        dz: &mut dz,
+                        dh: &mut dh,
+                        dc: if with_c { Some(&mut dc) } else { None },
+                        dbias: if with_bias { Some(&mut db) } else { None },
+                    },
+                )
+                .unwrap();
+            let want = naive_loss(&cs.dec(), &cs.x());
+            let got: f64 = loss.iter().map(|&v| v as f64).sum();
+            assert!(
+                (got - want).abs() < 1e-3 * want.abs().max(1.0),
+                "loss {} vs {}",
+                got,
+                want
+            );
+            let fd = |cs: &mut Case, which: usize, idx: usize| -> f64 {
+                let eps = 1e-3f32;
+                let get = |cs: &mut Case| -> *mut f32 {
+                    match which {
+                        0 => &mut cs.z[idx],
+                        1 => &mut cs.h[idx],
+                        2 => &mut cs.c.as_mut().unwrap()[idx],
+                        _ => &mut cs.bias.as_mut().unwrap()[idx],
+                    }
+                };
+                let p = get(cs);
+                // SAFETY: p points into cs, alive for this closure; no other borrow is active.
+                let orig = unsafe { *p };
+                unsafe { *p = orig + eps };
+                let up = naive_loss(&cs.dec(), &cs.x());
+                unsafe { *get(cs) = orig - eps };
+                let down = naive_loss(&cs.dec(), &cs.x());
+                unsafe { *get(cs) = orig };
+                gs as f64 * (up - down) / (2.0 * eps as f64)
+            };
+            for idx in [0, 7, users * kk * d - 1] {
+                let n = fd(&mut cs, 0, idx);
+                assert!(
+                    (dz[idx] as f64 - n).abs() < 2e-3,
+                    "dz[{}] {} vs {}",
+                    idx,
+                    dz[idx],
+                    n
+                );
+            }
+            for idx in [0, 13, m * d - 1] {
+                let n = fd(&mut cs, 1, idx);
+                assert!(
+                    (dh[idx] as f64 - n).abs() < 2e-3,
+                    "dh[{}] {} vs {}",
+                    idx,
+                    dh[idx],
+                    n
+                );
+            }
+            if with_c {
+                for idx in [0, 5, m * kk - 1] {
+                    let n = fd(&mut cs, 2, idx);
+                    assert!(
+                        (dc[idx] as f64 - n).abs() < 2e-3,
+                        "dc[{}] {} vs {}",
+                        idx,
+                        dc[idx],
+                        n
+                    );
+                }
+            }
+            if with_bias {
+                for idx in [0, 3, m - 1] {
+                    let n = fd(&mut cs, 3, idx);
+                    assert!(
+                        (db[idx] as f64 - n).abs() < 2e-3,
+                        "db[{}] {} vs {}",
+                        idx,
+                        db[idx],
+                        n
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sampled loss in f64 from the formula.
+    fn naive_sampled(dec: &MixDecoder, x: &CsrRef, neg: &[u32], lw: &[f32]) -> f64 {
+        let (kk, d) = (dec.concepts, dec.d);
+        let q = |b: usize, i: usize| -> f64 {
+            let mut q = 0f64;
+            for k in 0..kk {
+                let mut dot = 0f64;
+                for j in 0..d {
+                    dot += dec.z[(b * kk + k) * d + j] as f64 * dec.h[i * d + j] as f64;
+                }
+                let l = dec.scale as f64 * dot + dec.bias.map_or(0.0, |v| v[i] as f64);
+                q += dec.c.map_or(1.0, |c| c[i * kk + k] as f64) * l.exp();
+            }
+            q
+        };
+        let mut total = 0f64;
+        for b in 0..dec.users {
+            let mut z = 0f64;
+            for &i in x.row(b) {
+                z += q(b, i as usize);
+            }
+            for (j, &i) in neg.iter().enumerate() {
+                if !x.row(b).contains(&i) {
+                    z += (lw[j] as f64).exp() * q(b, i as usize);
+                }
+            }
+            for &i in x.row(b) {
+                total -= (q(b, i as usize) / z).ln();
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn sampled_loss_and_gradients_match_finite_differences() {
+        for &(kk, with_c, with_bias, bounded) in &[
+            (3, true, false, true),
+            (1, false, true, false),
+            (2, true, true, false),
+        ] {
+            let mut cs = case(40 + kk as u64, 4, kk, 5, 30, with_c, with_bias);
+            if bounded {
+                cs.bound = Some(cs.scale * 3.0);
+            }
+            // Negatives: items nobody clicked, one drawn twice.
+            let clicked: std::collections::HashSet<u32> = cs.indices.iter().cloned().collect();
+            let mut neg: Vec<u32> = (0..cs.m as u32)
+                .filter(|i| !clicked.contains(i))
+                .take(5)
+                .collect();
+            neg.push(neg[0]);
+            let lw: Vec<f32> = (0..neg.len()).map(|j| 0.3 * j as f32 - 0.5).collect();
+            let (users, d, m) = (cs.users, cs.d, cs.m);
+            let mut loss = vec![0f32; users];
+            let mut dz = vec![0f32; users * kk * d];
+            let mut dh = vec![0f32; m * d];
+            let mut dc = vec![0f32; m * kk];
+            let mut db = vec![0f32; m];
+            let gs = 0.5f32;
+            cs.dec()
+                .train_sampled(
+                    &cs.x(),
+                    &neg,
+                    &lw,
+                    gs,
+                    MixGrads {
+                        loss: &mut loss,
+                        dz: &mut dz,
+                        dh: &mut dh,
+                        dc: if with_c { Some(&mut dc) } else { None },
+                        dbias: if with_bias { Some(&mut db) } else { None },
+                    },
+                )
+                .unwrap();
+            let want = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
+            let got: f64 = loss.iter().map(|&v| v as f64).sum();
+            assert!(
+                (got - want).abs() < 1e-3 * want.abs().max(1.0),
+                "loss {} vs {}",
+                got,
+                want
+            );
+            let fd = |cs: &mut Case, which: usize, idx: usize| -> f64 {
+                let eps = 1e-3f32;
+                let get = |cs: &mut Case| -> *mut f32 {
+                    match which {
+                        0 => &mut cs.z[idx],
+                        1 => &mut cs.h[idx],
+                        2 => &mut cs.c.as_mut().unwrap()[idx],
+                        _ => &mut cs.bias.as_mut().unwrap()[idx],
+                    }
+                };
+                let p = get(cs);
+                // SAFETY: p points into cs, alive for this closure; no other borrow is active.
+                let orig = unsafe { *p };
+                unsafe { *p = orig + eps };
+                let up = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
+                unsafe { *get(cs) = orig - eps };
+                let down = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
+                unsafe { *get(cs) = orig };
+                gs as f64 * (up - down) / (2.0 * eps as f64)
+            };
+            for idx in 0..users * kk * d {
+                let n = fd(&mut cs, 0, idx);
+                assert!(
+                    (dz[idx] as f64 - n).abs() < 2e-3,
+                    "dz[{}] {} vs {}",
+                    idx,
+                    dz[idx],
+                    n
+                );
+            }
+            for idx in 0..m * d {
+                let n = fd(&mut cs, 1, idx);
+                assert!(
+                    (dh[idx] as f64 - n).abs() < 2e-3,
+                    "dh[{}] {} vs {}",
+                    idx,
+                    dh[idx],
+                    n
+                );
+            }
+            if with_c {
+                for idx in 0..m * kk {
+                    let n = fd(&mut cs, 2, idx);
+                    assert!(
+                        (dc[idx] as f64 - n).abs() < 2e-3,
+                        "dc[{}] {} vs {}",
+                        idx,
+                        dc[idx],
+                        n
+                    );
+                }
+            }
+            if with_bias {
+                for idx in 0..m {
+                    let n = fd(&mut cs, 3, idx);
+                    assert!(
+                        (db[idx] as f64 - n).abs() < 2e-3,
+                        "db[{}] {} vs {}",
+                        idx,
+                        db[idx],
+                        n
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn log_probs_normalize_and_bound_does_not_change_them() {
+        let mut cs = case(3, 4, 2, 5, 37, true, false);
+        let n = cs.users * cs.m;
+        let mut a = vec![0f32; n];
+        cs.dec().log_probs(&mut a).unwrap();
+        for b in 0..cs.users {
+            let s: f64 = a[b * cs.m..(b + 1) * cs.m]
+                .iter()
+                .map(|&v| (v as f64).exp())
+                .sum();
+            assert!((s - 1.0).abs() < 1e-5, "{}", s);
+        }
+        cs.bound = Some(10.0);
+        let mut b = vec![0f32; n];
+        cs.dec().log_probs(&mut b).unwrap();
+        for i in 0..n {
+            assert!((a[i] - b[i]).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn sparse_mix_gradients_match_finite_differences() {
+        let mut rng = Xoshiro256::new(5);
+        let (users, kk, d, m) = (3, 2, 4, 9);
+        let indptr = vec![0u32, 3, 3, 7];
+        let indices = vec![0u32, 4, 8, 1, 2, 4, 7];
+        let x = CsrRef::new("x", &indptr, &indices, m).unwrap();
+        let nnz = indices.len();
+        let mask: Vec<f32> = (0..nnz * kk)
+            .map(|p| if p % 3 == 0 { 0.0 } else { 2.0 })
+            .collect();
+        let mut c = rand(&mut rng, m * kk, 1.0);
+        c.iter_mut().for_each(|v| *v = v.abs() + 0.1);
+        let mut t = rand(&mut rng, m * d, 1.0);
+        let wts = rand(&mut rng, users * kk * d, 1.0);
+        let obj = |c: &[f32], t: &[f32]| -> f64 {
+            let mut out = vec![0f32; users * kk * d];
+            let mut norms = vec![0f32; users * kk];
+            sparse_mix_forward(
+                &x,
+                kk,
+                d,
+                Some(&mask),
+                Some(c),
+                t,
+                1e-8,
+                &mut out,
+                &mut norms,
+            )
+            .unwrap();
+            out.iter()
+                .zip(wts.iter())
+                .map(|(a, b)| (a * b) as f64)
+                .sum()
+        };
+        let mut out = vec![0f32; users * kk * d];
+        let mut norms = vec![0f32; users * kk];
+        sparse_mix_forward(
+            &x,
+            kk,
+            d,
+            Some(&mask),
+            Some(&c),
+            &t,
+            1e-8,
+            &mut out,
+            &mut norms,
+        )
+        .unwrap();
+        // empty row: zero output
+        assert!(out[kk * d..2 * kk * d].iter().all(|&v| v == 0.0));
+        let mut dc = vec![0f32; m * kk];
+        let mut dt = vec![0f32; m * d];
+        sparse_mix_backward(
+            &x,
+            kk,
+            d,
+            Some(&mask),
+            Some(&c),
+            &t,
+            &norms,
+            &out,
+            &wts,
+            Some(&mut dc),
+            &mut dt,
+        )
+        .unwrap();
+        let eps = 1e-3f32;
+        for idx in 0..m * kk {
+            let o = c[idx];
+            c[idx] = o + eps;
+            let up = obj(&c, &t);
+            c[idx] = o - eps;
+            let down = obj(&c, &t);
+            c[idx] = o;
+            let n = (up - down) / (2.0 * eps as f64);
+            assert!(
+                (dc[idx] as f64 - n).abs() < 2e-3,
+                "dc[{}] {} vs {}",
+                idx,
+                dc[idx],
+                n
+            );
+        }
+        for idx in 0..m * d {
+            let o = t[idx];
+            t[idx] = o + eps;
+            let up = obj(&c, &t);
+            t[idx] = o - eps;
+            let down = obj(&c, &t);
+            t[idx] = o;
+            let n = (up - down) / (2.0 * eps as f64);
+            assert!(
+                (dt[idx] as f64 - n).abs() < 2e-3,
+                "dt[{}] {} vs {}",
+                idx,
+                dt[idx],
+                n
+            );
+        }
+    }
+
+    #[test]
+    fn missing_c_with_several_concepts_is_an_error() {
+        let indptr = vec![0u32, 1];
+        let indices = vec![0u32];
+        let x = CsrRef::new("x", &indptr, &indices, 2).unwrap();
+        let mut out = vec![0f32; 2 * 3];
+        let mut norms = vec![0f32; 2];
+        let e = sparse_mix_forward(&x, 2, 3, None, None, &[0.0; 6], 0.0, &mut out, &mut norms)
+            .unwrap_err();
+        assert!(e.message.contains("'c' is required"), "{}", e.message);
+    }
+}
+
+/// Activation of a dense layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    Tanh,
+}
+
+/// A dense layer over a batch: `y = act((x·W + b) ⊙ mask)`, `x` `rows × din`, `W` `din × dout`, `b` `dout`,
+/// `mask` (optional dropout multipliers) `rows × dout`, `y` `rows × dout`.
+pub fn dense_forward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    mask: Option<&[f32]>,
+    act: Activation,
+    y: &mut [f32],
+) -> Result<()> {
+    check_len("x", x, rows * din)?;
+    check_len("w", w, din * dout)?;
+    check_len("b", b, dout)?;
+    check_len("y", y, rows * dout)?;
+    if let Some(m) = mask {
+        check_len("mask", m, rows * dout)?;
+    }
+    gemm_nn(rows, dout, din, x, din, w, dout, y, dout, false)?;
+    for r in 0..rows {
+        let row = &mut y[r * dout..(r + 1) * dout];
+        for j in 0..dout {
+            let mut v = row[j] + b[j];
+            if let Some(m) = mask {
+                v *= m[r * dout + j];
+            }
+            row[j] = if act == Activation::Tanh { v.tanh() } else { v };
+        }
+    }
+    Ok(())
+}
+
+/// Backward pass of [`dense_forward`] given its output `y` and the gradient `dy` of `y`: writes `dw`
+/// (`din × dout`), `db` (`dout`) and, when given, `dx` (`rows × din`).
+pub fn dense_backward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: &[f32],
+    w: &[f32],
+    y: &[f32],
+    mask: Option<&[f32]>,
+    act: Activation,
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Result<()> {
+    check_len("x", x, rows * din)?;
+    check_len("w", w, din * dout)?;
+    check_len("y", y, rows * dout)?;
+    check_len("dy", dy, rows * dout)?;
+    check_len("dw", dw, din * dout)?;
+    check_len("db", db, dout)?;
+    if let Some(m) = mask {
+        check_len("mask", m, rows * dout)?;
+    }
+    // Gradient before the activation (and through the mask).
+    let mut dpre = vec![0f32; rows * dout];
+    for i in 0..rows * dout {
+        let mut g = dy[i];
+        if act == Activation::Tanh {
+            g *= 1.0 - y[i] * y[i];
+        }
+        if let Some(m) = mask {
+            g *= m[i];
+        }
+        dpre[i] = g;
+    }
+    db.iter_mut().for_each(|v| *v = 0.0);
+    for r in 0..rows {
+        crate::simd::axpy(1.0, &dpre[r * dout..(r + 1) * dout], db);
+    }
+    gemm_tn(din, dout, rows, x, din, &dpre, dout, dw, dout, false)?;
+    if let Some(dx) = dx {
+        check_len("dx", dx, rows * din)?;
+        let mut wt = vec![0f32; din * dout];
+        transpose(w, din, dout, &mut wt)?;
+        gemm_nn(rows, din, dout, &dpre, dout, &wt, din, dx, din, false)?;
+    }
+    Ok(())
+}
+
+/// Which VAE head: MacridVAE's (`μ = a/‖a‖`, `σ = σ0·e^{−b/2}`, KL to `N(0, σ0²)` without its constant,
+/// optionally `z` normalized for the cosine decoder) or MultVAE's (`μ`, `log σ²`, KL to `N(0, I)`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Head {
+    Macrid { sigma0: f32, normalize_z: bool },
+    Mult,
+}
+
+fn l2n(v: &[f32], out: &mut [f32]) -> f32 {
+    let n = crate::simd::sum_sq(v).sqrt().max(1e-12);
+    for j in 0..v.len() {
+        out[j] = v[j] / n;
+    }
+    n
+}
+
+/// The VAE head over `rows` rows of the encoder output `y = [a | b]` (`rows × 2d`): writes `z`
+/// (`rows × d`, the decoder's input: `μ + ε⊙σ`, or `μ` when `eps` is `None`, normalized for
+/// `normalize_z`) and each row's KL term (`rows`): Macrid `½ Σ (b + e^{−b} − 1)`, Mult
+/// `½ Σ (−log σ² + σ² + μ² − 1)` with `b = log σ²`.
+pub fn head_forward(
+    rows: usize,
+    d: usize,
+    y: &[f32],
+    eps: Option<&[f32]>,
+    head: Head,
+    z: &mut [f32],
+    kl: &mut [f32],
+) -> Result<()> {
+    check_len("y", y, rows * 2 * d)?;
+    check_len("z", z, rows * d)?;
+    check_len("kl", kl, rows)?;
+    if let Some(e) = eps {
+        check_len("eps", e, rows * d)?;
+    }
+    let mut mu = vec![0f32; d];
+    for r in 0..rows {
+        let a = &y[r * 2 * d..r * 2 * d + d];
+        let b = &y[r * 2 * d + d..(r + 1) * 2 * d];
+        let zr = &mut z[r * d..(r + 1) * d];
+        let mut k = 0f32;
+        match head {
+            Head::Macrid {
+                sigma0,
+                normalize_z,
+            } => {
+                l2n(a, &mut mu);
+                for j in 0..d {
+                    let half = (-0.5 * b[j]).exp(); // e^{−b/2}; e^{−b} is its square
+                    k += b[j] + half * half - 1.0;
+                    zr[j] = match eps {
+                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * half,
+                        None => mu[j],
+                    };
+                }
+                if normalize_z {
+                    let n = crate::simd::sum_sq(zr).sqrt().max(1e-12);
+                    zr.iter_mut().for_each(|v| *v /= n);
+                }
+            }
+            Head::Mult => {
+                for j in 0..d {
+                    let lv = b[j];
+                    k += -lv + lv.exp() + a[j] * a[j] - 1.0;
+                    zr[j] = match eps {
+                        Some(eps) => a[j] + eps[r * d + j] * (0.5 * lv).exp(),
+                        None => a[j],
+                    };
+                }
+            }
+        }
+        kl[r] = 0.5 * k;
+    }
+    Ok(())
+}
+
+/// Backward pass of [`head_forward`]: given `dz` and the weight `kl_scale` of `Σ_rows kl` in the loss,
+/// writes `dy` (`rows × 2d`). Recomputes the forward quantities from `y` and `eps`.
+pub fn head_backward(
+    rows: usize,
+    d: usize,
+    y: &[f32],
+    eps: Option<&[f32]>,
+    head: Head,
+    dz: &[f32],
+    kl_scale: f32,
+    dy: &mut [f32],
+) -> Result<()> {
+    check_len("y", y, rows * 2 * d)?;
+    check_len("dz", dz, rows * d)?;
+    check_len("dy", dy, rows * 2 * d)?;
+    if let Some(e) = eps {
+        check_len("eps", e, rows * d)?;
+    }
+    let mut mu = vec![0f32; d];
+    let mut z = vec![0f32; d];
+    let mut g = vec![0f32; d];
+    let mut half = vec![0f32; d];
+    for r in 0..rows {
+        let a = &y[r * 2 * d..r * 2 * d + d];
+        let b = &y[r * 2 * d + d..(r + 1) * 2 * d];
+        let dzr = &dz[r * d..(r + 1) * d];
+        let (da, db) = dy[r * 2 * d..(r + 1) * 2 * d].split_at_mut(d);
+        match head {
+            Head::Macrid {
+                sigma0,
+                normalize_z,
+            } => {
+                let an = l2n(a, &mut mu);
+                for j in 0..d {
+                    half[j] = (-0.5 * b[j]).exp();
+                    z[j] = match eps {
+                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * half[j],
+                        None => mu[j],
+                    };
+                }
+                // Through z/‖z‖: g = (dzn − zn (zn·dzn)) / ‖z‖.
+                if normalize_z {
+                    let zn_norm = crate::simd::sum_sq(&z).sqrt().max(1e-12);
+                    let mut dot = 0f32;
+                    for j in 0..d {
+                        dot += z[j] / zn_norm * dzr[j];
+                    }
+                    for j in 0..d {
+                        g[j] = (dzr[j] - z[j] / zn_norm * dot) / zn_norm;
+                    }
+                } else {
+                    g.copy_from_slice(dzr);
+                }
+                // μ = a/‖a‖: da = (g − μ (μ·g)) / ‖a‖.
+                let mg = crate::simd::dot(&mu, &g);
+                for j in 0..d {
+                    da[j] = (g[j] - mu[j] * mg) / an;
+                    let sigma_term = match eps {
+                        Some(eps) => -0.5 * g[j] * eps[r * d + j] * sigma0 * half[j],
+                        None => 0.0,
+                    };
+                    db[j] = sigma_term + kl_scale * 0.5 * (1.0 - half[j] * half[j]);
+                }
+            }
+            Head::Mult => {
+                for j in 0..d {
+                    let lv = b[j];
+                    da[j] = dzr[j] + kl_scale * a[j];
+                    let sample = match eps {
+                        Some(eps) => 0.5 * dzr[j] * eps[r * d + j] * (0.5 * lv).exp(),
+                        None => 0.0,
+                    };
+                    db[j] = sample + kl_scale * 0.5 * (lv.exp() - 1.0);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use super::*;
+    use crate::rng::Xoshiro256;
+
+    fn rand(rng: &mut Xoshiro256, n: usize, s: f32) -> Vec<f32> {
+        (0..n)
+            .map(|_| (rng.next_f64() as f32 * 2.0 - 1.0) * s)
+            .collect()
+    }
+
+    #[test]
+    fn dense_gradients_match_finite_differences() {
+        let mut rng = Xoshiro256::new(1);
+        let (rows, din, dout) = (5, 7, 6);
+        let x = rand(&mut rng, rows * din, 1.0);
+        let mut w = rand(&mut rng, din * dout, 0.5);
+        let b = rand(&mut rng, dout, 0.1);
+        let mask: Vec<f32> = (0..rows * dout)
+            .map(|i| if i % 4 == 0 { 0.0 } else { 2.0 })
+            .collect();
+        let wts = rand(&mut rng, rows * dout, 1.0);
+        for &act in &[Activation::Tanh, Activation::Identity] {
+            let obj = |x: &[f32], w: &[f32]| -> f64 {
+                let mut y = vec![0f32; rows * dout];
+                dense_forward(rows, din, dout, x, w, &b, Some(&mask), act, &mut y).unwrap();
+                y.iter().zip(&wts).map(|(a, b)| (a * b) as f64).sum()
+            };
+            let mut y = vec![0f32; rows * dout];
+            dense_forward(rows, din, dout, &x, &w, &b, Some(&mask), act, &mut y).unwrap();
+            let mut dx = vec![0f32; rows * din];
+            let mut dw = vec![0f32; din * dout];
+            let mut db = vec![0f32; dout];
+            dense_backward(
+                rows,
+                din,
+                dout,
+                &x,
+                &w,
+                &y,
+                Some(&mask),
+                act,
+                &wts,
+                Some(&mut dx),
+                &mut dw,
+                &mut db,
+            )
+            .unwrap();
+            let eps = 1e-3;
+            for idx in [0, 11, din * dout - 1] {
+                let o = w[idx];
+                w[idx] = o + eps;
+                let up = obj(&x, &w);
+                w[idx] = o - eps;
+                let down = obj(&x, &w);
+                w[idx] = o;
+                let fd = (up - down) / (2.0 * eps as f64);
+                assert!(
+                    (dw[idx] as f64 - fd).abs() < 2e-3,
+                    "dw[{}] {} vs {}",
+                    idx,
+                    dw[idx],
+                    fd
+                );
+            }
+            let mut xm = x.clone();
+            for idx in [0, 9, rows * din - 1] {
+                let o = xm[idx];
+                xm[idx] = o + eps;
+                let up = obj(&xm, &w);
+                xm[idx] = o - eps;
+                let down = obj(&xm, &w);
+                xm[idx] = o;
+                let fd = (up - down) / (2.0 * eps as f64);
+                assert!(
+                    (dx[idx] as f64 - fd).abs() < 2e-3,
+                    "dx[{}] {} vs {}",
+                    idx,
+                    dx[idx],
+                    fd
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn head_gradients_match_finite_differences() {
+        let mut rng = Xoshiro256::new(2);
+        let (rows, d) = (4, 5);
+        let mut y = rand(&mut rng, rows * 2 * d, 1.0);
+        let eps = rand(&mut rng, rows * d, 1.0);
+        let wts = rand(&mut rng, rows * d, 1.0);
+        let kl_scale = 0.3f32;
+        for &head in &[
+            Head::Macrid {
+                sigma0: 0.3,
+                normalize_z: true,
+            },
+            Head::Macrid {
+                sigma0: 0.3,
+                normalize_z: false,
+            },
+            Head::Mult,
+        ] {
+            for e in [Some(&eps[..]), None] {
+                let obj = |y: &[f32]| -> f64 {
+                    let mut z = vec![0f32; rows * d];
+                    let mut kl = vec![0f32; rows];
+                    head_forward(rows, d, y, e, head, &mut z, &mut kl).unwrap();
+                    z.iter().zip(&wts).map(|(a, b)| (a * b) as f64).sum::<f64>()
+                        + kl_scale as f64 * kl.iter().map(|&v| v as f64).sum::<f64>()
+                };
+                let mut dy = vec![0f32; rows * 2 * d];
+                head_backward(rows, d, &y, e, head, &wts, kl_scale, &mut dy).unwrap();
+                for idx in 0..rows * 2 * d {
+                    let o = y[idx];
+                    y[idx] = o + 1e-3;
+                    let up = obj(&y);
+                    y[idx] = o - 1e-3;
+                    let down = obj(&y);
+                    y[idx] = o;
+                    let fd = (up - down) / 2e-3;
+                    assert!(
+                        (dy[idx] as f64 - fd).abs() < 3e-3,
+                        "{:?} dy[{}] {} vs {}",
+                        head,
+                        idx,
+                        dy[idx],
+                        fd
+                    );
+                }
+            }
+        }
+    }
+}

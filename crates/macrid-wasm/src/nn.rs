@@ -1,0 +1,473 @@
+//! Exports of the training kernels (`macrid_core::nn`, `macrid_core::gemm`). Optional arrays are passed
+//! as a null pointer (0); an absent `bound` as NaN. All outputs are caller-allocated and overwritten.
+
+use crate::abi::{slice, slice_mut, status};
+use macrid_core::csr::CsrRef;
+use macrid_core::nn::{sparse_mix_backward, sparse_mix_forward, MixDecoder, MixGrads};
+use macrid_core::{Error, Result};
+
+/// # Safety
+/// A non-null `p` must point to `len` elements.
+unsafe fn opt<'a>(p: *const f32, len: usize) -> Option<&'a [f32]> {
+    if p.is_null() {
+        None
+    } else {
+        Some(slice(p, len))
+    }
+}
+
+/// # Safety
+/// As [`opt`], writable and unaliased.
+unsafe fn opt_mut<'a>(p: *mut f32, len: usize) -> Option<&'a mut [f32]> {
+    if p.is_null() {
+        None
+    } else {
+        Some(slice_mut(p, len))
+    }
+}
+
+unsafe fn csr<'a>(
+    indptr: *const u32,
+    rows: usize,
+    indices: *const u32,
+    nnz: usize,
+    cols: usize,
+) -> Result<CsrRef<'a>> {
+    CsrRef::new("x", slice(indptr, rows + 1), slice(indices, nnz), cols)
+}
+
+/// Forward pass of the per-concept sparse encoder layer; see `macrid_core::nn::sparse_mix_forward`.
+///
+/// # Safety
+/// `indptr` users+1, `indices` nnz, `mask` nnz·K (or null), `c` items·K (or null), `t` items·d,
+/// `out` users·K·d, `norms` users·K.
+#[no_mangle]
+pub unsafe extern "C" fn mv_sparse_mix_forward(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    mask: *const f32,
+    c: *const f32,
+    t: *const f32,
+    eps: f32,
+    out: *mut f32,
+    norms: *mut f32,
+) -> i32 {
+    status((|| {
+        let x = csr(indptr, users, indices, nnz, items)?;
+        sparse_mix_forward(
+            &x,
+            concepts,
+            d,
+            opt(mask, nnz * concepts),
+            opt(c, items * concepts),
+            slice(t, items * d),
+            eps,
+            slice_mut(out, users * concepts * d),
+            slice_mut(norms, users * concepts),
+        )
+    })())
+}
+
+/// Backward pass of [`mv_sparse_mix_forward`].
+///
+/// # Safety
+/// As the forward pass, plus `norms` users·K, `out`/`dout` users·K·d, `dc` items·K (null when `c` is),
+/// `dt` items·d.
+#[no_mangle]
+pub unsafe extern "C" fn mv_sparse_mix_backward(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    mask: *const f32,
+    c: *const f32,
+    t: *const f32,
+    norms: *const f32,
+    out: *const f32,
+    dout: *const f32,
+    dc: *mut f32,
+    dt: *mut f32,
+) -> i32 {
+    status((|| {
+        let x = csr(indptr, users, indices, nnz, items)?;
+        sparse_mix_backward(
+            &x,
+            concepts,
+            d,
+            opt(mask, nnz * concepts),
+            opt(c, items * concepts),
+            slice(t, items * d),
+            slice(norms, users * concepts),
+            slice(out, users * concepts * d),
+            slice(dout, users * concepts * d),
+            opt_mut(dc, items * concepts),
+            slice_mut(dt, items * d),
+        )
+    })())
+}
+
+unsafe fn decoder<'a>(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+) -> Result<MixDecoder<'a>> {
+    let n = users
+        .checked_mul(concepts)
+        .and_then(|x| x.checked_mul(d))
+        .ok_or_else(|| Error::invalid("sizes overflow".to_string()))?;
+    Ok(MixDecoder {
+        users,
+        concepts,
+        d,
+        items,
+        z: slice(z, n),
+        h: slice(h, items * d),
+        c: opt(c, items * concepts),
+        bias: opt(bias, items),
+        scale,
+        bound: if bound.is_nan() { None } else { Some(bound) },
+    })
+}
+
+/// Log-probabilities of every item for every user (`out`: users·items); see `macrid_core::nn::MixDecoder`.
+///
+/// # Safety
+/// `z` users·K·d, `h` items·d, `c` items·K (or null), `bias` items (or null), `out` users·items.
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_decoder_log_probs(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+    out: *mut f32,
+) -> i32 {
+    status((|| {
+        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
+        dec.log_probs(slice_mut(out, users * items))
+    })())
+}
+
+/// Loss and gradients of the fused decoder for clicks `x`; see `macrid_core::nn::MixDecoder::train`.
+///
+/// # Safety
+/// As [`mv_mix_decoder_log_probs`], plus `indptr` users+1, `indices` nnz, `loss` users, `dz` users·K·d,
+/// `dh` items·d, `dc` items·K (null when `c` is), `dbias` items (null when `bias` is).
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_decoder_train(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    grad_scale: f32,
+    loss: *mut f32,
+    dz: *mut f32,
+    dh: *mut f32,
+    dc: *mut f32,
+    dbias: *mut f32,
+) -> i32 {
+    status((|| {
+        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
+        let x = csr(indptr, users, indices, nnz, items)?;
+        dec.train(
+            &x,
+            grad_scale,
+            MixGrads {
+                loss: slice_mut(loss, users),
+                dz: slice_mut(dz, users * concepts * d),
+                dh: slice_mut(dh, items * d),
+                dc: opt_mut(dc, items * concepts),
+                dbias: opt_mut(dbias, items),
+            },
+        )
+    })())
+}
+
+/// `C (m×n) = op(A) · op(B)`, packed row-major; `trans_a`/`trans_b` non-zero take `A` as `k×m` / `B` as
+/// `n×k` and use their transposes (see `macrid_core::gemm::gemm_any`).
+///
+/// # Safety
+/// `a` m·k, `b` k·n, `c` m·n elements.
+#[no_mangle]
+pub unsafe extern "C" fn mv_gemm(
+    trans_a: u32,
+    trans_b: u32,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+) -> i32 {
+    status(macrid_core::gemm::gemm_any(
+        trans_a != 0,
+        trans_b != 0,
+        m,
+        n,
+        k,
+        slice(a, m * k),
+        slice(b, k * n),
+        slice_mut(c, m * n),
+    ))
+}
+
+/// Fills `out` (`n` floats) with seeded noise: `kind` 0 = standard normal, 1 = inverted dropout with keep
+/// probability `param`, 2 = standard Gumbel. The seed is `(seed_hi << 32) | seed_lo`.
+///
+/// # Safety
+/// `out` must point to `n` writable floats.
+#[no_mangle]
+pub unsafe extern "C" fn mv_noise(
+    kind: u32,
+    seed_hi: u32,
+    seed_lo: u32,
+    param: f64,
+    n: usize,
+    out: *mut f32,
+) -> i32 {
+    let seed = ((seed_hi as u64) << 32) | seed_lo as u64;
+    let out = slice_mut(out, n);
+    status(match kind {
+        0 => {
+            macrid_core::noise::fill_normal(seed, out);
+            Ok(())
+        }
+        1 if param > 0.0 && param <= 1.0 => {
+            macrid_core::noise::fill_dropout(seed, param, out);
+            Ok(())
+        }
+        1 => Err(Error::invalid(format!(
+            "'keep' must be in (0, 1] but is {}",
+            param
+        ))),
+        2 => {
+            macrid_core::noise::fill_gumbel(seed, out);
+            Ok(())
+        }
+        _ => Err(Error::invalid(format!("unknown noise kind {}", kind))),
+    })
+}
+
+fn activation(code: u32) -> Result<macrid_core::nn::Activation> {
+    match code {
+        0 => Ok(macrid_core::nn::Activation::Identity),
+        1 => Ok(macrid_core::nn::Activation::Tanh),
+        _ => Err(Error::invalid(format!("unknown activation {}", code))),
+    }
+}
+
+fn head(kind: u32, sigma0: f32, normalize: u32) -> Result<macrid_core::nn::Head> {
+    match kind {
+        0 => Ok(macrid_core::nn::Head::Macrid {
+            sigma0,
+            normalize_z: normalize != 0,
+        }),
+        1 => Ok(macrid_core::nn::Head::Mult),
+        _ => Err(Error::invalid(format!("unknown head {}", kind))),
+    }
+}
+
+/// Dense layer forward; see `macrid_core::nn::dense_forward` (`act`: 0 identity, 1 tanh).
+///
+/// # Safety
+/// `x` rows·din, `w` din·dout, `b` dout, `mask` rows·dout (or null), `y` rows·dout.
+#[no_mangle]
+pub unsafe extern "C" fn mv_dense_forward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: *const f32,
+    w: *const f32,
+    b: *const f32,
+    mask: *const f32,
+    act: u32,
+    y: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::dense_forward(
+            rows,
+            din,
+            dout,
+            slice(x, rows * din),
+            slice(w, din * dout),
+            slice(b, dout),
+            opt(mask, rows * dout),
+            activation(act)?,
+            slice_mut(y, rows * dout),
+        )
+    })())
+}
+
+/// Dense layer backward; see `macrid_core::nn::dense_backward`.
+///
+/// # Safety
+/// As [`mv_dense_forward`], plus `dy` rows·dout, `dx` rows·din (or null), `dw` din·dout, `db` dout.
+#[no_mangle]
+pub unsafe extern "C" fn mv_dense_backward(
+    rows: usize,
+    din: usize,
+    dout: usize,
+    x: *const f32,
+    w: *const f32,
+    y: *const f32,
+    mask: *const f32,
+    act: u32,
+    dy: *const f32,
+    dx: *mut f32,
+    dw: *mut f32,
+    db: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::dense_backward(
+            rows,
+            din,
+            dout,
+            slice(x, rows * din),
+            slice(w, din * dout),
+            slice(y, rows * dout),
+            opt(mask, rows * dout),
+            activation(act)?,
+            slice(dy, rows * dout),
+            opt_mut(dx, rows * din),
+            slice_mut(dw, din * dout),
+            slice_mut(db, dout),
+        )
+    })())
+}
+
+/// VAE head forward (`kind` 0 MacridVAE, 1 MultVAE); see `macrid_core::nn::head_forward`.
+///
+/// # Safety
+/// `y` rows·2d, `eps` rows·d (or null), `z` rows·d, `kl` rows.
+#[no_mangle]
+pub unsafe extern "C" fn mv_head_forward(
+    rows: usize,
+    d: usize,
+    y: *const f32,
+    eps: *const f32,
+    kind: u32,
+    sigma0: f32,
+    normalize: u32,
+    z: *mut f32,
+    kl: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::head_forward(
+            rows,
+            d,
+            slice(y, rows * 2 * d),
+            opt(eps, rows * d),
+            head(kind, sigma0, normalize)?,
+            slice_mut(z, rows * d),
+            slice_mut(kl, rows),
+        )
+    })())
+}
+
+/// VAE head backward; see `macrid_core::nn::head_backward`.
+///
+/// # Safety
+/// As [`mv_head_forward`], plus `dz` rows·d and `dy` rows·2d.
+#[no_mangle]
+pub unsafe extern "C" fn mv_head_backward(
+    rows: usize,
+    d: usize,
+    y: *const f32,
+    eps: *const f32,
+    kind: u32,
+    sigma0: f32,
+    normalize: u32,
+    dz: *const f32,
+    kl_scale: f32,
+    dy: *mut f32,
+) -> i32 {
+    status((|| {
+        macrid_core::nn::head_backward(
+            rows,
+            d,
+            slice(y, rows * 2 * d),
+            opt(eps, rows * d),
+            head(kind, sigma0, normalize)?,
+            slice(dz, rows * d),
+            kl_scale,
+            slice_mut(dy, rows * 2 * d),
+        )
+    })())
+}
+
+/// Sampled-softmax loss and gradients; see `macrid_core::nn::MixDecoder::train_sampled`.
+///
+/// # Safety
+/// As [`mv_mix_decoder_train`], plus `negatives` and `log_weight` with `s` elements.
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_decoder_train_sampled(
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    bound: f32,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    negatives: *const u32,
+    log_weight: *const f32,
+    s: usize,
+    grad_scale: f32,
+    loss: *mut f32,
+    dz: *mut f32,
+    dh: *mut f32,
+    dc: *mut f32,
+    dbias: *mut f32,
+) -> i32 {
+    status((|| {
+        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
+        let x = csr(indptr, users, indices, nnz, items)?;
+        dec.train_sampled(
+            &x,
+            slice(negatives, s),
+            slice(log_weight, s),
+            grad_scale,
+            MixGrads {
+                loss: slice_mut(loss, users),
+                dz: slice_mut(dz, users * concepts * d),
+                dh: slice_mut(dh, items * d),
+                dc: opt_mut(dc, items * concepts),
+                dbias: opt_mut(dbias, items),
+            },
+        )
+    })())
+}

@@ -1,0 +1,246 @@
+/**
+ * bench-train: training speed of the three models on the embedded backend, against the PyTorch
+ * reference's numbers on this machine (2 threads: 4.2 s per ML-1M-shaped epoch, 4.5 s per 500 × 20,000 step).
+ *
+ * Prints (human-readable, or one JSON object per line with --json):
+ * - s/epoch (training only) and the validation evaluation time per model and backend on the data
+ *   pipeline's ML-1M-shaped synthetic preset (`data synth --preset ml-1m`: 6,040 users, 3,706 items,
+ *   1M ratings, ~575k clicks after the > 3.5 filter; reference split with 500 validation + 500 test
+ *   users), with the share of time in concepts / encoder / decoder / optimizer / evaluation;
+ * - one MacridVAE training step of 500 users on 20,000 items (K = 7, d = 100);
+ * - peak RSS of the process.
+ * With --ml20m instead: the ML-20M-shaped preset (prepared by a child process, so its memory does not
+ * count), a few MacridVAE steps and a validation batch, and the training process's peak RSS.
+ *
+ * Datasets are cached under --cache (default: <tmpdir>/macridvae-bench) and reused when identical.
+ *
+ * Usage: tsx scripts/bench-train.ts [--epochs 3] [--threads 2] [--models macridvae,multvae,multdae]
+ *        [--backends wasm,cpu] [--ml20m] [--cache DIR] [--json]
+ */
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { csrGatherRows, csrRows } from '../ts/csr.js';
+import { prepareDataset } from '../ts/data/prepare.js';
+import { type Dataset, loadDataset } from '../ts/data/store.js';
+import { synthesize } from '../ts/data/synth.js';
+import { type ModelKind, resolveModelConfig } from '../ts/models/config.js';
+import { createModel } from '../ts/models/index.js';
+import { PHASES, profileTimes, setProfiling } from '../ts/models/profile.js';
+import { type BackendName, selectBackend } from '../ts/tf/backend.js';
+import { Adam } from '../ts/train/optimizer.js';
+import { trainModel } from '../ts/train/trainer.js';
+import { KernelPool } from '../ts/workers/pool.js';
+
+const { values: opt } = parseArgs({
+  options: {
+    epochs: { type: 'string', default: '3' },
+    threads: { type: 'string', default: String(Math.min(2, availableParallelism())) },
+    models: { type: 'string', default: 'macridvae,multvae,multdae' },
+    backends: { type: 'string', default: 'wasm' },
+    ml20m: { type: 'boolean', default: false },
+    cache: { type: 'string', default: join(tmpdir(), 'macridvae-bench') },
+    json: { type: 'boolean', default: false },
+  },
+});
+const epochs = Number(opt.epochs);
+const cache = opt.cache;
+const threads = Number(opt.threads);
+
+function out(obj: Record<string, unknown>, text: string): void {
+  if (opt.json) console.log(JSON.stringify(obj));
+  else console.log(text);
+}
+
+/** A synthetic preset, synthesized and prepared (reference split) under the cache, reused when identical. */
+async function preset(name: string, heldout: number, overrides: Record<string, number> = {}): Promise<Dataset> {
+  const tag = [name, ...Object.entries(overrides).map(([k, v]) => `${k}${v}`)].join('-');
+  const raw = join(cache, `${tag}-ratings`);
+  const dir = join(cache, `${tag}-h${heldout}`);
+  await synthesize({ preset: name, out: raw, ...overrides });
+  await prepareDataset({ input: join(raw, 'ratings.csv'), out: dir, heldoutUsers: heldout, items: false });
+  return loadDataset(dir);
+}
+
+function peakRssMiB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+async function main(): Promise<void> {
+  const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+  const runtime = { pool, threads };
+  if (opt.ml20m) return ml20m(runtime);
+  const t0 = performance.now();
+  const ml1m = await preset('ml-1m', 500);
+  const c = ml1m.manifest.counts;
+  out(
+    {
+      dataset: 'ml-1m',
+      users: c.users,
+      items: c.items,
+      trainClicks: c.trainInteractions,
+      seconds: (performance.now() - t0) / 1000,
+    },
+    `ML-1M-shaped synthetic preset: ${c.users} users × ${c.items} items, ${c.trainInteractions} training clicks (${c.trainUsers} training users), ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${threads} thread(s)`,
+  );
+  for (const backend of opt.backends.split(',') as BackendName[]) {
+    await selectBackend(backend);
+    for (const kind of opt.models.split(',') as ModelKind[]) {
+      const perEpoch: number[] = [];
+      const evalS: number[] = [];
+      setProfiling(true);
+      const r = await trainModel({
+        model: resolveModelConfig(kind),
+        train: { epochs },
+        data: ml1m,
+        runtime,
+        onEpoch: (e) => {
+          perEpoch.push(e.seconds);
+          evalS.push(e.evalSeconds);
+        },
+      });
+      const prof = profileTimes();
+      setProfiling(false);
+      r.model.dispose();
+      const total = PHASES.reduce((s, p) => s + prof[p], 0);
+      // The first epoch includes worker start-up and WASM memory growth; report the median of the rest.
+      const steady = perEpoch.length > 1 ? perEpoch.slice(1) : perEpoch;
+      const median = [...steady].sort((a, b) => a - b)[Math.floor(steady.length / 2)];
+      const shares = Object.fromEntries(PHASES.map((p) => [p, Number((prof[p] / total).toFixed(3))]));
+      out(
+        {
+          bench: 'epoch',
+          backend,
+          model: kind,
+          threads,
+          secondsPerEpoch: median,
+          epochs: perEpoch,
+          evalSeconds: evalS,
+          shares,
+          peakRssMiB: peakRssMiB(),
+        },
+        `  ${backend.padEnd(5)} ${kind.padEnd(10)} ${median.toFixed(2)} s/epoch (epochs: ${perEpoch.map((s) => s.toFixed(2)).join(', ')}), validation ${evalS[evalS.length - 1].toFixed(2)} s; ` +
+          PHASES.map((p) => `${p} ${(100 * shares[p]).toFixed(0)}%`).join(', '),
+      );
+    }
+  }
+
+  await selectBackend('wasm');
+  // 500 users over 20,000 item columns, with ML-20M's clicks per user.
+  const M = 20000;
+  const pool20 = await preset('ml-20m', 0, { users: 2000, items: M, ratings: 290_000 });
+  const b = csrGatherRows(
+    pool20.train,
+    Array.from({ length: 500 }, (_, i) => i),
+  );
+  const batch = { ...b, cols: M };
+  const model = createModel(resolveModelConfig('macridvae'), M, { seed: 1, runtime });
+  const adam = new Adam({ lr: 1e-3 });
+  const steps: number[] = [];
+  setProfiling(true);
+  for (let s = 0; s < 4; s++) {
+    const ts = performance.now();
+    const { grads } = await model.gradients(batch, { beta: 0.2, l2: 0, noiseSeed: s });
+    adam.apply(model.variables, grads);
+    for (const g of grads.values()) g.dispose();
+    steps.push((performance.now() - ts) / 1000);
+  }
+  const prof = profileTimes();
+  setProfiling(false);
+  adam.dispose();
+  model.dispose();
+  const steady = steps.slice(1).sort((a, b) => a - b);
+  const total = PHASES.reduce((s, p) => s + prof[p], 0);
+  out(
+    {
+      bench: 'step',
+      model: 'macridvae',
+      users: 500,
+      items: M,
+      clicks: batch.indices.length,
+      threads,
+      seconds: steady[1],
+      steps,
+      shares: Object.fromEntries(PHASES.map((p) => [p, Number((prof[p] / total).toFixed(3))])),
+      peakRssMiB: peakRssMiB(),
+    },
+    `one MacridVAE step, 500 users × ${M} items (K=7, d=100, ${batch.indices.length} clicks): ${steady[1].toFixed(2)} s (steps: ${steps.map((s) => s.toFixed(2)).join(', ')}); ` +
+      PHASES.filter((p) => p !== 'evaluation')
+        .map((p) => `${p} ${((100 * prof[p]) / total).toFixed(0)}%`)
+        .join(', '),
+  );
+
+  out({ peakRssMiB: peakRssMiB(), tensors: tf.memory().numTensors }, `peak RSS ${peakRssMiB()} MiB`);
+  await pool?.close();
+}
+
+/** ML-20M-shaped memory: the dataset is prepared by the CLI in a child process, then a few steps here. */
+async function ml20m(runtime: { pool?: KernelPool; threads: number }): Promise<void> {
+  const raw = join(cache, 'ml-20m-ratings');
+  const dir = join(cache, 'ml-20m-h10000');
+  const t0 = performance.now();
+  const bin = join(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+  execFileSync(process.execPath, [bin, 'data', 'synth', '--preset', 'ml-20m', '--out', raw], { stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [
+      bin,
+      'data',
+      'prepare',
+      '--input',
+      join(raw, 'ratings.csv'),
+      '--out',
+      dir,
+      '--heldout-users',
+      '10000',
+      '--items',
+      'none',
+    ],
+    { stdio: 'ignore' },
+  );
+  const prepS = (performance.now() - t0) / 1000;
+  const rss0 = peakRssMiB();
+  const data = await loadDataset(dir);
+  const c = data.manifest.counts;
+  await selectBackend('wasm');
+  const m = createModel(resolveModelConfig('macridvae'), data.items, { seed: 1, runtime });
+  const a = new Adam({ lr: 1e-3 });
+  const order = Array.from({ length: 500 * 5 }, (_, i) => i);
+  const ts = performance.now();
+  for (let s = 0; s < 5; s++) {
+    const { grads } = await m.gradients(csrGatherRows(data.train, order.slice(s * 500, (s + 1) * 500)), {
+      beta: 0.2,
+      l2: 0,
+      noiseSeed: s,
+    });
+    a.apply(m.variables, grads);
+    for (const g of grads.values()) g.dispose();
+  }
+  const perStep = (performance.now() - ts) / 5000;
+  await m.score(csrGatherRows(data.validation.foldIn, order.slice(0, 500)));
+  a.dispose();
+  m.dispose();
+  const steps = Math.ceil(csrRows(data.train) / 500);
+  out(
+    {
+      bench: 'ml-20m',
+      users: c.users,
+      items: c.items,
+      trainClicks: c.trainInteractions,
+      prepareSeconds: prepS,
+      secondsPerStep: perStep,
+      stepsPerEpoch: steps,
+      rssBeforeMiB: rss0,
+      peakRssMiB: peakRssMiB(),
+    },
+    `ML-20M-shaped preset (${c.users} users × ${c.items} items, ${c.trainInteractions} training clicks): ${perStep.toFixed(2)} s/step, ~${((perStep * steps) / 60).toFixed(1)} min/epoch (${steps} steps); peak RSS ${peakRssMiB()} MiB (${rss0} MiB before training)`,
+  );
+  await runtime.pool?.close();
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

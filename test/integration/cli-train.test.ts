@@ -1,0 +1,128 @@
+/**
+ * `macridvae train`, `eval` and `demo`, by spawning the built CLI on the bundled ml-latest-small:
+ * the JSON-lines contract, a `kill -9` in the middle of training followed by `--resume` finishing the
+ * run exactly as an uninterrupted one, and usage errors naming the flag.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { prepareDataset } from '../../ts/data/prepare.js';
+import { BIN, cli } from '../helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'macridvae-cli-train-'));
+const data = join(root, 'data');
+test.before(async () => {
+  await prepareDataset({ input: 'data/ml-latest-small', out: data, heldoutUsers: 50 });
+});
+test.after.always(() => rmSync(root, { recursive: true, force: true }));
+
+/** Small and fast: the decoder's d and K shrink, the protocol stays. */
+const SMALL = ['--d', '16', '--concepts', '3', '--threads', '1'];
+
+function lines(s: string): Record<string, unknown>[] {
+  return s
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+}
+
+test.serial('train --json prints one line per epoch and a summary; eval --json reports the three metrics', (t) => {
+  const out = join(root, 'json');
+  const r = cli(['train', '--data', data, '--out', out, '--epochs', '3', ...SMALL, '--json']);
+  t.is(r.code, 0, r.stderr);
+  const ls = lines(r.stdout);
+  t.is(ls.length, 4);
+  for (const [i, l] of ls.slice(0, 3).entries()) {
+    t.is(l.epoch, i + 1);
+    for (const k of ['seconds', 'evalSeconds', 'loss', 'ndcg@100']) t.is(typeof l[k], 'number', k);
+  }
+  const summary = ls[3] as { bestEpoch: number; test: Record<string, { mean: number; se: number }> };
+  t.true(summary.bestEpoch >= 1 && summary.bestEpoch <= 3);
+  const e = cli(['eval', '--model', out, '--data', data, '--json', '--threads', '1']);
+  t.is(e.code, 0, e.stderr);
+  const ev = JSON.parse(e.stdout) as { users: number; metrics: Record<string, { mean: number; se: number }> };
+  t.is(ev.users, 49);
+  t.deepEqual(Object.keys(ev.metrics), ['ndcg@100', 'recall@20', 'recall@50']);
+  // eval reproduces the test metrics train stored for the same (best) weights.
+  t.is(ev.metrics['ndcg@100'].mean, summary.test['ndcg@100'].mean);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  t.is(manifest.metrics.test['ndcg@100'].mean, summary.test['ndcg@100'].mean);
+  const v = cli(['eval', '--model', out, '--data', data, '--split', 'validation', '--json', '--threads', '1']);
+  t.is(JSON.parse(v.stdout).users, 50);
+});
+
+test.serial('kill -9 in the middle of training, then --resume, finishes the same run', async (t) => {
+  const args = ['--data', data, '--epochs', '6', ...SMALL, '--json'];
+  const whole = cli(['train', ...args, '--out', join(root, 'whole')]);
+  t.is(whole.code, 0, whole.stderr);
+  const out = join(root, 'killed');
+  const child = spawn(process.execPath, [BIN, 'train', ...args, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (b: Buffer) => {
+      seen += b.toString();
+      // Kill after the second epoch is reported: the third is then under way.
+      if (lines(seen).length >= 2 && !child.killed) child.kill('SIGKILL');
+    });
+    child.on('exit', () => resolve());
+    child.on('error', reject);
+  });
+  t.is(child.signalCode, 'SIGKILL');
+  const before = lines(seen).length;
+  t.true(before >= 2 && before < 6, `killed after ${before} epochs`);
+  const resumed = cli(['train', ...args, '--out', out, '--resume']);
+  t.is(resumed.code, 0, resumed.stderr);
+  const after = lines(resumed.stdout);
+  const firstEpoch = after[0].epoch as number;
+  t.true(firstEpoch > 1 && firstEpoch <= before + 1, `resumed at epoch ${firstEpoch}`);
+  t.is(after[after.length - 2].epoch, 6);
+  const strip = (l: Record<string, unknown>) => ({ ...l, seconds: 0, evalSeconds: 0 });
+  t.deepEqual(
+    after.slice(0, -1).map(strip),
+    lines(whole.stdout)
+      .slice(firstEpoch - 1, -1)
+      .map(strip),
+  );
+  const m1 = JSON.parse(readFileSync(join(root, 'whole', 'manifest.json'), 'utf8'));
+  const m2 = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  t.is(m2.weights.sha256, m1.weights.sha256);
+  t.deepEqual(m2.metrics, m1.metrics);
+});
+
+test.serial('usage errors name the flag (exit 2)', (t) => {
+  const a = cli(['train', '--out', join(root, 'x'), '--json']);
+  t.is(a.code, 2);
+  t.is(JSON.parse(a.stdout).error.message, 'macridvae train: --data is required');
+  const b = cli(['train', '--data', data, '--out', join(root, 'x'), '--model', 'vae']);
+  t.is(b.code, 2);
+  t.regex(b.stderr, /--model must be one of macridvae, multvae, multdae but got 'vae'/);
+  const c = cli(['train', '--data', data, '--out', join(root, 'x'), '--model', 'multvae', '--tau', '0.2']);
+  t.is(c.code, 2);
+  t.regex(c.stderr, /--tau does not apply to --model multvae/);
+  const d = cli(['train', '--data', data, '--out', join(root, 'x'), '--keep', '1.5']);
+  t.is(d.code, 2);
+  t.regex(d.stderr, /'keep' passed to resolveModelConfig\(\) must be <= 1 but got 1.5/);
+  const g = cli(['train', '--data', data, '--out', join(root, 'x'), '--softmax', 'approx']);
+  t.is(g.code, 2);
+  t.regex(g.stderr, /'softmax' passed to resolveTrainConfig\(\) must be one of full, sampled but got 'approx'/);
+  mkdirSync(join(root, 'exists'), { recursive: true });
+  writeFileSync(join(root, 'exists', 'manifest.json'), '{}');
+  const f = cli(['train', '--data', data, '--out', join(root, 'exists'), ...SMALL]);
+  t.is(f.code, 2);
+  t.regex(f.stderr, /already holds a model; pass --resume to continue it or --force/);
+  const e = cli(['eval', '--model', join(root, 'nothing'), '--data', data]);
+  t.is(e.code, 1);
+  t.regex(e.stderr, /is not a model directory/);
+});
+
+test.serial('demo --json trains MacridVAE on the bundled ml-latest-small and reports the paper next to it', (t) => {
+  const r = cli(['demo', '--out', join(root, 'demo'), '--epochs', '2', '--threads', '2', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+  t.like(out, { dataset: 'ml-latest-small', users: 603, items: 5697, testUsers: 49, epochs: 2 });
+  t.is(out.paper.macridvae['ndcg@100'], 0.28895);
+  t.is(typeof out.test['ndcg@100'].mean, 'number');
+});

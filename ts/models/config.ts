@@ -1,0 +1,225 @@
+/**
+ * Typed, documented configuration of the models and of their training.
+ *
+ * Sources of the defaults: the MacridVAE paper (Ma et al., NeurIPS 2019) and its authors' released code
+ * (summarized in `docs/paper.md` of the shared docs), and MultVAE/MultDAE (Liang et al., WWW 2018) and
+ * their released notebook. Where the project's PyTorch reference (`reference/torch/macridvae.py`) uses a
+ * different value the field says so.
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+export const MODEL_KINDS = ['macridvae', 'multvae', 'multdae'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** MacridVAE's architecture (paper Algorithm 1). */
+export interface MacridVaeConfig {
+  kind: 'macridvae';
+  /** Number of concepts (macro factors) `K`, ≥ 1. Default 7 (released code). */
+  concepts: number;
+  /** Dimension `d` of item, context, prototype and per-concept user vectors, ≥ 1. Default 100 (paper §3: "we set d = 100"). */
+  d: number;
+  /** Temperature `τ` of the cosine similarities, > 0. Default 0.1 (paper eq. 6: "we set τ = 0.1"). */
+  tau: number;
+  /**
+   * `σ0`, the prior's standard deviation and the scale of the posterior's (`σ = σ0·exp(−b/2)`), > 0.
+   * Default 0.075 (released code; the PyTorch reference uses 0.1; the paper: "around 0.1").
+   */
+  sigma0: number;
+  /** Widths of extra hidden layers of `f_nn` (`d → hidden… → 2d`, tanh between). Default `[]` (released code: one layer). */
+  hidden: number[];
+  /** `cosine` (the paper) or `inner` (the ablation of paper Fig. 2e, which collapses the concepts). Default `cosine`. */
+  similarity: 'cosine' | 'inner';
+  /** Training samples the concept assignment with Gumbel-softmax (temperature 1); false uses `softmax(s)`. Default true (Algorithm 1). */
+  gumbel: boolean;
+  /** Keep probability of the dropout on the masked, L2-normalized input (one mask per concept), in (0, 1]. Default 0.5 (released code). */
+  keep: number;
+}
+
+/** β-MultVAE and MultDAE (Liang et al. 2018): encoder `[items → hidden… → latent]`, decoder its mirror. */
+export interface MultConfig {
+  kind: 'multvae' | 'multdae';
+  /** Widths of the hidden layers between the items and the latent layer (tanh). Default `[600]` (Liang et al.). */
+  hidden: number[];
+  /** Latent dimension, ≥ 1. Default 200 (Liang et al.). */
+  latent: number;
+  /** Keep probability of the dropout on the L2-normalized input, in (0, 1]. Default 0.5 (Liang et al.). */
+  keep: number;
+}
+
+export type ModelConfig = MacridVaeConfig | MultConfig;
+
+export const BETA_SCHEDULES = ['reference', 'multvae', 'constant'] as const;
+/**
+ * How β grows with the optimizer step `t` (see `ts/train/schedule.ts`):
+ * - `reference`: `min(β, t / (5 · batchesPerEpoch))`, MacridVAE's released code (the cap 0.2 is reached after one epoch);
+ * - `multvae`: `min(β, t / annealSteps)`, MultVAE's annealing;
+ * - `constant`: `β` from the first step.
+ */
+export type BetaSchedule = (typeof BETA_SCHEDULES)[number];
+
+/** Optimization and protocol settings, shared by the three models. */
+export interface TrainConfig {
+  /** Adam learning rate, > 0. Default 1e-3 (both papers' code). */
+  lr: number;
+  /**
+   * Weight `λ` of the L2 penalty `λ·Σ‖W‖²` on weights, embeddings and prototypes (not biases), ≥ 0.
+   * Default 0, except MultDAE: 2e-5 (Liang et al.: `lam = 0.01 / batch_size` with the loss `+ 2·lam·½‖W‖²`).
+   */
+  l2: number;
+  /** Users per minibatch, ≥ 1. Default 500 (both papers' code). */
+  batchSize: number;
+  /** Maximum number of epochs, ≥ 1. Default 500 for MacridVAE (released code), 200 for MultVAE/MultDAE (Liang et al.). */
+  epochs: number;
+  /** Cap of the KL weight β, ≥ 0. Default 0.2 (both papers' code). Unused by MultDAE. */
+  beta: number;
+  /** Default `reference` for MacridVAE, `multvae` for MultVAE. */
+  betaSchedule: BetaSchedule;
+  /** Steps of the `multvae` schedule to reach β, ≥ 1. Default 200,000 (Liang et al.). */
+  annealSteps: number;
+  /** Stop after this many epochs without a better validation NDCG@100; 0 never stops early. Default 0. */
+  patience: number;
+  /** Seed of the initialization, the batch order and the noise (dropout, Gumbel, ε). Default 98765 (released code). */
+  seed: number;
+  /** Held-out users scored per batch during evaluation, ≥ 1. Default 500. */
+  evalBatchSize: number;
+  /**
+   * `full`: the softmax over all items (both papers). `sampled`: each user's softmax over its own clicks
+   * and `negatives` items drawn for the whole batch from `proposal` (draws of the user's own clicks
+   * dropped), each weighted by `1/(S·Q(j))` — an unbiased estimate of the full normalizer (sampled softmax
+   * with the log-Q correction; Jean et al. 2015). Evaluation always uses the full softmax. Default `full`.
+   */
+  softmax: 'full' | 'sampled';
+  /** Negative draws `S` per batch for `sampled`, ≥ 1. Default 1000. */
+  negatives: number;
+  /** Proposal of `sampled`: training-click popularity^0.75 (word2vec's unigram^0.75) or `uniform`. Default `popularity`. */
+  proposal: 'popularity' | 'uniform';
+}
+
+export const MACRIDVAE_DEFAULTS: Readonly<MacridVaeConfig> = Object.freeze({
+  kind: 'macridvae',
+  concepts: 7,
+  d: 100,
+  tau: 0.1,
+  sigma0: 0.075,
+  hidden: [],
+  similarity: 'cosine',
+  gumbel: true,
+  keep: 0.5,
+});
+
+export const MULTVAE_DEFAULTS: Readonly<MultConfig> = Object.freeze({
+  kind: 'multvae',
+  hidden: [600],
+  latent: 200,
+  keep: 0.5,
+});
+export const MULTDAE_DEFAULTS: Readonly<MultConfig> = Object.freeze({
+  kind: 'multdae',
+  hidden: [600],
+  latent: 200,
+  keep: 0.5,
+});
+
+const TRAIN_BASE: Omit<TrainConfig, 'epochs' | 'betaSchedule' | 'l2'> = {
+  lr: 1e-3,
+  batchSize: 500,
+  beta: 0.2,
+  annealSteps: 200_000,
+  patience: 0,
+  seed: 98765,
+  evalBatchSize: 500,
+  softmax: 'full',
+  negatives: 1000,
+  proposal: 'popularity',
+};
+
+/** The training defaults of a model kind. */
+export function trainDefaults(kind: ModelKind): TrainConfig {
+  switch (kind) {
+    case 'macridvae':
+      return { ...TRAIN_BASE, epochs: 500, betaSchedule: 'reference', l2: 0 };
+    case 'multvae':
+      return { ...TRAIN_BASE, epochs: 200, betaSchedule: 'multvae', l2: 0 };
+    case 'multdae':
+      return { ...TRAIN_BASE, epochs: 200, betaSchedule: 'constant', l2: 2e-5 };
+  }
+}
+
+function fail(fn: string, name: string, msg: string): never {
+  throw new InvalidArgumentError(`'${name}' passed to ${fn}() ${msg}`);
+}
+
+function int(fn: string, name: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(fn, name, `must be an integer but got ${String(v)}`);
+  if (v < min) fail(fn, name, `must be >= ${min} but got ${v}`);
+  return v;
+}
+
+function num(fn: string, name: string, v: unknown, min: number, max: number, open = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(fn, name, `must be a finite number but got ${String(v)}`);
+  if (open ? v <= min : v < min) fail(fn, name, `must be ${open ? '>' : '>='} ${min} but got ${v}`);
+  if (v > max) fail(fn, name, `must be <= ${max} but got ${v}`);
+  return v;
+}
+
+function widths(fn: string, name: string, v: unknown): number[] {
+  if (!Array.isArray(v)) fail(fn, name, `must be an array of layer widths but got ${String(v)}`);
+  return v.map((w, i) => int(fn, `${name}[${i}]`, w, 1));
+}
+
+function oneOf<T extends string>(fn: string, name: string, v: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) fail(fn, name, `must be one of ${allowed.join(', ')} but got '${String(v)}'`);
+  return v as T;
+}
+
+/** Fills a model config from its kind's defaults and validates every field (errors name the field). */
+export function resolveModelConfig(kind: ModelKind, partial: Partial<ModelConfig> = {}): ModelConfig {
+  const fn = 'resolveModelConfig';
+  oneOf(fn, 'kind', kind, MODEL_KINDS);
+  if (partial.kind !== undefined && partial.kind !== kind)
+    fail(fn, 'kind', `must be '${kind}' but got '${partial.kind}'`);
+  if (kind === 'macridvae') {
+    const c = { ...MACRIDVAE_DEFAULTS, ...(partial as Partial<MacridVaeConfig>), kind } as MacridVaeConfig;
+    return {
+      kind,
+      concepts: int(fn, 'concepts', c.concepts, 1),
+      d: int(fn, 'd', c.d, 1),
+      tau: num(fn, 'tau', c.tau, 0, Number.MAX_VALUE, true),
+      sigma0: num(fn, 'sigma0', c.sigma0, 0, Number.MAX_VALUE, true),
+      hidden: widths(fn, 'hidden', c.hidden),
+      similarity: oneOf(fn, 'similarity', c.similarity, ['cosine', 'inner'] as const),
+      gumbel:
+        typeof c.gumbel === 'boolean' ? c.gumbel : fail(fn, 'gumbel', `must be a boolean but got ${String(c.gumbel)}`),
+      keep: num(fn, 'keep', c.keep, 0, 1, true),
+    };
+  }
+  const base = kind === 'multvae' ? MULTVAE_DEFAULTS : MULTDAE_DEFAULTS;
+  const c = { ...base, ...(partial as Partial<MultConfig>), kind } as MultConfig;
+  return {
+    kind,
+    hidden: widths(fn, 'hidden', c.hidden),
+    latent: int(fn, 'latent', c.latent, 1),
+    keep: num(fn, 'keep', c.keep, 0, 1, true),
+  };
+}
+
+/** Fills a training config from the kind's defaults and validates every field. */
+export function resolveTrainConfig(kind: ModelKind, partial: Partial<TrainConfig> = {}): TrainConfig {
+  const fn = 'resolveTrainConfig';
+  const c = { ...trainDefaults(kind), ...partial };
+  return {
+    lr: num(fn, 'lr', c.lr, 0, Number.MAX_VALUE, true),
+    l2: num(fn, 'l2', c.l2, 0, Number.MAX_VALUE),
+    batchSize: int(fn, 'batchSize', c.batchSize, 1),
+    epochs: int(fn, 'epochs', c.epochs, 1),
+    beta: num(fn, 'beta', c.beta, 0, Number.MAX_VALUE),
+    betaSchedule: oneOf(fn, 'betaSchedule', c.betaSchedule, BETA_SCHEDULES),
+    annealSteps: int(fn, 'annealSteps', c.annealSteps, 1),
+    patience: int(fn, 'patience', c.patience, 0),
+    seed: int(fn, 'seed', c.seed, 0),
+    evalBatchSize: int(fn, 'evalBatchSize', c.evalBatchSize, 1),
+    softmax: oneOf(fn, 'softmax', c.softmax, ['full', 'sampled'] as const),
+    negatives: int(fn, 'negatives', c.negatives, 1),
+    proposal: oneOf(fn, 'proposal', c.proposal, ['popularity', 'uniform'] as const),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Tensor helpers shared by the models: row-wise L2 normalization with its hand-written gradient, and
+ * matrix products through the Rust kernels (any layout, no transposed tfjs product: on tfjs-wasm those
+ * run at ~2.5 GFLOP/s and `tf.transpose` of a 3500×100 matrix takes over 100 ms).
+ *
+ * The models write their backward passes by hand (tfjs-core's Node bundle registers no gradients, and
+ * the explicit passes let the fused decoder run asynchronously on the worker pool).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '../errors.js';
+import { gemm } from '../wasm/nn.js';
+import { threadInstance } from '../wasm/raw.js';
+
+/** The values of a float32 tensor (a copy on the wasm and GPU backends). */
+export function values(t: tf.Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}
+
+/** `op(a) · op(b)` for 2-D tensors, computed by the Rust GEMM (`transA`/`transB` use the transposes). */
+export function matMul(a: tf.Tensor2D, b: tf.Tensor2D, transA = false, transB = false): tf.Tensor2D {
+  const [ar, ac] = a.shape;
+  const [br, bc] = b.shape;
+  const m = transA ? ac : ar;
+  const k = transA ? ar : ac;
+  const kb = transB ? bc : br;
+  const n = transB ? br : bc;
+  if (k !== kb) {
+    throw new InvalidArgumentError(
+      `matMul(): inner dimensions differ: ${transA ? 'aᵀ' : 'a'} is ${m}×${k} but ${transB ? 'bᵀ' : 'b'} is ${kb}×${n}`,
+    );
+  }
+  return tf.tensor2d(gemm(threadInstance(), { a: values(a), b: values(b), m, n, k, transA, transB }), [m, n]);
+}
+
+/** Row-wise `y = x / max(‖x‖, 1e-12)` (as `torch.nn.functional.normalize`); `norm` is `rows × 1`. */
+export function l2normalize(x: tf.Tensor2D): { y: tf.Tensor2D; norm: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const norm = tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12) as tf.Tensor2D;
+    return { y: tf.div(x, norm) as tf.Tensor2D, norm };
+  });
+}
+
+/** Gradient of {@link l2normalize}: `dx = (dy − y·Σ_j y_j dy_j) / norm`. */
+export function l2normalizeBackward(y: tf.Tensor2D, norm: tf.Tensor2D, dy: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.div(tf.sub(dy, tf.mul(y, tf.sum(tf.mul(y, dy), 1, true))), norm) as tf.Tensor2D);
+}
+
+/** Sum of squares of every element (a number). */
+export function sumSquares(ts: tf.Tensor[]): number {
+  let s = 0;
+  for (const t of ts) {
+    const v = tf.tidy(() => tf.sum(tf.square(t)));
+    s += v.arraySync() as number;
+    v.dispose();
+  }
+  return s;
+}
+
+/** Disposes every tensor of `saved` that is not a variable. */
+export function disposeSaved(saved: Record<string, unknown>): void {
+  for (const v of Object.values(saved)) {
+    if (v instanceof tf.Variable) continue;
+    if (v instanceof tf.Tensor) v.dispose();
+    else if (Array.isArray(v))
+      for (const t of v) if (t instanceof tf.Tensor && !(t instanceof tf.Variable)) t.dispose();
+  }
+}
