@@ -91,7 +91,7 @@ export function mapSpec(points: LabelledPoint[], labels: string[], title: string
           }
         : { value: 'circle' },
       size: { field: 'size', type: 'quantitative', scale: null, legend: null },
-      opacity: { value: 0.75 },
+      opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
     },
   };
 }

@@ -9,6 +9,7 @@ import { traverse } from '../control/traverse.js';
 import type { Csr } from '../csr.js';
 import { MacridError } from '../errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
+import type { Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace, TraverseResult } from '../wasm/control.js';
 import type { KernelPool } from '../workers/pool.js';
 import {
@@ -29,6 +30,8 @@ export interface AnalyzeInput {
   space: ConceptSpace;
   /** The model's temperature τ. */
   tau: number;
+  /** How the model compares items with prototypes (default `'cosine'`). */
+  similarity?: Similarity;
   /** Users × items interactions (training users) for the users' concept confidence. */
   x?: Csr;
   /** The same users' components μ (rows aligned with `x`). */
@@ -74,7 +77,7 @@ export interface AnalysisResult {
 
 export async function analyze(input: AnalyzeInput): Promise<AnalysisResult> {
   const { space, tau } = input;
-  const macro = analyzeMacro({ space, tau, x: input.x, categories: input.categories });
+  const macro = analyzeMacro({ space, tau, x: input.x, categories: input.categories, similarity: input.similarity });
   const innerMacro = input.inner
     ? analyzeMacro({ space: input.inner.space, tau: input.inner.tau, similarity: 'inner' })
     : analyzeMacro({ space, tau, similarity: 'inner' });

@@ -93,6 +93,14 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
       const file = values.categories ? readCategories(values.categories, data.itemIds) : undefined;
       const cats = file ?? data.categories;
       const inner = values['inner-model'] ? await openModel(values['inner-model']) : undefined;
+      if (inner && inner.similarity !== 'inner') {
+        throw new UsageError(`macridvae ${cmd}: --inner-model must be a model trained with --similarity inner`);
+      }
+      if (inner && inner.space.items !== view.space.items) {
+        throw new UsageError(
+          `macridvae ${cmd}: --inner-model scores ${inner.space.items} items but --model ${view.space.items}`,
+        );
+      }
       const runs = values.runs ? readRuns(values.runs) : undefined;
       // Users' components for the map and the users' independence: a seeded sample of at most
       // --max-users training users (the confidence statistics are computed on the same users).
@@ -103,6 +111,7 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
       const r = await analyze({
         space: view.space,
         tau: view.tau,
+        similarity: view.similarity,
         x,
         users,
         categories: cats,
