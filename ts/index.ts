@@ -1,6 +1,41 @@
 /**
  * macridvae — the public API (the one barrel). See README.md for a tour.
  */
+export type { CategoryFile } from './analysis/categories.js';
+export { categoriesFromGenres, readCategories } from './analysis/categories.js';
+export type { LabelledPoint, RunPoint } from './analysis/figures.js';
+export {
+  assignmentSpec,
+  correlationSpec,
+  independenceSpec,
+  mapSpec,
+  renderSvg,
+  svgToPng,
+  writeFigure,
+} from './analysis/figures.js';
+export {
+  alignment,
+  assignConcepts,
+  dimensionStats,
+  tsne,
+  userConceptConfidence,
+} from './analysis/kernels.js';
+export type { AlignmentReport, Categories, MacroAnalysis, MacroInput, UserConceptSummary } from './analysis/macro.js';
+export { analyzeMacro, conceptAlignment, NO_CATEGORY } from './analysis/macro.js';
+export type { ConceptMap, MapInput, MapPoint } from './analysis/map.js';
+export { conceptMap } from './analysis/map.js';
+export type { DimensionStats, MicroAnalysis, MicroInput, UserComponents } from './analysis/micro.js';
+export { analyzeMicro } from './analysis/micro.js';
+export type { AnalysisResult, AnalyzeInput, FigureRef } from './analysis/report.js';
+export { analysisSummary, analyze, writeAnalysis } from './analysis/report.js';
+export type {
+  ConceptSpace,
+  TraverseKernelArgs,
+  TraverseOptions,
+  TraverseResult,
+  TraverseStart,
+} from './control/traverse.js';
+export { TRAVERSE_DEFAULTS, traverse, traverseArgs, traverseObjective } from './control/traverse.js';
 export type { Csr } from './csr.js';
 export { checkCsr, csrFromRows, csrGatherRows, csrRow, csrRows, csrSliceRows } from './csr.js';
 export type { DownloadOptions, DownloadResult } from './data/download.js';
@@ -106,6 +141,18 @@ export type { EpochRecord, TrainOptions, TrainResult } from './train/trainer.js'
 export { EVAL_KS, trainModel } from './train/trainer.js';
 export { Rng } from './util/rng.js';
 export { VERSION } from './version.js';
+export type {
+  Alignment,
+  AlignmentArgs,
+  AssignConceptsArgs,
+  ColumnStats,
+  ConceptAssignment,
+  MatrixArgs,
+  Similarity,
+  TsneArgs,
+  TsneResult,
+  UserConceptConfidenceArgs,
+} from './wasm/analysis.js';
 export type { ReaderOptions, ReaderStats, SplitOptions, SplitStats } from './wasm/data.js';
 export { wasmModule, wasmPath } from './wasm/loader.js';
 export { threadInstance, WasmInstance } from './wasm/raw.js';

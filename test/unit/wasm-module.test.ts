@@ -14,6 +14,13 @@ const REQUIRED_EXPORTS = [
   'mv_buf_len',
   'mv_buf_free',
   'mv_topk',
+  'mv_traverse',
+  'mv_traverse_objective',
+  'mv_assign_concepts',
+  'mv_user_concept_confidence',
+  'mv_alignment',
+  'mv_column_stats',
+  'mv_tsne',
 ];
 
 test('the built module has its exports and no imports', (t) => {

@@ -45,6 +45,95 @@ export interface RankingExports {
   ): number;
 }
 
+/** Controllable retrieval (`crates/macrid-wasm/src/control.rs`). */
+export interface ControlExports {
+  /** h items·d, protos concepts·d, start d (f32); outputs steps u32/f32/f64, steps+1 f64, steps u32, meta 4 f64. */
+  mv_traverse(
+    h: number,
+    items: number,
+    d: number,
+    protos: number,
+    concepts: number,
+    start: number,
+    dim: number,
+    steps: number,
+    beam: number,
+    gamma: number,
+    tau: number,
+    outItems: number,
+    outValues: number,
+    outScores: number,
+    outBounds: number,
+    outCounts: number,
+    outMeta: number,
+  ): number;
+  /** h items·d, start d, chosen n u32; out 1 f64. */
+  mv_traverse_objective(
+    h: number,
+    items: number,
+    d: number,
+    start: number,
+    dim: number,
+    chosen: number,
+    n: number,
+    gamma: number,
+    tau: number,
+    out: number,
+  ): number;
+}
+
+/** Disentanglement analysis (`crates/macrid-wasm/src/analysis.rs`). */
+export interface AnalysisExports {
+  /** similarity 0 = cosine, 1 = inner; outputs items·concepts f32, items u32, items f32. */
+  mv_assign_concepts(
+    h: number,
+    items: number,
+    d: number,
+    protos: number,
+    concepts: number,
+    tau: number,
+    similarity: number,
+    outC: number,
+    outConcept: number,
+    outConfidence: number,
+  ): number;
+  /** c items·concepts f32; CSR users rows over items; out users·concepts f32. */
+  mv_user_concept_confidence(
+    c: number,
+    items: number,
+    concepts: number,
+    indptr: number,
+    indices: number,
+    users: number,
+    nnz: number,
+    out: number,
+  ): number;
+  /** a, b n u32; outputs na·nb u32, na u32, 3 f64 (NMI, ARI, accuracy). */
+  mv_alignment(
+    a: number,
+    b: number,
+    n: number,
+    na: number,
+    nb: number,
+    outTable: number,
+    outMatch: number,
+    outMetrics: number,
+  ): number;
+  /** x n·d f32; out 4·d f64. */
+  mv_column_stats(x: number, n: number, d: number, out: number): number;
+  /** x n·dim f32; out n·2 f32, outKl 1 f64. */
+  mv_tsne(
+    x: number,
+    n: number,
+    dim: number,
+    perplexity: number,
+    iterations: number,
+    seed: number,
+    out: number,
+    outKl: number,
+  ): number;
+}
+
 /** Training kernels of the models (`crates/macrid-wasm/src/nn.rs`); optional arrays are null (0) pointers. */
 export interface NnExports {
   mv_sparse_mix_forward(
@@ -307,6 +396,8 @@ export type RawExports = AbiExports &
   BatchExports &
   SamplingExports &
   StatsExports &
+  ControlExports &
+  AnalysisExports &
   DataExports &
   NnExports;
 

@@ -3,7 +3,9 @@
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
 
+import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
+import * as control from '../wasm/control.js';
 import * as evaluation from '../wasm/eval.js';
 import * as nn from '../wasm/nn.js';
 import * as ranking from '../wasm/ranking.js';
@@ -13,6 +15,13 @@ import * as stats from '../wasm/stats.js';
 export const OPS = {
   topk: ranking.topk,
   debugTrap: ranking.debugTrap,
+  traverse: control.traverse,
+  traverseObjective: control.traverseObjective,
+  assignConcepts: analysis.assignConcepts,
+  userConceptConfidence: analysis.userConceptConfidence,
+  alignment: analysis.alignment,
+  columnStats: analysis.columnStats,
+  tsne: analysis.tsne,
   mixDecoderTrain: nn.mixDecoderTrain,
   mixDecoderLogProbs: nn.mixDecoderLogProbs,
   rankingMetrics: evaluation.rankingMetrics,

@@ -13,7 +13,9 @@
 
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 
+pub mod analysis;
 pub mod batch;
+pub mod beam;
 pub mod csr;
 pub mod error;
 pub mod gemm;
@@ -32,6 +34,7 @@ pub mod stats;
 pub mod synth;
 pub mod tensorfile;
 pub mod topk;
+pub mod tsne;
 pub mod vec4;
 
 pub use error::{Error, ErrorKind, Result};

@@ -13,7 +13,9 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod abi;
+pub mod analysis;
 pub mod batch;
+pub mod control;
 pub mod data;
 pub mod eval;
 pub mod kernels;

@@ -1,9 +1,20 @@
 /** The registry of CLI commands, in the order `--help` lists them. */
 import type { Command } from '../args.js';
+import { openData, openModel } from '../model-view.js';
+import { analyzeCommand } from './analyze.js';
 import { backend } from './backend.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
 import { train } from './train.js';
+import { traverseCommand } from './traverse.js';
 
-export const COMMANDS: Command[] = [demo, backend, data, train, evalCommand];
+export const COMMANDS: Command[] = [
+  demo,
+  backend,
+  data,
+  train,
+  evalCommand,
+  traverseCommand(openModel, openData),
+  analyzeCommand(openModel, openData),
+];
