@@ -40,7 +40,8 @@ function macrid(fn: string, m: LoadedModel): MacridVaeConfig {
 
 function weight(fn: string, m: LoadedModel, name: string): Matrix {
   const w = m.weights[name];
-  if (!w || w.shape.length !== 2) throw new InvalidArgumentError(`${fn}(): the model has no 2-D weight '${name}'`);
+  if (w === undefined) throw new InvalidArgumentError(`${fn}(): the model has no weight '${name}'`);
+  if (w.shape.length !== 2) throw new InvalidArgumentError(`${fn}(): weight '${name}' is not 2-D (shape [${w.shape}])`);
   return { data: w.data, rows: w.shape[0], cols: w.shape[1] };
 }
 
