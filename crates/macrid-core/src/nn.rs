@@ -410,29 +410,9 @@ impl<'a> MixDecoder<'a> {
                 x.cols
             )));
         }
-        check_len("loss", g.loss, users)?;
-        check_len("dz", g.dz, users * kk * d)?;
-        check_len("dh", g.dh, m * d)?;
+        self.check_grads(&g)?;
         let mut dc = g.dc;
-        match (&dc, self.c) {
-            (Some(dc), Some(_)) => check_len("dc", dc, m * kk)?,
-            (None, None) => {}
-            _ => {
-                return Err(Error::invalid(
-                    "'dc' must be given exactly when 'c' is".to_string(),
-                ))
-            }
-        }
         let mut dbias = g.dbias;
-        match (&dbias, self.bias) {
-            (Some(db), Some(_)) => check_len("dbias", db, m)?,
-            (None, None) => {}
-            _ => {
-                return Err(Error::invalid(
-                    "'dbias' must be given exactly when 'bias' is".to_string(),
-                ))
-            }
-        }
         g.dh.iter_mut().for_each(|v| *v = 0.0);
         if let Some(db) = dbias.as_deref_mut() {
             db.iter_mut().for_each(|v| *v = 0.0);
@@ -560,6 +540,30 @@ impl<'a> MixDecoder<'a> {
 }
 
 impl<'a> MixDecoder<'a> {
+    /// Checks the gradient buffers of [`MixDecoder::train`] / [`MixDecoder::train_sampled`]: sizes, and
+    /// `dc` / `dbias` present exactly when `c` / `bias` are.
+    fn check_grads(&self, g: &MixGrads) -> Result<()> {
+        let (users, kk, d, m) = (self.users, self.concepts, self.d, self.items);
+        check_len("loss", g.loss, users)?;
+        check_len("dz", g.dz, users * kk * d)?;
+        check_len("dh", g.dh, m * d)?;
+        match (&g.dc, self.c) {
+            (Some(dc), Some(_)) => check_len("dc", dc, m * kk)?,
+            (None, None) => {}
+            _ => return Err(Error::invalid("'dc' must be given exactly when 'c' is")),
+        }
+        match (&g.dbias, self.bias) {
+            (Some(db), Some(_)) => check_len("dbias", db, m)?,
+            (None, None) => {}
+            _ => {
+                return Err(Error::invalid(
+                    "'dbias' must be given exactly when 'bias' is",
+                ))
+            }
+        }
+        Ok(())
+    }
+
     /// Sampled-softmax variant of [`MixDecoder::train`]: user `b`'s softmax runs over its own clicks and
     /// the `negatives` drawn for the whole batch (item ids, repeats allowed), the term of draw `j` weighted
     /// by `w_j = e^{log_weight[j]}`; draws that are one of `b`'s own clicks are dropped from `b`'s
@@ -596,29 +600,9 @@ impl<'a> MixDecoder<'a> {
                 )));
             }
         }
-        check_len("loss", g.loss, users)?;
-        check_len("dz", g.dz, users * kk * d)?;
-        check_len("dh", g.dh, m * d)?;
+        self.check_grads(&g)?;
         let mut dc = g.dc;
-        match (&dc, self.c) {
-            (Some(dc), Some(_)) => check_len("dc", dc, m * kk)?,
-            (None, None) => {}
-            _ => {
-                return Err(Error::invalid(
-                    "'dc' must be given exactly when 'c' is".to_string(),
-                ))
-            }
-        }
         let mut dbias = g.dbias;
-        match (&dbias, self.bias) {
-            (Some(db), Some(_)) => check_len("dbias", db, m)?,
-            (None, None) => {}
-            _ => {
-                return Err(Error::invalid(
-                    "'dbias' must be given exactly when 'bias' is".to_string(),
-                ))
-            }
-        }
         g.dh.iter_mut().for_each(|v| *v = 0.0);
         g.dz.iter_mut().for_each(|v| *v = 0.0);
         if let Some(dc) = dc.as_deref_mut() {
