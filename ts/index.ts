@@ -17,6 +17,7 @@ export {
   alignment,
   assignConcepts,
   dimensionStats,
+  sphericalKmeans,
   tsne,
   userConceptConfidence,
 } from './analysis/kernels.js';
@@ -147,6 +148,8 @@ export type {
   AssignConceptsArgs,
   ColumnStats,
   ConceptAssignment,
+  KmeansArgs,
+  KmeansResult,
   MatrixArgs,
   Similarity,
   TsneArgs,

@@ -235,3 +235,50 @@ test('analyze + writeAnalysis: report.md embeds the figures it writes; JSON and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('spherical k-means: a Lloyd fixed point (checked in TS), planted concepts found, seeded, same on the pool', async (t) => {
+  const K = 5;
+  const d = 12;
+  const n = 300;
+  const m = syntheticModel(9, n, d, K, 0, 0.5);
+  const args = { x: m.space.h, n, d, k: K, seed: 3 };
+  const r = wa.sphericalKmeans(threadInstance(), args);
+  // Oracle: every label is the centroid of largest cosine, every centroid the normalized sum of its
+  // members, and the objective the sum of the members' cosines.
+  const unit = (v: Float32Array | number[]) => {
+    const s = Math.hypot(...v);
+    return Array.from(v, (x) => x / s);
+  };
+  const rows = Array.from({ length: n }, (_, i) => unit(m.space.h.subarray(i * d, (i + 1) * d)));
+  const cents = Array.from({ length: K }, (_, k) => Array.from(r.centroids.subarray(k * d, (k + 1) * d)));
+  const dot = (a: number[], b: number[]) => a.reduce((s, x, j) => s + x * b[j], 0);
+  let objective = 0;
+  for (let i = 0; i < n; i++) {
+    const sims = cents.map((c) => dot(rows[i], c));
+    t.is(r.labels[i], sims.indexOf(Math.max(...sims)));
+    objective += sims[r.labels[i]];
+  }
+  t.true(Math.abs(objective - r.objective) < 1e-3, `${objective} vs ${r.objective}`);
+  for (let k = 0; k < K; k++) {
+    const sum = new Array<number>(d).fill(0);
+    for (let i = 0; i < n; i++) if (r.labels[i] === k) for (let j = 0; j < d; j++) sum[j] += rows[i][j];
+    const mean = unit(sum);
+    for (let j = 0; j < d; j++) t.true(Math.abs(mean[j] - cents[k][j]) < 1e-4);
+  }
+  const al = wa.alignment(threadInstance(), { a: r.labels, na: K, b: m.categories.labels, nb: K });
+  t.true(al.nmi > 0.95, `NMI ${al.nmi}`);
+  t.deepEqual(wa.sphericalKmeans(threadInstance(), args), r);
+  t.deepEqual(await testPool().run('sphericalKmeans', args), r);
+  t.throws(() => wa.sphericalKmeans(threadInstance(), { ...args, k: 0 }), {
+    instanceOf: InvalidArgumentError,
+    message: /'k' passed to sphericalKmeans\(\)/,
+  });
+  t.throws(() => wa.sphericalKmeans(threadInstance(), { ...args, x: new Float32Array(5) }), {
+    instanceOf: InvalidArgumentError,
+    message: /'x'/,
+  });
+  t.throws(() => wa.sphericalKmeans(threadInstance(), { x: new Float32Array(6), n: 3, d: 2, k: 2 }), {
+    instanceOf: InvalidArgumentError,
+    message: /only 0 of the 3 vectors are non-zero/,
+  });
+});

@@ -2,7 +2,7 @@
  * The trainer: model directory and checkpoint files, a resumed run identical to an uninterrupted one,
  * early stopping, and refusing to resume with other data or settings.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,7 +11,7 @@ import { InvalidArgumentError } from '../../ts/errors.js';
 import { type MacridVaeConfig, resolveModelConfig } from '../../ts/models/config.js';
 import { selectBackend } from '../../ts/tf/backend.js';
 import { loadCheckpoint, loadModel, readManifest } from '../../ts/train/checkpoint.js';
-import { epochOrder, trainModel } from '../../ts/train/trainer.js';
+import { epochOrder, prototypeEpoch, trainModel } from '../../ts/train/trainer.js';
 import { syntheticSplit } from '../helpers/synthetic-split.js';
 
 const dirs: string[] = [];
@@ -144,4 +144,67 @@ test.serial('sampled softmax is in use (its loss runs over fewer candidates) and
   t.deepEqual(rest.model.getWeights(), whole.model.getWeights());
   whole.model.dispose();
   rest.model.dispose();
+});
+
+test.serial(
+  "prototypeInit 'kmeans': prototypes placed on the item clusters after the warm-up, warm-up never best, resume exact",
+  async (t) => {
+    // 120 users, batch 40: 3 steps per epoch; a 4-step warm-up places the prototypes at the start of epoch 3.
+    const km = { ...model, prototypeInit: 'kmeans', prototypeWarmup: 4 } as MacridVaeConfig;
+    t.is(prototypeEpoch(km, 3), 3);
+    t.is(prototypeEpoch({ ...km, prototypeWarmup: 3 }, 3), 2);
+    t.is(prototypeEpoch({ ...km, prototypeWarmup: 0 }, 3), 1);
+    t.is(prototypeEpoch(model, 3), 1);
+    const lr = { ...train, epochs: 5 };
+    const whole = await trainModel({ model: km, train: lr, data, out: tmp() });
+    t.deepEqual(
+      whole.history.map((h) => h.warmup === true),
+      [true, true, false, false, false],
+    );
+    t.true(whole.bestEpoch >= 3);
+    t.deepEqual(
+      whole.history.map((h) => h.prototypes !== undefined),
+      [false, false, true, false, false],
+    );
+    const placed = whole.history[2].prototypes!;
+    t.is(
+      placed.sizes.reduce((a, b) => a + b, 0),
+      data.items,
+    );
+    t.true(placed.objective > 0 && placed.objective <= data.items);
+    // The run without placement starts from the same weights and differs from epoch 3 on.
+    const plain = await trainModel({ model, train: lr, data });
+    t.deepEqual(
+      plain.history.slice(0, 2).map((h) => h.loss),
+      whole.history.slice(0, 2).map((h) => h.loss),
+    );
+    t.notDeepEqual(plain.history[2].loss, whole.history[2].loss);
+    plain.model.dispose();
+    // Stopped in the middle (after the placement epoch), resumed: the same run.
+    const out = tmp();
+    await t.throwsAsync(trainModel({ model: km, train: { ...lr, epochs: 1 }, data, out }));
+    t.false(existsSync(join(out, 'checkpoint.mvt')));
+    const first = await trainModel({ model: km, train: { ...lr, epochs: 3 }, data, out });
+    first.model.dispose();
+    const rest = await trainModel({ model: km, train: lr, data, out, resume: true });
+    t.deepEqual(rest.model.getWeights(), whole.model.getWeights());
+    t.deepEqual(
+      rest.history.map((h) => [h.loss, h.best, h.warmup, h.prototypes]),
+      whole.history.map((h) => [h.loss, h.best, h.warmup, h.prototypes]),
+    );
+    rest.model.dispose();
+    whole.model.dispose();
+  },
+);
+
+test.serial("prototypeInit 'kmeans' refuses a run that would end before the placement", async (t) => {
+  const km = { ...model, prototypeInit: 'kmeans', prototypeWarmup: 4 } as MacridVaeConfig;
+  await t.throwsAsync(trainModel({ model: km, train: { ...train, epochs: 2 }, data }), {
+    instanceOf: InvalidArgumentError,
+    message: /'epochs' is 2 but prototypeInit 'kmeans' places the prototypes at the start of epoch 3/,
+  });
+  t.throws(() => resolveModelConfig('macridvae', { prototypeInit: 'spectral' } as never), {
+    message: /'prototypeInit' passed to resolveModelConfig\(\) must be one of random, kmeans/,
+  });
+  t.throws(() => resolveModelConfig('macridvae', { prototypeWarmup: -1 }), { message: /'prototypeWarmup'/ });
 });

@@ -21,6 +21,7 @@ const REQUIRED_EXPORTS = [
   'mv_alignment',
   'mv_column_stats',
   'mv_tsne',
+  'mv_spherical_kmeans',
 ];
 
 test('the built module has its exports and no imports', (t) => {

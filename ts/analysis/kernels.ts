@@ -1,7 +1,7 @@
 /**
  * The analysis kernels on the calling thread (one lazily created WASM instance per thread). The same
  * operations run on the worker pool as `KernelPool.run('assignConcepts' | 'userConceptConfidence' |
- * 'alignment' | 'columnStats' | 'tsne', args)`. Correlations and the independence score:
+ * 'alignment' | 'columnStats' | 'tsne' | 'sphericalKmeans', args)`. Correlations and the independence score:
  * `correlationMatrix` and `independenceScore` (ts/kernels.ts).
  */
 import * as wa from '../wasm/analysis.js';
@@ -30,4 +30,9 @@ export function dimensionStats(args: wa.MatrixArgs): wa.ColumnStats {
 /** Exact, seeded t-SNE to 2-D. */
 export function tsne(args: wa.TsneArgs): wa.TsneResult {
   return wa.tsne(threadInstance(), args);
+}
+
+/** Spherical k-means of the rows' directions, seeded (k-means++ then Lloyd). */
+export function sphericalKmeans(args: wa.KmeansArgs): wa.KmeansResult {
+  return wa.sphericalKmeans(threadInstance(), args);
 }

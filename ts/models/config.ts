@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../errors.js';
 
 export const MODEL_KINDS = ['macridvae', 'multvae', 'multdae'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
+export const PROTOTYPE_INITS = ['random', 'kmeans'] as const;
 
 /** MacridVAE's architecture (paper Algorithm 1). */
 export interface MacridVaeConfig {
@@ -33,6 +34,18 @@ export interface MacridVaeConfig {
   gumbel: boolean;
   /** Keep probability of the dropout on the masked, L2-normalized input (one mask per concept), in (0, 1]. Default 0.5 (released code). */
   keep: number;
+  /**
+   * How the prototypes `m_k` start. `random`: Xavier-normal, as in the released code. `kmeans`: after
+   * `prototypeWarmup` optimizer steps, at the next epoch boundary, each prototype's direction is set to
+   * a centroid of the spherical k-means of the item embeddings `h` (its norm is kept); the warm-up
+   * epochs are never chosen as the best epoch. Random prototypes sit on a nearly flat symmetric start:
+   * concepts then emerge over hundreds of steps, and often as mixtures of the item clusters; placing
+   * them on the clusters that `h` already forms after a few dozen steps gives one prototype per
+   * cluster (see README, "Concept recovery"). Default `random`.
+   */
+  prototypeInit: 'random' | 'kmeans';
+  /** Optimizer steps before the k-means placement of `prototypeInit: 'kmeans'`, ≥ 0. Default 30. */
+  prototypeWarmup: number;
 }
 
 /** β-MultVAE and MultDAE (Liang et al. 2018): encoder `[items → hidden… → latent]`, decoder its mirror. */
@@ -105,6 +118,8 @@ export const MACRIDVAE_DEFAULTS: Readonly<MacridVaeConfig> = Object.freeze({
   similarity: 'cosine',
   gumbel: true,
   keep: 0.5,
+  prototypeInit: 'random',
+  prototypeWarmup: 30,
 });
 
 export const MULTVAE_DEFAULTS: Readonly<MultConfig> = Object.freeze({
@@ -191,6 +206,8 @@ export function resolveModelConfig(kind: ModelKind, partial: Partial<ModelConfig
       gumbel:
         typeof c.gumbel === 'boolean' ? c.gumbel : fail(fn, 'gumbel', `must be a boolean but got ${String(c.gumbel)}`),
       keep: num(fn, 'keep', c.keep, 0, 1, true),
+      prototypeInit: oneOf(fn, 'prototypeInit', c.prototypeInit, PROTOTYPE_INITS),
+      prototypeWarmup: int(fn, 'prototypeWarmup', c.prototypeWarmup, 0),
     };
   }
   const base = kind === 'multvae' ? MULTVAE_DEFAULTS : MULTDAE_DEFAULTS;

@@ -20,6 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, checkCsr, csrRows } from '../csr.js';
+import { sphericalKmeans } from '../wasm/analysis.js';
 import {
   denseBackward,
   denseForward,
@@ -279,6 +280,28 @@ export class MacridVae implements Model {
     const ordered = new Map<string, tf.Tensor>();
     for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
     return { terms: { loss: nll + step.beta * kl + l2, nll, kl, l2, beta: step.beta }, grads: ordered };
+  }
+
+  /**
+   * Points each prototype at a centroid of the spherical k-means of the item embeddings `h` (its norm is
+   * kept), for `prototypeInit: 'kmeans'`. Deterministic given the weights and `seed`. Returns the
+   * clustering's objective (`Σ_i cos(h_i, centroid)`) and cluster sizes.
+   */
+  placePrototypes(seed: number): { objective: number; sizes: number[] } {
+    const { concepts: K, d } = this.config;
+    const km = sphericalKmeans(threadInstance(), { x: values(this.v('items')), n: this.items, d, k: K, seed });
+    const old = values(this.v('prototypes'));
+    const next = new Float32Array(K * d);
+    for (let k = 0; k < K; k++) {
+      let sq = 0;
+      for (let j = 0; j < d; j++) sq += old[k * d + j] ** 2;
+      const norm = sq > 0 ? Math.sqrt(sq) : 1;
+      for (let j = 0; j < d; j++) next[k * d + j] = km.centroids[k * d + j] * norm;
+    }
+    tf.tidy(() => this.v('prototypes').assign(tf.tensor2d(next, [K, d])));
+    const sizes = new Array<number>(K).fill(0);
+    for (const l of km.labels) sizes[l]++;
+    return { objective: km.objective, sizes };
   }
 
   /** Per-item state in evaluation mode (`c = softmax(s)`); the caller disposes it. */

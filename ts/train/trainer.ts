@@ -6,6 +6,10 @@
  * weights, Adam moments, step, epoch, history) written atomically after every epoch, so `resume`
  * continues a run killed at any point exactly as if it had not stopped.
  *
+ * MacridVAE with `prototypeInit: 'kmeans'`: the prototypes are placed on the spherical k-means
+ * centroids of the item embeddings at the start of epoch `prototypeEpoch(...)`; the epochs before it are
+ * a warm-up that is evaluated and logged but never chosen as the best and not counted by `patience`.
+ *
  * Randomness is counter-based: epoch e's batch order is drawn from `(seed, e)` and step t's noise from
  * `(seed, t)`, so the checkpoint needs no generator state and a resumed run is bit-for-bit the same run.
  */
@@ -17,9 +21,10 @@ import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { evaluate } from '../eval/evaluator.js';
 import type { EvalResult } from '../eval/types.js';
-import { type ModelConfig, resolveTrainConfig, type TrainConfig } from '../models/config.js';
+import { type MacridVaeConfig, type ModelConfig, resolveTrainConfig, type TrainConfig } from '../models/config.js';
 import type { Runtime } from '../models/decoder.js';
 import { createModel } from '../models/index.js';
+import { MacridVae } from '../models/macridvae.js';
 import { mixSeed } from '../models/noise.js';
 import { lap } from '../models/profile.js';
 import type { LossTerms, Model } from '../models/types.js';
@@ -71,6 +76,10 @@ export interface EpochRecord {
   validation: MetricTable;
   /** Whether this epoch is the best so far. */
   best: boolean;
+  /** MacridVAE with `prototypeInit: 'kmeans'`: true for the warm-up epochs (never chosen as best). */
+  warmup?: boolean;
+  /** The k-means placement of the prototypes done at the start of this epoch: its objective and cluster sizes. */
+  prototypes?: { objective: number; sizes: number[] };
 }
 
 export interface TrainOptions {
@@ -107,6 +116,16 @@ export interface TrainResult {
 const ORDER_STREAM = 0x0bde;
 const NOISE_STREAM = 0x5eed;
 const SAMPLE_STREAM = 0x5a3e;
+const KMEANS_STREAM = 0xc1a5;
+
+/**
+ * The epoch at whose start `prototypeInit: 'kmeans'` places the prototypes: the first epoch starting
+ * after at least `warmup` steps, `⌈warmup / batchesPerEpoch⌉ + 1`. 1 (no warm-up) otherwise.
+ */
+export function prototypeEpoch(model: ModelConfig, batchesPerEpoch: number): number {
+  if (model.kind !== 'macridvae' || model.prototypeInit !== 'kmeans') return 1;
+  return Math.ceil(model.prototypeWarmup / batchesPerEpoch) + 1;
+}
 
 /** The order of the training users in epoch `epoch` (1-based) of a run seeded with `seed`. */
 export function epochOrder(users: number, seed: number, epoch: number): Uint32Array {
@@ -166,6 +185,13 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   if (trainUsers === 0) throw new InvalidArgumentError("trainModel(): 'data.train' has no users");
   const fingerprint = datasetFingerprint(data);
   const batchesPerEpoch = Math.ceil(trainUsers / cfg.batchSize);
+  const placeEpoch = prototypeEpoch(opts.model, batchesPerEpoch);
+  const placing = opts.model.kind === 'macridvae' && opts.model.prototypeInit === 'kmeans';
+  if (placing && cfg.epochs < placeEpoch) {
+    throw new InvalidArgumentError(
+      `trainModel(): 'epochs' is ${cfg.epochs} but prototypeInit 'kmeans' places the prototypes at the start of epoch ${placeEpoch} (the warm-up is ${(opts.model as MacridVaeConfig).prototypeWarmup} steps, ${batchesPerEpoch} per epoch): train longer or lower 'prototypeWarmup'`,
+    );
+  }
   const model = createModel(opts.model, data.items, { seed: cfg.seed, runtime: opts.runtime });
   const adam = new Adam({ lr: cfg.lr });
   // Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform).
@@ -234,6 +260,10 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       }
       const e = epoch + 1;
       const t0 = performance.now();
+      let placed: EpochRecord['prototypes'];
+      if (placing && e === placeEpoch && model instanceof MacridVae) {
+        placed = model.placePrototypes(mixSeed(cfg.seed, KMEANS_STREAM));
+      }
       const order = epochOrder(trainUsers, cfg.seed, e);
       const sums = { loss: 0, nll: 0, kl: 0, l2: 0 };
       let beta = 0;
@@ -273,13 +303,14 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       lap('evaluation', t1);
       const metric = val.metrics[SELECTION_METRIC]?.mean;
       if (metric === undefined) throw new InvalidArgumentError(`the evaluator returned no '${SELECTION_METRIC}'`);
-      const best = metric > bestScore;
+      const warmup = e < placeEpoch;
+      const best = !warmup && metric > bestScore;
       if (best) {
         bestScore = metric;
         bestEpoch = e;
         sinceBest = 0;
         bestWeights = model.getWeights();
-      } else sinceBest++;
+      } else if (!warmup) sinceBest++;
       epoch = e;
       const rec: EpochRecord = {
         epoch: e,
@@ -294,6 +325,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         'ndcg@100': metric,
         validation: table(val),
         best,
+        ...(warmup ? { warmup } : {}),
+        ...(placed ? { prototypes: placed } : {}),
       };
       history.push(rec);
       if (opts.out) {

@@ -1,7 +1,7 @@
 /**
  * Typed wrappers of the analysis kernels (`crates/macrid-core/src/{analysis,tsne}.rs`): concept
  * assignment, users' per-concept confidence, alignment with known categories, per-dimension
- * statistics, t-SNE. (Correlations and the independence score: `stats.ts`.) Arguments are validated here, at the edge.
+ * statistics, t-SNE, spherical k-means. (Correlations and the independence score: `stats.ts`.) Arguments are validated here, at the edge.
  */
 import { type Csr, checkCsr } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -189,5 +189,52 @@ export function tsne(inst: WasmInstance, args: TsneArgs): TsneResult {
     const pK = a.output(Float64Array, 1);
     inst.check(fn, e.mv_tsne(pX, n, d, perplexity, iterations, seed, pY, pK));
     return { y: a.read(Float32Array, pY, 2 * n), kl: a.read(Float64Array, pK, 1)[0] };
+  });
+}
+
+export interface KmeansArgs extends MatrixArgs {
+  /** Number of clusters, 1 ≤ k ≤ the number of non-zero rows. */
+  k: number;
+  /** Independent k-means++ seedings; the best objective wins. Default 4. */
+  restarts?: number;
+  /** Lloyd iterations per restart at most. Default 100. */
+  maxIter?: number;
+  /** Default 98765. */
+  seed?: number;
+}
+
+export interface KmeansResult {
+  /** `k × d` unit centroids, row-major. */
+  centroids: Float32Array;
+  /** Each row's cluster in `[0, k)`. */
+  labels: Uint32Array;
+  /** `Σ_i cos(x_i, c_{label_i})` over the non-zero rows. */
+  objective: number;
+}
+
+/**
+ * Spherical k-means of the rows' directions (k-means++ seeding, Lloyd iterations; see
+ * `crates/macrid-core/src/kmeans.rs`): deterministic given the inputs and `seed`.
+ */
+export function sphericalKmeans(inst: WasmInstance, args: KmeansArgs): KmeansResult {
+  const fn = 'sphericalKmeans';
+  const n = checkInt(fn, 'n', args.n, 1);
+  const d = checkInt(fn, 'd', args.d, 1);
+  checkArray(fn, 'x', args.x, Float32Array, n * d);
+  const k = checkInt(fn, 'k', args.k, 1, n);
+  const restarts = checkInt(fn, 'restarts', args.restarts ?? 4, 1, 1000);
+  const maxIter = checkInt(fn, 'maxIter', args.maxIter ?? 100, 1, 100_000);
+  const seed = checkInt(fn, 'seed', args.seed ?? 98765, 0, 0xffffffff);
+  return inst.call(fn, (a, e) => {
+    const pX = a.input(args.x);
+    const pC = a.output(Float32Array, k * d);
+    const pL = a.output(Uint32Array, n);
+    const pO = a.output(Float64Array, 1);
+    inst.check(fn, e.mv_spherical_kmeans(pX, n, d, k, restarts, maxIter, seed, pC, pL, pO));
+    return {
+      centroids: a.read(Float32Array, pC, k * d),
+      labels: a.read(Uint32Array, pL, n),
+      objective: a.read(Float64Array, pO, 1)[0],
+    };
   });
 }

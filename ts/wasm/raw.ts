@@ -132,6 +132,19 @@ export interface AnalysisExports {
     out: number,
     outKl: number,
   ): number;
+  /** x n·d f32; outCentroids k·d f32, outLabels n u32, outObjective 1 f64. */
+  mv_spherical_kmeans(
+    x: number,
+    n: number,
+    d: number,
+    k: number,
+    restarts: number,
+    maxIter: number,
+    seed: number,
+    outCentroids: number,
+    outLabels: number,
+    outObjective: number,
+  ): number;
 }
 
 /** Training kernels of the models (`crates/macrid-wasm/src/nn.rs`); optional arrays are null (0) pointers. */

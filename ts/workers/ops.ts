@@ -22,6 +22,7 @@ export const OPS = {
   alignment: analysis.alignment,
   columnStats: analysis.columnStats,
   tsne: analysis.tsne,
+  sphericalKmeans: analysis.sphericalKmeans,
   mixDecoderTrain: nn.mixDecoderTrain,
   mixDecoderLogProbs: nn.mixDecoderLogProbs,
   rankingMetrics: evaluation.rankingMetrics,

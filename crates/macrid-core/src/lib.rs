@@ -20,6 +20,7 @@ pub mod csr;
 pub mod error;
 pub mod gemm;
 pub mod ids;
+pub mod kmeans;
 pub mod meta;
 pub mod metrics;
 pub mod mt19937;

@@ -1,5 +1,5 @@
 //! Exports of the disentanglement analysis: concept assignment, users' concept confidence, alignment
-//! metrics, per-dimension statistics, t-SNE. (Correlations and the independence score: `stats.rs`.)
+//! metrics, per-dimension statistics, t-SNE, spherical k-means. (Correlations and the independence score: `stats.rs`.)
 
 use crate::abi::{slice, slice_mut, status};
 use macrid_core::analysis::{
@@ -7,6 +7,7 @@ use macrid_core::analysis::{
     Similarity,
 };
 use macrid_core::csr::CsrRef;
+use macrid_core::kmeans::{spherical_kmeans, KmeansOptions};
 use macrid_core::tsne::{tsne, TsneOptions};
 use macrid_core::Error;
 
@@ -155,6 +156,38 @@ pub unsafe extern "C" fn mv_tsne(
         let (y, kl) = tsne(slice(x, n * dim), n, dim, &opts)?;
         slice_mut(out, 2 * n).copy_from_slice(&y);
         slice_mut(out_kl, 1)[0] = kl;
+        Ok(())
+    })())
+}
+
+/// Spherical k-means of the rows of `x` (n·d f32) into `k` unit centroids (`out_centroids` k·d f32),
+/// with each row's cluster (`out_labels` n u32) and the objective `Σ cos` (`out_objective` 1 f64).
+///
+/// # Safety
+/// Pointers must reference the documented number of elements.
+#[no_mangle]
+pub unsafe extern "C" fn mv_spherical_kmeans(
+    x: *const f32,
+    n: usize,
+    d: usize,
+    k: usize,
+    restarts: usize,
+    max_iter: usize,
+    seed: u32,
+    out_centroids: *mut f32,
+    out_labels: *mut u32,
+    out_objective: *mut f64,
+) -> i32 {
+    status((|| {
+        let opts = KmeansOptions {
+            restarts,
+            max_iter,
+            seed: seed as u64,
+        };
+        let r = spherical_kmeans(slice(x, n * d), n, d, k, &opts)?;
+        slice_mut(out_centroids, k * d).copy_from_slice(&r.centroids);
+        slice_mut(out_labels, n).copy_from_slice(&r.labels);
+        slice_mut(out_objective, 1)[0] = r.objective;
         Ok(())
     })())
 }

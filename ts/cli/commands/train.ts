@@ -6,7 +6,7 @@
  *   --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume | --force]
  *             (an existing model directory is continued with --resume, replaced with --force, else refused)
  *   model:    --concepts K --d D --tau T --sigma0 S --hidden W,W,… --similarity cosine|inner
- *             --no-gumbel --latent L --keep P
+ *             --no-gumbel --prototype-init random|kmeans --prototype-warmup STEPS --latent L --keep P
  *   training: --epochs N --batch-size B --lr R --l2 L --beta B --beta-schedule reference|multvae|constant
  *             --anneal-steps N --patience N --seed S --eval-batch-size B
  *             --softmax full|sampled --negatives S --proposal popularity|uniform
@@ -14,7 +14,8 @@
  *             --backend auto|tensorflow-gpu|tensorflow|wasm|cpu
  *
  * With --json: one JSON object per epoch (`epoch`, `seconds` (training only), `evalSeconds`, `loss`,
- * `nll`, `kl`, `beta`, `ndcg@100`, `validation`, `best`), then a summary (`bestEpoch`, validation and test
+ * `nll`, `kl`, `beta`, `ndcg@100`, `validation`, `best`; `warmup` and `prototypes` with --prototype-init
+ * kmeans), then a summary (`bestEpoch`, validation and test
  * metrics of the best epoch, `out`). Otherwise a progress bar on a TTY and one line per epoch.
  */
 import { existsSync } from 'node:fs';
@@ -43,7 +44,7 @@ import { backendOption } from './backend.js';
 
 const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume | --force]
     [--concepts K] [--d D] [--tau T] [--sigma0 S] [--hidden W,W,…] [--similarity cosine|inner] [--no-gumbel]
-    [--latent L] [--keep P] [--epochs N] [--batch-size B] [--lr R] [--l2 L] [--beta B]
+    [--prototype-init random|kmeans] [--prototype-warmup STEPS] [--latent L] [--keep P] [--epochs N] [--batch-size B] [--lr R] [--l2 L] [--beta B]
     [--beta-schedule reference|multvae|constant] [--anneal-steps N] [--patience N] [--seed S]
     [--eval-batch-size B] [--softmax full|sampled] [--negatives S] [--proposal popularity|uniform]
     [--threads N] [--backend NAME] [--json]`;
@@ -61,6 +62,8 @@ export const TRAIN_OPTIONS = {
   hidden: { type: 'string' },
   similarity: { type: 'string' },
   'no-gumbel': { type: 'boolean', default: false },
+  'prototype-init': { type: 'string' },
+  'prototype-warmup': { type: 'string' },
   latent: { type: 'string' },
   keep: { type: 'string' },
   epochs: { type: 'string' },
@@ -114,7 +117,7 @@ export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; mode
   };
   const drop = <T extends object>(o: T): Partial<T> =>
     Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined)) as Partial<T>;
-  const macridOnly = ['concepts', 'd', 'tau', 'sigma0', 'similarity'] as const;
+  const macridOnly = ['concepts', 'd', 'tau', 'sigma0', 'similarity', 'prototype-init', 'prototype-warmup'] as const;
   const multOnly = ['latent'] as const;
   for (const k of kind === 'macridvae' ? multOnly : macridOnly) {
     if (str(v, k) !== undefined) throw new UsageError(`macridvae ${cmd}: --${k} does not apply to --model ${kind}`);
@@ -132,6 +135,8 @@ export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; mode
           similarity: str(v, 'similarity') as 'cosine' | 'inner' | undefined,
           gumbel: v['no-gumbel'] ? false : undefined,
           keep: num('keep'),
+          prototypeInit: str(v, 'prototype-init') as 'random' | 'kmeans' | undefined,
+          prototypeWarmup: int('prototype-warmup'),
         })
       : drop({ hidden: widths(cmd, str(v, 'hidden')), latent: int('latent', 1), keep: num('keep') });
   const schedule = str(v, 'beta-schedule');
@@ -222,9 +227,14 @@ export const train: Command = {
           epochNo = e.epoch;
           if (json) printJson(e);
           else {
+            if (e.prototypes) {
+              console.log(
+                `prototypes placed by spherical k-means of the item embeddings (clusters ${e.prototypes.sizes.join('/')}, mean cos ${(e.prototypes.objective / e.prototypes.sizes.reduce((a, b) => a + b, 0)).toFixed(3)})`,
+              );
+            }
             console.log(
               `epoch ${String(e.epoch).padStart(4)}  loss ${e.loss.toFixed(2)} (nll ${e.nll.toFixed(2)}, kl ${e.kl.toFixed(3)}, β ${e.beta.toFixed(3)})  ` +
-                `val ndcg@100 ${fmt(e['ndcg@100'])}${e.best ? ' *' : ''}  ${e.seconds.toFixed(2)} s + eval ${e.evalSeconds.toFixed(2)} s`,
+                `val ndcg@100 ${fmt(e['ndcg@100'])}${e.best ? ' *' : ''}${e.warmup ? ' (warm-up)' : ''}  ${e.seconds.toFixed(2)} s + eval ${e.evalSeconds.toFixed(2)} s`,
             );
           }
         },
