@@ -16,7 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { type Csr, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
-import type { ModelConfig, TrainConfig } from '../models/config.js';
+import { type ModelConfig, resolveModelConfig, type TrainConfig } from '../models/config.js';
 import type { Weight, Weights } from '../models/types.js';
 
 export const TENSOR_MAGIC = 'MVTENSOR';
@@ -294,7 +294,14 @@ export function loadModel(dir: string): LoadedModel {
     );
   }
   const file = decodeTensorFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
-  return { manifest, config: manifest.model, items: manifest.items, weights: file.tensors };
+  // Resolved: a model written before a config field existed reads as that field's default.
+  let config: ModelConfig;
+  try {
+    config = resolveModelConfig(manifest.model.kind, manifest.model);
+  } catch (e) {
+    throw new ParseError(`${join(dir, MANIFEST_FILE)}: bad 'model': ${(e as Error).message}`);
+  }
+  return { manifest, config, items: manifest.items, weights: file.tensors };
 }
 
 /** The trainer's state in a checkpoint (everything but tensors). */

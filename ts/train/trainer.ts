@@ -21,7 +21,13 @@ import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import { evaluate } from '../eval/evaluator.js';
 import type { EvalResult } from '../eval/types.js';
-import { type MacridVaeConfig, type ModelConfig, resolveTrainConfig, type TrainConfig } from '../models/config.js';
+import {
+  type MacridVaeConfig,
+  type ModelConfig,
+  resolveModelConfig,
+  resolveTrainConfig,
+  type TrainConfig,
+} from '../models/config.js';
 import type { Runtime } from '../models/decoder.js';
 import { createModel } from '../models/index.js';
 import { MacridVae } from '../models/macridvae.js';
@@ -224,7 +230,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         `cannot resume: the checkpoint was trained on another dataset (fingerprint ${s.datasetFingerprint.slice(0, 12)}…, this data ${fingerprint.slice(0, 12)}…)`,
       );
     }
-    if (!sameJson(s.model, opts.model)) {
+    // Resolved, so a checkpoint written before a config field existed compares with its default.
+    if (!sameJson(resolveModelConfig(s.model.kind, s.model), resolveModelConfig(opts.model.kind, opts.model))) {
       throw new InvalidArgumentError(
         `cannot resume: the model config differs from the checkpoint's ${JSON.stringify(s.model)}`,
       );
