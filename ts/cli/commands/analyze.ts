@@ -3,7 +3,8 @@
  * users, written into `--out DIR`: `report.md` embedding the figures (PNG, with SVG beside them),
  * `analysis.json`, `item-concepts.tsv`. Categories for the alignment come from `--categories FILE`
  * (MovieLens `movies.csv` or an `item,category` file), else from the dataset's genres when it has them.
- * `--runs FILE` adds Figure 4 from a JSON list of `{method, independence, ndcg100}`; `--inner-model DIR`
+ * `--runs FILE[,FILE…]` adds Figure 4 from JSON lists of `{method, independence, ndcg100}` (`tune` writes
+ * them as OUT/runs.json); `--inner-model DIR`
  * gives Figure 2e a model trained with inner-product similarity. Users beyond `--max-users` (5000) are
  * sampled, seeded, for the users' statistics, the map and the users' independence.
  */
@@ -19,7 +20,7 @@ import { type Command, intOption, parse, printJson, UsageError } from '../args.j
 import type { OpenData, OpenModel } from '../model-view.js';
 
 const USAGE =
-  'macridvae analyze --model DIR --data DIR [--categories FILE] --out DIR [--runs FILE] [--inner-model DIR] [--map-items N] [--map-users N] [--max-users N] [--seed S] [--json]';
+  'macridvae analyze --model DIR --data DIR [--categories FILE] --out DIR [--runs FILE[,FILE…]] [--inner-model DIR] [--map-items N] [--map-users N] [--max-users N] [--seed S] [--json]';
 
 /** Reads Figure 4's runs: a JSON array of `{method, independence, ndcg100, label?}`. */
 export function readRuns(path: string): RunPoint[] {
@@ -101,7 +102,8 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
           `macridvae ${cmd}: --inner-model scores ${inner.space.items} items but --model ${view.space.items}`,
         );
       }
-      const runs = values.runs ? readRuns(values.runs) : undefined;
+      // Several files (e.g. one `tune` search per model kind) are comma-separated.
+      const runs = values.runs ? values.runs.split(',').flatMap((f) => readRuns(f)) : undefined;
       // Users' components for the map and the users' independence: a seeded sample of at most
       // --max-users training users (the confidence statistics are computed on the same users).
       const x = sampleRows(data.train, maxEncode, seed);

@@ -8,12 +8,14 @@ import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
+import { tuneCommand } from './tune.js';
 
 export const COMMANDS: Command[] = [
   demo,
   backend,
   data,
   train,
+  tuneCommand,
   evalCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),

@@ -1,0 +1,91 @@
+/**
+ * `macridvae tune` by spawning the built CLI (run `npm run build:ts` first): a short TPE search on the
+ * tiny synthetic preset, its files, resuming it, refusing to overwrite, and a bad space file named.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { cli } from '../helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'macridvae-cli-tune-'));
+const raw = join(root, 'raw');
+const data = join(root, 'ds');
+const space = join(root, 'space.json');
+
+test.before(() => {
+  for (const args of [
+    ['data', 'synth', '--preset', 'tiny', '--out', raw],
+    ['data', 'prepare', '--input', raw, '--out', data],
+  ]) {
+    const r = cli(args);
+    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  }
+  writeFileSync(
+    space,
+    JSON.stringify([
+      { name: 'lr', kind: 'loguniform', low: 1e-3, high: 1e-2 },
+      { name: 'concepts', kind: 'int', low: 2, high: 5 },
+      { name: 'sigma0', kind: 'uniform', low: 0.075, high: 0.5 },
+    ]),
+  );
+});
+test.after.always(() => rmSync(root, { recursive: true, force: true }));
+
+const base = ['--data', data, '--space', space, '--startup', '2', '--epochs', '2', '--d', '16'];
+
+test.serial('tune --json: one record per trial, then the best trial with test metrics; --resume continues', (t) => {
+  const out = join(root, 'search');
+  const r = cli(['tune', ...base, '--out', out, '--trials', '3', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.is(lines.length, 4);
+  t.deepEqual(
+    lines.slice(0, 3).map((l) => l.trial),
+    [0, 1, 2],
+  );
+  for (const l of lines.slice(0, 3)) {
+    t.true(l['ndcg@100'] > 0 && l['ndcg@100'] <= 1);
+    t.true(l.point.concepts >= 2 && l.point.concepts <= 5);
+    t.is(l.model.d, 16);
+    t.is(l.train.epochs, 2);
+  }
+  const summary = lines[3];
+  t.is(summary.trials, 3);
+  t.is(summary.best['ndcg@100'], Math.max(...lines.slice(0, 3).map((l) => l['ndcg@100'])));
+  t.true(summary.test['ndcg@100'].mean >= 0);
+  t.true(existsSync(join(out, 'best', 'weights.mvt')));
+  const runs = JSON.parse(readFileSync(join(out, 'runs.json'), 'utf8'));
+  t.is(runs.length, 3);
+  t.truthy(runs[0].method.startsWith('MacridVAE (K='));
+
+  const again = cli(['tune', ...base, '--out', out, '--trials', '3']);
+  t.is(again.code, 2);
+  t.regex(again.stderr, /already holds a search; pass --resume/);
+  const more = cli(['tune', ...base, '--out', out, '--trials', '4', '--resume', '--json']);
+  t.is(more.code, 0, more.stderr);
+  const moreLines = more.stdout.trim().split('\n');
+  t.is(moreLines.length, 2);
+  t.is(JSON.parse(moreLines[0]).trial, 3);
+  t.is(readFileSync(join(out, 'trials.jsonl'), 'utf8').trim().split('\n').length, 4);
+  const other = cli(['tune', ...base, '--out', out, '--trials', '5', '--resume', '--tpe-seed', '7']);
+  t.is(other.code, 1);
+  t.regex(other.stderr, /cannot resume: the search in .* has other settings/);
+});
+
+test('tune: a bad space file is named; text output names the best trial', (t) => {
+  const bad = join(root, 'bad-space.json');
+  writeFileSync(bad, JSON.stringify([{ name: 'beta', kind: 'uniform', low: 1, high: 0 }]));
+  const r = cli(['tune', ...base.slice(0, 2), '--space', bad, '--out', join(root, 'x'), '--model', 'multdae']);
+  t.not(r.code, 0);
+  t.regex(r.stderr, /bad-space\.json: .*'space\[0\]/);
+  const out = join(root, 'text');
+  const ok = cli(['tune', ...base, '--out', out, '--trials', '2']);
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /trial {3}0 {2}val ndcg@100 0\.\d{4} {2}independence 0\.\d{4} {2}lr=/);
+  t.regex(ok.stdout, /best: trial [01] \(0 of 2 failed\)/);
+  t.regex(ok.stdout, /ndcg@100 {3}test 0\.\d{4} ± 0\.\d{4}/);
+});

@@ -1,0 +1,170 @@
+/**
+ * `macridvae tune`: TPE hyperparameter search (a thin layer over `tune`, ts/tune/tune.ts).
+ *
+ *   --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
+ *   [--tpe-seed S] [--startup N] [--resume | --force] [--threads N] [--backend NAME] [--json]
+ *   plus any `train` model/training flag, which sets what every trial starts from (e.g. --epochs 150
+ *   --patience 30 --prototype-init kmeans); the searched parameters override it.
+ *
+ * Writes OUT/tune.json, OUT/trials.jsonl, OUT/runs.json (Figure 4's points, for `analyze --runs`) and
+ * OUT/best/ (the best trial's model directory). With --json: one JSON object per trial (the trial
+ * record), then a summary with the best trial and its test metrics.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { loadDataset } from '../../data/store.js';
+import { InvalidArgumentError, ParseError } from '../../errors.js';
+import { evaluate } from '../../eval/evaluator.js';
+import { instantiate } from '../../models/inspect.js';
+import { selectBackend } from '../../tf/backend.js';
+import { loadModel } from '../../train/checkpoint.js';
+import { EVAL_KS } from '../../train/trainer.js';
+import { checkModelSpace } from '../../tune/space.js';
+import type { Space } from '../../tune/tpe.js';
+import { RUNS_FILE, TRIALS_FILE, type TrialRecord, TUNE_FILE, tune } from '../../tune/tune.js';
+import { KernelPool } from '../../workers/pool.js';
+import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { backendOption } from './backend.js';
+import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
+
+const USAGE = `macridvae tune --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
+    [--tpe-seed S] [--startup N] [--resume | --force] [--threads N] [--backend NAME] [--json]
+    [any train flag, e.g. --epochs N --patience N --seed S --prototype-init kmeans: what every trial starts from]`;
+
+const TUNE_OPTIONS = {
+  ...TRAIN_OPTIONS,
+  trials: { type: 'string' },
+  space: { type: 'string' },
+  'tpe-seed': { type: 'string' },
+  startup: { type: 'string' },
+} as const;
+
+const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(4));
+
+function short(v: number | string): string {
+  if (typeof v === 'string') return v;
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) < 1e-2 || Math.abs(v) >= 1e3 ? v.toExponential(2) : v.toPrecision(3);
+}
+
+function readSpace(cmd: string, kind: Parameters<typeof checkModelSpace>[1], path: string): Space {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ParseError(`${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return checkModelSpace(cmd, kind, raw);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError) throw new ParseError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+export const tuneCommand: Command = {
+  name: 'tune',
+  summary: 'search hyperparameters with TPE (the paper’s space by default); keeps the best model',
+  usage: USAGE,
+  async run(argv) {
+    const cmd = 'tune';
+    const { values } = parse(cmd, argv, TUNE_OPTIONS);
+    for (const o of ['data', 'out'] as const) {
+      if (!values[o]) throw new UsageError(`macridvae ${cmd}: --${o} DIR is required`);
+    }
+    const dataDir = values.data as string;
+    const out = values.out as string;
+    const cfg = configsFromArgs(cmd, values);
+    const trials = intOption(cmd, 'trials', values.trials, 200, 1);
+    const tpeSeed = intOption(cmd, 'tpe-seed', values['tpe-seed'], 98765);
+    const startup = intOption(cmd, 'startup', values.startup, 20, 1);
+    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const space = values.space && values.space !== 'paper' ? readSpace(cmd, cfg.kind, values.space) : undefined;
+    if (values.resume && values.force)
+      throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
+    if (!values.resume && !values.force && existsSync(join(out, TUNE_FILE))) {
+      throw new UsageError(
+        `macridvae ${cmd}: ${out} already holds a search; pass --resume to continue it or --force to start over`,
+      );
+    }
+    const data = await loadDataset(dataDir);
+    const backend = await selectBackend(backendOption(values.backend));
+    const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+    const json = values.json;
+    if (!json) {
+      console.log(
+        `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ${threads} thread(s) → ${out}`,
+      );
+    }
+    try {
+      const r = await tune({
+        kind: cfg.kind,
+        data,
+        trials,
+        space,
+        tpe: { seed: tpeSeed, startup },
+        model: cfg.model,
+        train: cfg.train,
+        runtime: { pool, threads },
+        out,
+        resume: values.resume,
+        onTrial: (t: TrialRecord) => {
+          if (json) printJson(t);
+          else {
+            const params = Object.entries(t.point)
+              .map(([k, v]) => `${k}=${short(v)}`)
+              .join(' ');
+            console.log(
+              `trial ${String(t.trial).padStart(3)}  val ndcg@100 ${fmt(t['ndcg@100'])}  independence ${fmt(t.independence.users)}  ` +
+                `${params}  ${t.seconds.toFixed(1)} s${t.error ? `  failed: ${t.error}` : ''}`,
+            );
+          }
+        },
+      });
+      let test: Record<string, { mean: number; se: number }> | undefined;
+      let testUsers = 0;
+      if (r.bestDir) {
+        const model = instantiate(loadModel(r.bestDir), { pool, threads });
+        try {
+          const e = await evaluate((f) => model.score(f), data.test, { ks: EVAL_KS, pool });
+          test = Object.fromEntries(Object.entries(e.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]));
+          testUsers = e.users;
+        } finally {
+          model.dispose();
+        }
+      }
+      const failed = r.trials.filter((t) => t.loss === null).length;
+      const summary = {
+        trials: r.trials.length,
+        failed,
+        best: r.best ? { trial: r.best.trial, point: r.best.point, 'ndcg@100': r.best['ndcg@100'] } : null,
+        test,
+        testUsers,
+        bestDir: r.bestDir ?? null,
+        trialsFile: join(out, TRIALS_FILE),
+        runsFile: join(out, RUNS_FILE),
+      };
+      if (json) printJson(summary);
+      else if (r.best && test) {
+        console.log(
+          `best: trial ${r.best.trial} (${failed} of ${r.trials.length} failed), validation NDCG@100 ${fmt(r.best['ndcg@100'])}`,
+        );
+        console.log(
+          `  ${Object.entries(r.best.point)
+            .map(([k, v]) => `${k}=${short(v)}`)
+            .join(' ')}`,
+        );
+        for (const k of ['ndcg@100', 'recall@20', 'recall@50']) {
+          console.log(`  ${k.padEnd(10)} test ${fmt(test[k].mean)} ± ${fmt(test[k].se)}`);
+        }
+        console.log(`model of the best trial: ${r.bestDir}; Figure 4 points: ${join(out, RUNS_FILE)}`);
+      } else {
+        console.log(`every trial failed (${r.trials.length}); see ${join(out, TRIALS_FILE)}`);
+      }
+      return r.best ? 0 : 1;
+    } finally {
+      await pool?.close();
+    }
+  },
+};
