@@ -117,6 +117,8 @@ export { MultModel } from './models/multvae.js';
 export type { Phase } from './models/profile.js';
 export { PHASES, profileTimes, setProfiling } from './models/profile.js';
 export type { LossTerms, Model, StepGradients, StepOptions, Weight, Weights } from './models/types.js';
+export type { OpenRecommenderOptions, RecommendOptions, UserRecommendations } from './serve/recommender.js';
+export { Recommender } from './serve/recommender.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
 export type {

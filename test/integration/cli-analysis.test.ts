@@ -2,7 +2,7 @@
  * `macridvae traverse` and `macridvae analyze`, by spawning the built CLI (run `npm run build:ts`
  * first) on a synthetic dataset with planted concepts and a briefly trained MacridVAE.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -94,4 +94,41 @@ test('analyze writes report.md embedding its figures; categories from the datase
   const missing = cli(['analyze', '--model', model, '--out', out]);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /--data DIR is required/);
+});
+
+test('recommend: --items and --input FILE, titles, --explain, JSON, and errors named', (t) => {
+  const r = cli(['recommend', '--model', model, '--data', data, '--items', '1,2,3', '--k', '5', '--explain', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  t.is(j.items.length, 5);
+  t.is(j.historyItems, 3);
+  t.false(j.items.some((it: { id: string }) => ['1', '2', '3'].includes(it.id)));
+  t.true(
+    j.items.every(
+      (it: { title?: string; concept: number; share: number }) => it.title && it.concept < 4 && it.share > 0,
+    ),
+  );
+  t.is(j.concepts.length, 4);
+  const scores = j.items.map((it: { score: number }) => it.score);
+  t.deepEqual(
+    scores,
+    [...scores].sort((a: number, b: number) => b - a),
+  );
+  const input = join(root, 'histories.csv');
+  writeFileSync(input, 'user,item\nu1,1\nu1,5\nu2,7\nu1,no-such-item\n');
+  const many = cli(['recommend', '--model', model, '--data', data, '--input', input, '--k', '3']);
+  t.is(many.code, 0, many.stderr);
+  t.regex(many.stdout, /^u1 \(2 known items; 1 unknown skipped\)\n {4}1 /);
+  t.regex(many.stdout, /\nu2 \(1 known items\)\n/);
+  t.regex(many.stdout, /Item \d+/);
+  const unknown = cli(['recommend', '--model', model, '--data', data, '--items', '1,nope']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /--items: item 'nope' is not an item of the model/);
+  const both = cli(['recommend', '--model', model, '--items', '1', '--input', input]);
+  t.is(both.code, 2);
+  t.regex(both.stderr, /exactly one of --items/);
+  writeFileSync(input, 'u1,1\nu2\n');
+  const bad = cli(['recommend', '--model', model, '--data', data, '--input', input]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /histories\.csv:2: expected 'user,item'/);
 });

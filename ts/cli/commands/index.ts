@@ -6,6 +6,7 @@ import { backend } from './backend.js';
 import { data } from './data.js';
 import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
+import { recommendCommand } from './recommend.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
 import { tuneCommand } from './tune.js';
@@ -17,6 +18,7 @@ export const COMMANDS: Command[] = [
   train,
   tuneCommand,
   evalCommand,
+  recommendCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),
 ];

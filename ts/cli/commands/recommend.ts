@@ -1,0 +1,170 @@
+/**
+ * `macridvae recommend`: top-k items for new users from a trained model (a thin layer over
+ * `Recommender`, ts/serve/recommender.ts).
+ *
+ *   --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain]
+ *   [--threads N] [--backend NAME] [--json]
+ *
+ * `--items` is one user's history. `--input FILE` holds many users, one `user,item` pair per line
+ * (comma, tab or semicolon separated; further columns ignored; a header line is skipped); users come out
+ * in order of first appearance, and items the model does not know are counted and skipped. With
+ * `--data DIR` (the model's dataset) ids are the dataset's raw item ids and titles are printed; without
+ * it ids are column numbers. `--explain` (MacridVAE) adds each item's concept and share and the user's
+ * concept shares. `--json`: one object per user `{user, items: [{id, score, title?, concept?, share?}],
+ * concepts?, unknownItems}`.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { loadDataset } from '../../data/store.js';
+import { ParseError } from '../../errors.js';
+import { Recommender } from '../../serve/recommender.js';
+import { KernelPool } from '../../workers/pool.js';
+import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { columnIds } from '../model-view.js';
+import { backendOption } from './backend.js';
+import { itemColumns } from './traverse.js';
+
+const USAGE =
+  'macridvae recommend --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain] [--threads N] [--backend NAME] [--json]';
+
+interface UserInput {
+  user: string;
+  columns: number[];
+  unknown: number;
+}
+
+/** Reads `user,item` lines; see the module doc. */
+export function readHistories(path: string, itemIds: string[]): UserInput[] {
+  const col = new Map<string, number>();
+  itemIds.forEach((id, c) => {
+    col.set(id, c);
+  });
+  const users = new Map<string, UserInput>();
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
+  lines.forEach((line, n) => {
+    if (line.trim() === '') return;
+    const f = line.split(/[,\t;]/).map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
+    if (f.length < 2 || f[0] === '' || f[1] === '') {
+      throw new ParseError(`${path}:${n + 1}: expected 'user,item' but got '${line}'`);
+    }
+    if (n === 0 && !col.has(f[1]) && /^[A-Za-z_]/.test(f[1])) return; // header
+    let u = users.get(f[0]);
+    if (!u) {
+      u = { user: f[0], columns: [], unknown: 0 };
+      users.set(f[0], u);
+    }
+    const c = col.get(f[1]);
+    if (c === undefined) u.unknown++;
+    else u.columns.push(c);
+  });
+  return [...users.values()];
+}
+
+export const recommendCommand: Command = {
+  name: 'recommend',
+  summary: 'top-k items for new users from their histories (optionally explained by concept)',
+  usage: USAGE,
+  async run(argv) {
+    const cmd = 'recommend';
+    const { values } = parse(cmd, argv, {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      items: { type: 'string' },
+      input: { type: 'string' },
+      k: { type: 'string' },
+      'include-seen': { type: 'boolean', default: false },
+      explain: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      backend: { type: 'string' },
+    });
+    if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
+    if ((values.items === undefined) === (values.input === undefined)) {
+      throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);
+    }
+    const k = intOption(cmd, 'k', values.k, 10, 1);
+    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+    try {
+      const rec = await Recommender.open(values.model, {
+        runtime: { pool, threads },
+        backend: backendOption(values.backend),
+      });
+      try {
+        if (values.explain && rec.loaded.config.kind !== 'macridvae') {
+          throw new UsageError(`macridvae ${cmd}: --explain needs a MacridVAE model, not '${rec.loaded.config.kind}'`);
+        }
+        if (k > rec.items) throw new UsageError(`macridvae ${cmd}: --k must be <= ${rec.items} (the model's items)`);
+        const data = values.data ? await loadDataset(values.data) : undefined;
+        if (data && data.itemIds.length !== rec.items) {
+          throw new UsageError(
+            `macridvae ${cmd}: the model scores ${rec.items} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
+          );
+        }
+        const itemIds = data?.itemIds ?? columnIds(rec.items);
+        const titles = data?.itemTitles;
+        const inputs: UserInput[] =
+          values.items !== undefined
+            ? [
+                {
+                  user: 'user',
+                  columns: itemColumns(
+                    cmd,
+                    'items',
+                    itemIds,
+                    values.items.split(',').map((s) => s.trim()),
+                  ),
+                  unknown: 0,
+                },
+              ]
+            : readHistories(values.input as string, itemIds);
+        const recs = await rec.recommend(
+          inputs.map((u) => u.columns),
+          { k, includeSeen: values['include-seen'], explain: values.explain },
+        );
+        recs.forEach((r, u) => {
+          const items = r.items.map((c, j) => ({
+            id: itemIds[c],
+            score: r.scores[j],
+            ...(titles?.[c] ? { title: titles[c] } : {}),
+            ...(r.concepts ? { concept: r.concepts[j], share: r.shares?.[j] } : {}),
+          }));
+          if (values.json) {
+            printJson({
+              user: inputs[u].user,
+              historyItems: new Set(inputs[u].columns).size,
+              unknownItems: inputs[u].unknown,
+              items,
+              ...(r.userConcepts ? { concepts: r.userConcepts } : {}),
+            });
+            return;
+          }
+          const notes = [`${new Set(inputs[u].columns).size} known items`];
+          if (inputs[u].unknown) notes.push(`${inputs[u].unknown} unknown skipped`);
+          if (r.userConcepts) {
+            notes.push(
+              `concepts ${r.userConcepts
+                .map((s, kk) => [kk, s] as const)
+                .filter(([, s]) => s >= 0.05)
+                .sort((a, b) => b[1] - a[1])
+                .map(([kk, s]) => `${kk}:${(100 * s).toFixed(0)}%`)
+                .join(' ')}`,
+            );
+          }
+          console.log(`${inputs[u].user} (${notes.join('; ')})`);
+          items.forEach((it, j) => {
+            const why =
+              it.concept !== undefined ? `  concept ${it.concept} (${(100 * (it.share ?? 0)).toFixed(0)}%)` : '';
+            console.log(
+              `  ${String(j + 1).padStart(3)}  ${it.score.toFixed(3).padStart(8)}  ${it.id.padEnd(8)} ${it.title ?? ''}${why}`,
+            );
+          });
+        });
+        return 0;
+      } finally {
+        rec.dispose();
+      }
+    } finally {
+      await pool?.close();
+    }
+  },
+};
