@@ -113,7 +113,8 @@ test.serial('tune() writes its files, keeps the best model, and resumes into the
     whole.trials.map(strip),
   );
   t.deepEqual(JSON.parse(readFileSync(join(out, 'runs.json'), 'utf8')), runPoints('macridvae', whole.trials));
-  t.regex(runPoints('macridvae', whole.trials)[0].method, /^MacridVAE \(K=\d\)$/);
+  t.regex(runPoints('macridvae', whole.trials)[0].method, /^MacridVAE \(K(=1|>1)\)$/);
+  t.regex(runPoints('macridvae', whole.trials)[0].label ?? '', /^trial 0, K=\d$/);
 
   // Stopped after 3 trials (the last line cut short by the crash), then resumed: the same search.
   const part = tempDir(t, 'tune');

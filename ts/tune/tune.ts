@@ -100,15 +100,16 @@ export function runPoints(kind: ModelKind, trials: readonly TrialRecord[]) {
   return trials
     .filter((t) => t['ndcg@100'] !== null && t.independence.users !== null)
     .map((t) => ({
+      // As in the paper's Figure 4, K = 1 (no macro disentanglement) is told apart from K > 1.
       method:
         kind === 'macridvae'
-          ? `MacridVAE (K=${(t.model as { concepts: number }).concepts})`
+          ? `MacridVAE (K${(t.model as { concepts: number }).concepts === 1 ? '=1' : '>1'})`
           : kind === 'multvae'
             ? 'β-MultVAE'
             : 'MultDAE',
       independence: t.independence.users as number,
       ndcg100: t['ndcg@100'] as number,
-      label: `trial ${t.trial}`,
+      label: kind === 'macridvae' ? `trial ${t.trial}, K=${(t.model as { concepts: number }).concepts}` : `trial ${t.trial}`,
     }));
 }
 
