@@ -22,20 +22,26 @@ export interface Runtime {
 
 const MIN_SPLIT_WORK = 2e7;
 
-function parts(rt: Runtime, a: MixDecoderArgs): number {
+/** Into how many slices of users a batch is split: 1 without a pool or below `minWork` multiply-adds. */
+export function sliceCount(rt: Runtime, users: number, work: number): number {
   if (!rt.pool || rt.threads <= 1) return 1;
-  const work = a.users * a.concepts * a.items * a.d;
   if (work < (rt.minWork ?? MIN_SPLIT_WORK)) return 1;
-  return Math.max(1, Math.min(rt.threads, rt.pool.threads, a.users));
+  return Math.max(1, Math.min(rt.threads, rt.pool.threads, users));
 }
 
-function bounds(users: number, n: number): Array<[number, number]> {
+function parts(rt: Runtime, a: MixDecoderArgs): number {
+  return sliceCount(rt, a.users, a.users * a.concepts * a.items * a.d);
+}
+
+/** `n` contiguous slices `[lo, hi)` of `users` rows, as even as possible. */
+export function bounds(users: number, n: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let p = 0; p < n; p++) out.push([Math.floor((p * users) / n), Math.floor(((p + 1) * users) / n)]);
   return out;
 }
 
-function sum(into: Float32Array, add: Float32Array): void {
+/** `into += add`, element-wise. */
+export function sum(into: Float32Array, add: Float32Array): void {
   for (let i = 0; i < into.length; i++) into[i] += add[i];
 }
 

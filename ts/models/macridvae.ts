@@ -19,19 +19,12 @@
  * `prototypes` K×d (m_k), `fnn.{j}.weight` in×out and `fnn.{j}.bias` out for each layer j of f_nn.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Csr, checkCsr, csrRows } from '../csr.js';
+import { type Csr, checkCsr, csrRows, csrSliceRows } from '../csr.js';
 import { sphericalKmeans } from '../wasm/analysis.js';
-import {
-  denseBackward,
-  denseForward,
-  headBackward,
-  headForward,
-  sparseMixBackward,
-  sparseMixForward,
-} from '../wasm/nn.js';
 import { threadInstance } from '../wasm/raw.js';
 import type { MacridVaeConfig } from './config.js';
-import { decoderLogProbs, decoderTrain, type Runtime } from './decoder.js';
+import { bounds, decoderLogProbs, type Runtime, sliceCount, sum } from './decoder.js';
+import { type MacridEncoderArgs, type MacridSliceGrads, macridEncode, macridSliceTrain } from './macrid-slice.js';
 import { Noise, STREAM } from './noise.js';
 import { disposeSaved, l2normalize, l2normalizeBackward, matMul, sumSquares, values } from './ops.js';
 import { lap } from './profile.js';
@@ -47,27 +40,6 @@ export interface ItemState {
   pnorm?: tf.Tensor2D;
   /** Concept assignment `items × K`. */
   c: tf.Tensor2D;
-}
-
-/** What the encoder's backward pass needs (plain arrays: the encoder runs on the Rust kernels). */
-interface EncoderState {
-  mask?: Float32Array;
-  cData: Float32Array;
-  tData: Float32Array;
-  out: Float32Array;
-  norms: Float32Array;
-  /** Input of each f_nn layer (`users·K × width`); the first is `tanh(x T / n + bias)`. */
-  inputs: Float32Array[];
-  /** Output of each f_nn layer (after its tanh for hidden layers; `[a | b]` for the last). */
-  outputs: Float32Array[];
-  /** Dropout multipliers of each hidden layer's output (training only). */
-  hiddenMasks: Array<Float32Array | undefined>;
-  /** ε (training only). */
-  eps?: Float32Array;
-  /** The decoder's input: `z` (normalized for cosine), `users·K × d`. */
-  z: Float32Array;
-  /** Per-row KL terms. */
-  kl: Float32Array;
 }
 
 export class MacridVae implements Model {
@@ -124,49 +96,35 @@ export class MacridVae implements Model {
     });
   }
 
-  /** The encoder up to the decoder's input `z`; training (a noise seed) applies dropout and samples ε. */
-  private encode(x: Csr, items: ItemState, noise: { seed: number } | undefined): EncoderState {
+  /** The encoder's inputs for batch `x` (arrays; the encoder runs on the Rust kernels) with the noise of step `seed` when training. */
+  private encoderArgs(x: Csr, items: ItemState, noise: { seed: number } | undefined): MacridEncoderArgs {
     const { concepts: K, d, keep, sigma0 } = this.config;
-    const inst = threadInstance();
     const rows = csrRows(x) * K;
-    const mask = noise ? new Noise(noise.seed, STREAM.dropout).dropout(x.indices.length * K, keep) : undefined;
-    const cData = values(items.c);
-    const tData = values(this.v('context'));
-    const enc = sparseMixForward(inst, { x, concepts: K, d, mask, c: cData, t: tData });
-    const bias = values(this.v('context_bias'));
-    const in0 = new Float32Array(rows * d);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) in0[r * d + j] = Math.tanh(enc.out[r * d + j] + bias[j]);
     const hiddenNoise = noise ? new Noise(noise.seed, STREAM.hidden) : undefined;
-    const inputs: Float32Array[] = [in0];
-    const outputs: Float32Array[] = [];
-    const hiddenMasks: Array<Float32Array | undefined> = [];
-    for (let j = 0; j < this.layers; j++) {
-      const last = j + 1 === this.layers;
-      const dout = this.layerDims[j + 1];
-      const m = !last && hiddenNoise ? hiddenNoise.dropout(rows * dout, keep) : undefined;
-      hiddenMasks.push(m);
-      const y = denseForward(inst, {
-        rows,
-        din: this.layerDims[j],
-        dout,
-        x: inputs[j],
-        w: values(this.v(`fnn.${j}.weight`)),
-        b: values(this.v(`fnn.${j}.bias`)),
-        mask: m,
-        tanh: !last,
-      });
-      outputs.push(y);
-      if (!last) inputs.push(y);
-    }
-    const eps = noise ? new Noise(noise.seed, STREAM.epsilon).normal(rows * d) : undefined;
-    const head = { kind: 'macrid', sigma0, normalize: this.config.similarity === 'cosine' } as const;
-    const { z, kl } = headForward(inst, { rows, d, y: outputs[this.layers - 1], eps, head });
-    return { mask, cData, tData, out: enc.out, norms: enc.norms, inputs, outputs, hiddenMasks, eps, z, kl };
+    return {
+      x,
+      concepts: K,
+      d,
+      sigma0,
+      cosine: this.config.similarity === 'cosine',
+      layerDims: this.layerDims,
+      c: values(items.c),
+      t: values(this.v('context')),
+      bias: values(this.v('context_bias')),
+      weights: Array.from({ length: this.layers }, (_, j) => values(this.v(`fnn.${j}.weight`))),
+      biases: Array.from({ length: this.layers }, (_, j) => values(this.v(`fnn.${j}.bias`))),
+      mask: noise ? new Noise(noise.seed, STREAM.dropout).dropout(x.indices.length * K, keep) : undefined,
+      // One draw per hidden layer, in order (the last layer has no dropout).
+      hiddenMasks: Array.from({ length: this.layers - 1 }, (_, j) =>
+        hiddenNoise?.dropout(rows * this.layerDims[j + 1], keep),
+      ),
+      eps: noise ? new Noise(noise.seed, STREAM.epsilon).normal(rows * d) : undefined,
+    };
   }
 
   async gradients(batch: Csr, step: StepOptions): Promise<StepGradients> {
     const x = checkCsr('MacridVae.gradients', 'batch', batch, undefined, this.items);
-    const { concepts: K, d, tau, sigma0 } = this.config;
+    const { concepts: K, d, tau } = this.config;
     const cosine = this.config.similarity === 'cosine';
     const users = csrRows(x);
     const rows = users * K;
@@ -175,88 +133,80 @@ export class MacridVae implements Model {
     const gumbel = this.config.gumbel ? new Noise(seed, STREAM.gumbel).gumbel(this.items * K) : undefined;
     const items = this.itemState(gumbel);
     t = lap('concepts', t);
-    const enc = this.encode(x, items, { seed });
-    const hData = values(items.hn);
-    t = lap('encoder', t);
-    const dec = await decoderTrain(this.runtime, {
-      users,
-      concepts: K,
-      d,
+    const enc = this.encoderArgs(x, items, { seed });
+    const shared = {
       items: this.items,
-      z: enc.z,
-      h: hData,
-      c: enc.cData,
+      h: values(items.hn),
       scale: 1 / tau,
       bound: cosine ? 1 / tau : undefined,
-      x,
       gradScale: 1 / Math.max(users, 1),
+      klScale: step.beta / Math.max(users, 1),
       sampled: step.sampled,
-    });
+    };
+    // Encoder, decoder and encoder backward per slice of users: on the pool when the batch is large.
+    const work = users * K * (step.sampled ? step.sampled.items.length : this.items) * d;
+    const n = sliceCount(this.runtime, users, work);
+    let g: MacridSliceGrads;
+    if (n === 1 || !this.runtime.pool) g = macridSliceTrain(threadInstance(), { ...enc, ...shared });
+    else {
+      const pool = this.runtime.pool;
+      const slices = bounds(users, n);
+      const nnzAt = (u: number) => x.indptr[u];
+      const parts = await Promise.all(
+        slices.map(([lo, hi]) =>
+          pool.run('macridSliceTrain', {
+            ...enc,
+            ...shared,
+            x: csrSliceRows(x, lo, hi),
+            mask: enc.mask?.slice(nnzAt(lo) * K, nnzAt(hi) * K),
+            hiddenMasks: enc.hiddenMasks?.map((m, j) =>
+              m?.slice(lo * K * this.layerDims[j + 1], hi * K * this.layerDims[j + 1]),
+            ),
+            eps: enc.eps?.slice(lo * K * d, hi * K * d),
+          }),
+        ),
+      );
+      // Per-user results are concatenated, partial gradients summed into the first slice's.
+      const loss = new Float32Array(users);
+      const klRows = new Float32Array(rows);
+      slices.forEach(([lo], p) => {
+        loss.set(parts[p].loss, lo);
+        klRows.set(parts[p].kl, lo * K);
+      });
+      g = { ...parts[0], loss, kl: klRows };
+      slices.forEach((_, p) => {
+        if (p === 0) return;
+        const q = parts[p];
+        for (let j = 0; j < this.layers; j++) {
+          sum(g.dW[j], q.dW[j]);
+          sum(g.db[j], q.db[j]);
+        }
+        sum(g.dbias, q.dbias);
+        sum(g.dt, q.dt);
+        sum(g.dh, q.dh);
+        sum(g.dcEncoder, q.dcEncoder);
+        sum(g.dcDecoder, q.dcDecoder);
+      });
+    }
     let nll = 0;
-    for (const l of dec.loss) nll += l;
+    for (const l of g.loss) nll += l;
     nll /= Math.max(users, 1);
     let kl = 0;
-    for (const v of enc.kl) kl += v;
+    for (const v of g.kl) kl += v;
     kl /= Math.max(users, 1);
-    t = lap('decoder', t);
-    const inst = threadInstance();
+    t = lap('users', t);
     const grads = new Map<string, tf.Tensor>();
-    // Encoder backward on the kernels: head, f_nn (last layer first), tanh and bias, sparse layer.
-    let dy = headBackward(inst, {
-      rows,
-      d,
-      y: enc.outputs[this.layers - 1],
-      eps: enc.eps,
-      head: { kind: 'macrid', sigma0, normalize: cosine },
-      dz: dec.dz,
-      klScale: step.beta / Math.max(users, 1),
-    });
-    for (let j = this.layers - 1; j >= 0; j--) {
-      const last = j + 1 === this.layers;
-      const g = denseBackward(inst, {
-        rows,
-        din: this.layerDims[j],
-        dout: this.layerDims[j + 1],
-        x: enc.inputs[j],
-        w: values(this.v(`fnn.${j}.weight`)),
-        b: values(this.v(`fnn.${j}.bias`)),
-        mask: enc.hiddenMasks[j],
-        tanh: !last,
-        y: enc.outputs[j],
-        dy,
-      });
-      grads.set(`fnn.${j}.weight`, tf.tensor2d(g.dw, [this.layerDims[j], this.layerDims[j + 1]]));
-      grads.set(`fnn.${j}.bias`, tf.tensor1d(g.db));
-      dy = g.dx as Float32Array;
+    for (let j = 0; j < this.layers; j++) {
+      grads.set(`fnn.${j}.weight`, tf.tensor2d(g.dW[j], [this.layerDims[j], this.layerDims[j + 1]]));
+      grads.set(`fnn.${j}.bias`, tf.tensor1d(g.db[j]));
     }
-    // inputs[0] = tanh(out + bias).
-    const dpre = new Float32Array(rows * d);
-    const dbias = new Float32Array(d);
-    const in0 = enc.inputs[0];
-    for (let i = 0; i < rows * d; i++) dpre[i] = dy[i] * (1 - in0[i] * in0[i]);
-    for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) dbias[j] += dpre[r * d + j];
-    grads.set('context_bias', tf.tensor1d(dbias));
-    const back = sparseMixBackward(inst, {
-      x,
-      concepts: K,
-      d,
-      mask: enc.mask,
-      c: enc.cData,
-      t: enc.tData,
-      norms: enc.norms,
-      out: enc.out,
-      dout: dpre,
-    });
-    grads.set('context', tf.tensor2d(back.dt, [this.items, d]));
-    t = lap('encoder', t);
+    grads.set('context_bias', tf.tensor1d(g.dbias));
+    grads.set('context', tf.tensor2d(g.dt, [this.items, d]));
     tf.tidy(() => {
       // Concept assignment: c = softmax(s), s = hn·pnᵀ/τ (+ Gumbel noise).
-      const dcAll = tf.add(
-        tf.tensor2d(dec.dc as Float32Array, [this.items, K]),
-        tf.tensor2d(back.dc as Float32Array, [this.items, K]),
-      );
+      const dcAll = tf.add(tf.tensor2d(g.dcDecoder, [this.items, K]), tf.tensor2d(g.dcEncoder, [this.items, K]));
       const ds = tf.div(tf.mul(items.c, tf.sub(dcAll, tf.sum(tf.mul(items.c, dcAll), 1, true))), tau) as tf.Tensor2D;
-      const dhn = tf.add(tf.tensor2d(dec.dh, [this.items, d]), matMul(ds, items.pn)) as tf.Tensor2D;
+      const dhn = tf.add(tf.tensor2d(g.dh, [this.items, d]), matMul(ds, items.pn)) as tf.Tensor2D;
       const dpn = matMul(ds, items.hn, true, false);
       grads.set('items', tf.keep(cosine ? l2normalizeBackward(items.hn, items.hnorm as tf.Tensor2D, dhn) : dhn));
       grads.set('prototypes', tf.keep(cosine ? l2normalizeBackward(items.pn, items.pnorm as tf.Tensor2D, dpn) : dpn));
@@ -311,7 +261,7 @@ export class MacridVae implements Model {
 
   /** `μ` (`users·K × d`, unit rows; `z = μ` at evaluation) of the fold-in rows, given evaluation-mode item state. */
   evalMu(foldIn: Csr, items: ItemState): Float32Array {
-    return this.encode(foldIn, items, undefined).z;
+    return macridEncode(threadInstance(), this.encoderArgs(foldIn, items, undefined)).z;
   }
 
   async score(foldIn: Csr): Promise<Float32Array> {

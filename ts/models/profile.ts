@@ -1,10 +1,11 @@
 /**
  * Where training time goes: a process-wide accumulator of milliseconds per phase, off by default.
  * The models time `concepts` (item-side work: normalization, concept assignment and their gradients),
- * `encoder` (sparse first layer, f_nn, sampling, KL and their gradients), `decoder` (the fused kernel);
- * the trainer times `optimizer` and `evaluation`. `npm run bench:train` prints the shares.
+ * `encoder` (sparse first layer, f_nn, sampling, KL and their gradients), `decoder` (the fused kernel) —
+ * MacridVAE runs its encoder, decoder and encoder backward together per slice of users, timed as
+ * `users`; the trainer times `optimizer` and `evaluation`. `npm run bench:train` prints the shares.
  */
-export const PHASES = ['concepts', 'encoder', 'decoder', 'optimizer', 'evaluation'] as const;
+export const PHASES = ['concepts', 'encoder', 'decoder', 'users', 'optimizer', 'evaluation'] as const;
 export type Phase = (typeof PHASES)[number];
 
 const times = new Map<Phase, number>();

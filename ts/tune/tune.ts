@@ -109,7 +109,8 @@ export function runPoints(kind: ModelKind, trials: readonly TrialRecord[]) {
             : 'MultDAE',
       independence: t.independence.users as number,
       ndcg100: t['ndcg@100'] as number,
-      label: kind === 'macridvae' ? `trial ${t.trial}, K=${(t.model as { concepts: number }).concepts}` : `trial ${t.trial}`,
+      label:
+        kind === 'macridvae' ? `trial ${t.trial}, K=${(t.model as { concepts: number }).concepts}` : `trial ${t.trial}`,
     }));
 }
 

@@ -3,6 +3,7 @@
  * name. Each takes `(instance, args)` with one structured-clone-safe `args` object.
  */
 
+import { macridSliceTrain } from '../models/macrid-slice.js';
 import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
@@ -25,6 +26,7 @@ export const OPS = {
   sphericalKmeans: analysis.sphericalKmeans,
   mixDecoderTrain: nn.mixDecoderTrain,
   mixDecoderLogProbs: nn.mixDecoderLogProbs,
+  macridSliceTrain,
   rankingMetrics: evaluation.rankingMetrics,
   denseBatch: batch.denseBatch,
   sparseBatch: batch.sparseBatch,
