@@ -86,6 +86,7 @@ test('analyze writes report.md embedding its figures; categories from the datase
   t.is(j.macro.alignment.categoryNames.length, 4);
   t.true(j.macro.alignment.nmi >= 0 && j.macro.alignment.nmi <= 1);
   const report = readFileSync(join(out, 'report.md'), 'utf8');
+  t.regex(report, /K = 4 concepts, τ = 0\.1\. Prototypes from a random start \(the released code\)\./);
   for (const f of j.figures as { png: string; svg: string }[]) {
     t.true(report.includes(`](${f.png})`), f.png);
     t.true(existsSync(join(out, f.png)) && existsSync(join(out, f.svg)));

@@ -55,6 +55,8 @@ export interface AnalyzeInput {
   pool?: KernelPool;
   /** A name for the report's title. */
   name?: string;
+  /** How the model's prototypes were initialized (`MacridVaeConfig.prototypeInit`), for the report. */
+  prototypeInit?: 'random' | 'kmeans';
 }
 
 export interface FigureRef {
@@ -66,7 +68,7 @@ export interface FigureRef {
 
 export interface AnalysisResult {
   name: string;
-  model: { items: number; d: number; concepts: number; tau: number };
+  model: { items: number; d: number; concepts: number; tau: number; prototypeInit?: 'random' | 'kmeans' };
   macro: MacroAnalysis;
   innerProduct: { source: 'model' | 'same-weights'; itemsPerConcept: number[]; largestShare: number };
   micro: MicroAnalysis;
@@ -114,7 +116,13 @@ export async function analyze(input: AnalyzeInput): Promise<AnalysisResult> {
   }
   return {
     name: input.name ?? 'model',
-    model: { items: space.items, d: space.d, concepts: space.concepts, tau },
+    model: {
+      items: space.items,
+      d: space.d,
+      concepts: space.concepts,
+      tau,
+      ...(input.prototypeInit ? { prototypeInit: input.prototypeInit } : {}),
+    },
     macro,
     innerProduct: {
       source: input.inner ? 'model' : 'same-weights',
@@ -281,7 +289,14 @@ export async function writeAnalysis(
     return f ? `![${f.title}](${f.png})\n\n[SVG](${f.svg})` : '';
   };
   L.push(`# Disentanglement analysis: ${r.name}`, '');
-  L.push(`${r.model.items} items, d = ${r.model.d}, K = ${K} concepts, τ = ${r.model.tau}.`, '');
+  const init = r.model.prototypeInit;
+  const initText =
+    init === 'kmeans'
+      ? ' Prototypes placed on the spherical k-means clusters of the item embeddings after a warm-up.'
+      : init === 'random'
+        ? ' Prototypes from a random start (the released code).'
+        : '';
+  L.push(`${r.model.items} items, d = ${r.model.d}, K = ${K} concepts, τ = ${r.model.tau}.${initText}`, '');
   L.push('## Macro disentanglement (concepts)', '');
   L.push(
     'Each item belongs to the concept of highest `c_ik = softmax_k(cos(h_i, m_k)/τ)`; its confidence is that `c_ik`.',
@@ -311,6 +326,12 @@ export async function writeAnalysis(
     L.push('### Alignment with known categories', '');
     L.push(`On the ${al.labelledItems} items with a known category:`, '');
     L.push(table(['NMI', 'ARI', 'accuracy (Hungarian matching)'], [[f4(al.nmi), f4(al.ari), f4(al.accuracy)]]), '');
+    if (init === 'random' && al.nmi < 0.5) {
+      L.push(
+        'Concepts grown from random prototypes emerge slowly and often as mixtures of item clusters; training with `--prototype-init kmeans` places one prototype per cluster (README, "Concept recovery").',
+        '',
+      );
+    }
     L.push('Confusion table (rows: learned concepts, with the category matched to each; columns: categories):', '');
     L.push(
       table(

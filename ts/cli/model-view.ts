@@ -27,6 +27,8 @@ export interface ModelView {
   tau: number;
   /** How the model compares items with prototypes (default `'cosine'`). */
   similarity?: Similarity;
+  /** How the prototypes were initialized, when known. */
+  prototypeInit?: 'random' | 'kmeans';
   /** Users' concept components `μ_u^(k)` (evaluation mode) for a batch of users over the item columns. */
   encode(x: Csr): Promise<UserComponents>;
 }
@@ -82,6 +84,7 @@ export async function openModel(dir: string, backend: BackendName = 'auto'): Pro
     space: { h: h.data, prototypes: m.data, items: h.rows, d: h.cols, concepts: m.rows },
     tau: stored.config.tau,
     similarity: stored.config.similarity,
+    prototypeInit: stored.config.prototypeInit,
     async encode(x: Csr): Promise<UserComponents> {
       if (!ready) ready = selectBackend(backend);
       await ready;

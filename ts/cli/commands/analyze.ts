@@ -123,6 +123,7 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
         runs,
         map: maxItems + maxUsers >= 2 ? { maxItems, maxUsers, seed } : false,
         name: view.name || basename(resolve(values.model!)),
+        prototypeInit: view.prototypeInit,
       });
       const figures = await writeAnalysis(r, values.out!, { categories: cats, itemIds: data.itemIds, titles });
       const seconds = (performance.now() - t0) / 1000;
