@@ -26,15 +26,18 @@ async function trained(t: Parameters<typeof tempDir>[0]) {
   await selectBackend('wasm');
   const out = tempDir(t, 'recommender');
   const r = await trainModel({ model: config, train: { epochs: 3, batchSize: 40, seed: 2, lr: 3e-3 }, data, out });
-  r.model.dispose();
-  return out;
+  return { dir: out, model: r.model };
 }
 
 test.serial('top k of the model scores, history excluded, any batch size, pool or not', async (t) => {
-  const dir = await trained(t);
+  const { dir, model: inMemory } = await trained(t);
   const rec = await Recommender.open(dir, { backend: 'wasm' });
   const k = 7;
   const got = await rec.recommend(histories, { k });
+  // The trained model in memory (best epoch's weights) recommends the same as its directory.
+  const fromMemory = new Recommender(inMemory);
+  t.deepEqual(await fromMemory.recommend(histories, { k }), got);
+  fromMemory.dispose();
   // Oracle: the model's scores ranked in TS (ties to the lower column), history skipped.
   const model = instantiate(loadModel(dir));
   const scores = await model.score(csrFromRows(histories, data.items));
@@ -74,7 +77,8 @@ test.serial('top k of the model scores, history excluded, any batch size, pool o
 });
 
 test.serial("explain: each item's concept is the decoder's largest term; users' shares are their mean c", async (t) => {
-  const dir = await trained(t);
+  const { dir, model: inMemory } = await trained(t);
+  inMemory.dispose();
   const loaded = loadModel(dir);
   const rec = new Recommender(loaded);
   const got = await rec.recommend(histories, { k: 5, explain: true });

@@ -59,16 +59,18 @@ function dot(x: Float32Array, a: number, y: Float32Array, b: number, d: number):
   return s;
 }
 
-/** A trained model ready to recommend; `dispose()` frees its tensors. */
+/**
+ * A trained model ready to recommend. Built from a model directory (`Recommender.open`), a loaded
+ * model (`loadModel`), or a model in memory (e.g. `trainModel(...).model`, which it then owns);
+ * `dispose()` frees the model's tensors.
+ */
 export class Recommender {
-  readonly loaded: LoadedModel;
-  private readonly model: Model;
+  readonly model: Model;
   private readonly runtime?: Runtime;
 
-  constructor(loaded: LoadedModel, runtime?: Runtime) {
-    this.loaded = loaded;
+  constructor(model: Model | LoadedModel, runtime?: Runtime) {
     this.runtime = runtime;
-    this.model = instantiate(loaded, runtime);
+    this.model = 'weights' in model ? instantiate(model, runtime) : model;
   }
 
   /** Loads a model directory written by `train` (or `tune`'s `best/`) and selects a tfjs backend. */
@@ -80,7 +82,7 @@ export class Recommender {
 
   /** Number of item columns. */
   get items(): number {
-    return this.loaded.items;
+    return this.model.items;
   }
 
   /**
@@ -97,7 +99,7 @@ export class Recommender {
     const explain = options.explain ?? false;
     if (explain && !(this.model instanceof MacridVae)) {
       throw new InvalidArgumentError(
-        `'explain' passed to ${fn}() needs a MacridVAE model, not '${this.loaded.config.kind}'`,
+        `'explain' passed to ${fn}() needs a MacridVAE model, not '${this.model.config.kind}'`,
       );
     }
     let x: Csr;

@@ -90,8 +90,8 @@ export const recommendCommand: Command = {
         backend: backendOption(values.backend),
       });
       try {
-        if (values.explain && rec.loaded.config.kind !== 'macridvae') {
-          throw new UsageError(`macridvae ${cmd}: --explain needs a MacridVAE model, not '${rec.loaded.config.kind}'`);
+        if (values.explain && rec.model.config.kind !== 'macridvae') {
+          throw new UsageError(`macridvae ${cmd}: --explain needs a MacridVAE model, not '${rec.model.config.kind}'`);
         }
         if (k > rec.items) throw new UsageError(`macridvae ${cmd}: --k must be <= ${rec.items} (the model's items)`);
         const data = values.data ? await loadDataset(values.data) : undefined;
