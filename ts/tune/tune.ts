@@ -21,8 +21,9 @@
  * validation NDCG@100, e.g. a diverging learning rate) is recorded with its error and a null loss, which
  * TPE ignores; the search goes on.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
 import { csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -30,11 +31,11 @@ import type { ModelConfig, ModelKind, TrainConfig } from '../models/config.js';
 import type { Runtime } from '../models/decoder.js';
 import { MacridVae } from '../models/macridvae.js';
 import { MultModel } from '../models/multvae.js';
-import { disposeSaved } from '../models/ops.js';
+import { disposeSaved, values } from '../models/ops.js';
 import type { Model } from '../models/types.js';
 import { datasetFingerprint } from '../train/checkpoint.js';
 import { type EpochRecord, trainModel } from '../train/trainer.js';
-import { writeFileAtomicSync } from '../util/fs.js';
+import { removeStaleTemps, replaceDirSync, writeFileAtomicSync } from '../util/fs.js';
 import { checkInt } from '../validate.js';
 import { threadInstance } from '../wasm/raw.js';
 import { independenceScore } from '../wasm/stats.js';
@@ -126,7 +127,7 @@ function independenceOf(model: Model, data: SplitData): TrialRecord['independenc
     const items = model.evalItems();
     try {
       const mu = model.evalMu(foldIn, items);
-      const h = model.getWeights().items.data;
+      const h = values(model.variables.get('items') as tf.Variable);
       return { users: score(mu, users, K * d), items: score(h, model.items, d) };
     } finally {
       disposeSaved(items as unknown as Record<string, unknown>);
@@ -257,12 +258,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     if (isBest) best = rec;
     if (out && trialDir) {
       if (isBest) {
-        const bestDir = join(out, BEST_DIR);
-        const old = join(out, `.${BEST_DIR}.old`);
-        rmSync(old, { recursive: true, force: true });
-        if (existsSync(bestDir)) renameSync(bestDir, old);
-        renameSync(trialDir, bestDir);
-        rmSync(old, { recursive: true, force: true });
+        removeStaleTemps(join(out, BEST_DIR));
+        replaceDirSync(trialDir, join(out, BEST_DIR));
       } else rmSync(trialDir, { recursive: true, force: true });
       appendFileSync(join(out, TRIALS_FILE), `${JSON.stringify(rec)}\n`);
     }

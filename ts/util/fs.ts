@@ -77,18 +77,30 @@ export async function writeDirAtomic<T>(path: string, build: (tmp: string) => Pr
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+  try {
+    replaceDirSync(tmp, path);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return result;
+}
+
+/**
+ * Moves the complete directory `src` to `path`, replacing what is there: an existing `path` is moved
+ * aside first and removed after, and put back if the move fails.
+ */
+export function replaceDirSync(src: string, path: string): void {
   let old: string | undefined;
   try {
     if (existsSync(path)) {
       old = tempName(path, 'old');
-      await rename(path, old);
+      renameSync(path, old);
     }
-    await rename(tmp, path);
+    renameSync(src, path);
   } catch (e) {
-    if (old && !existsSync(path)) await rename(old, path);
-    await rm(tmp, { recursive: true, force: true });
+    if (old && !existsSync(path)) renameSync(old, path);
     throw e;
   }
-  if (old) await rm(old, { recursive: true, force: true });
-  return result;
+  if (old) rmSync(old, { recursive: true, force: true });
 }

@@ -22,7 +22,7 @@ import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
 import { columnIds } from '../model-view.js';
 import { backendOption } from './backend.js';
-import { itemColumns } from './traverse.js';
+import { columnIndex, itemColumns } from './traverse.js';
 
 const USAGE =
   'macridvae recommend --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain] [--threads N] [--backend NAME] [--json]';
@@ -35,10 +35,7 @@ interface UserInput {
 
 /** Reads `user,item` lines; see the module doc. */
 export function readHistories(path: string, itemIds: string[]): UserInput[] {
-  const col = new Map<string, number>();
-  itemIds.forEach((id, c) => {
-    col.set(id, c);
-  });
+  const col = columnIndex(itemIds);
   const users = new Map<string, UserInput>();
   const lines = readFileSync(path, 'utf8').split(/\r?\n/);
   lines.forEach((line, n) => {

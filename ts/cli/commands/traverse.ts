@@ -14,12 +14,14 @@ import { columnIds, type OpenData, type OpenModel } from '../model-view.js';
 const USAGE =
   'macridvae traverse --model DIR [--data DIR] (--item ID | --user-items ID,ID,... --concept K) --dim J [--steps B] [--beam W] [--gamma G] [--json]';
 
+/** External item id → column. */
+export function columnIndex(itemIds: string[]): Map<string, number> {
+  return new Map(itemIds.map((id, c) => [id, c]));
+}
+
 /** Resolves external item ids to columns, naming the first unknown one. */
 export function itemColumns(cmd: string, option: string, itemIds: string[], ids: string[]): number[] {
-  const col = new Map<string, number>();
-  itemIds.forEach((id, c) => {
-    col.set(id, c);
-  });
+  const col = columnIndex(itemIds);
   return ids.map((id) => {
     const c = col.get(id);
     if (c === undefined)
