@@ -926,6 +926,47 @@ mod tests {
         }
     }
 
+    /// Element `idx` of z (0), h (1), c (2) or bias (3).
+    fn slot(cs: &mut Case, which: usize, idx: usize) -> &mut f32 {
+        match which {
+            0 => &mut cs.z[idx],
+            1 => &mut cs.h[idx],
+            2 => &mut cs.c.as_mut().unwrap()[idx],
+            _ => &mut cs.bias.as_mut().unwrap()[idx],
+        }
+    }
+
+    /// Checks `grad[idx]`, for each `idx`, against the central finite difference (step 1e-3) of
+    /// `gs · loss` in that element of z, h, c or bias (`which`, see [`slot`]), to 2e-3.
+    fn check_grad(
+        cs: &mut Case,
+        which: usize,
+        name: &str,
+        grad: &[f32],
+        idxs: &[usize],
+        gs: f32,
+        loss: &dyn Fn(&Case) -> f64,
+    ) {
+        let eps = 1e-3f32;
+        for &idx in idxs {
+            let orig = *slot(cs, which, idx);
+            *slot(cs, which, idx) = orig + eps;
+            let up = loss(cs);
+            *slot(cs, which, idx) = orig - eps;
+            let down = loss(cs);
+            *slot(cs, which, idx) = orig;
+            let n = gs as f64 * (up - down) / (2.0 * eps as f64);
+            assert!(
+                (grad[idx] as f64 - n).abs() < 2e-3,
+                "{}[{}] {} vs {}",
+                name,
+                idx,
+                grad[idx],
+                n
+            );
+        }
+    }
+
     #[test]
     fn decoder_loss_and_gradients_match_finite_differences() {
         for &(kk, with_c, with_bias) in &[(3, true, false), (1, false, true), (2, true, true)] {
@@ -958,69 +999,22 @@ mod tests {
                 got,
                 want
             );
-            let fd = |cs: &mut Case, which: usize, idx: usize| -> f64 {
-                let eps = 1e-3f32;
-                let get = |cs: &mut Case| -> *mut f32 {
-                    match which {
-                        0 => &mut cs.z[idx],
-                        1 => &mut cs.h[idx],
-                        2 => &mut cs.c.as_mut().unwrap()[idx],
-                        _ => &mut cs.bias.as_mut().unwrap()[idx],
-                    }
-                };
-                let p = get(cs);
-                // SAFETY: p points into cs, alive for this closure; no other borrow is active.
-                let orig = unsafe { *p };
-                unsafe { *p = orig + eps };
-                let up = naive_loss(&cs.dec(), &cs.x());
-                unsafe { *get(cs) = orig - eps };
-                let down = naive_loss(&cs.dec(), &cs.x());
-                unsafe { *get(cs) = orig };
-                gs as f64 * (up - down) / (2.0 * eps as f64)
-            };
-            for idx in [0, 7, users * kk * d - 1] {
-                let n = fd(&mut cs, 0, idx);
-                assert!(
-                    (dz[idx] as f64 - n).abs() < 2e-3,
-                    "dz[{}] {} vs {}",
-                    idx,
-                    dz[idx],
-                    n
-                );
-            }
-            for idx in [0, 13, m * d - 1] {
-                let n = fd(&mut cs, 1, idx);
-                assert!(
-                    (dh[idx] as f64 - n).abs() < 2e-3,
-                    "dh[{}] {} vs {}",
-                    idx,
-                    dh[idx],
-                    n
-                );
-            }
+            let loss_of = |cs: &Case| naive_loss(&cs.dec(), &cs.x());
+            check_grad(
+                &mut cs,
+                0,
+                "dz",
+                &dz,
+                &[0, 7, users * kk * d - 1],
+                gs,
+                &loss_of,
+            );
+            check_grad(&mut cs, 1, "dh", &dh, &[0, 13, m * d - 1], gs, &loss_of);
             if with_c {
-                for idx in [0, 5, m * kk - 1] {
-                    let n = fd(&mut cs, 2, idx);
-                    assert!(
-                        (dc[idx] as f64 - n).abs() < 2e-3,
-                        "dc[{}] {} vs {}",
-                        idx,
-                        dc[idx],
-                        n
-                    );
-                }
+                check_grad(&mut cs, 2, "dc", &dc, &[0, 5, m * kk - 1], gs, &loss_of);
             }
             if with_bias {
-                for idx in [0, 3, m - 1] {
-                    let n = fd(&mut cs, 3, idx);
-                    assert!(
-                        (db[idx] as f64 - n).abs() < 2e-3,
-                        "db[{}] {} vs {}",
-                        idx,
-                        db[idx],
-                        n
-                    );
-                }
+                check_grad(&mut cs, 3, "db", &db, &[0, 3, m - 1], gs, &loss_of);
             }
         }
     }
@@ -1107,69 +1101,15 @@ mod tests {
                 got,
                 want
             );
-            let fd = |cs: &mut Case, which: usize, idx: usize| -> f64 {
-                let eps = 1e-3f32;
-                let get = |cs: &mut Case| -> *mut f32 {
-                    match which {
-                        0 => &mut cs.z[idx],
-                        1 => &mut cs.h[idx],
-                        2 => &mut cs.c.as_mut().unwrap()[idx],
-                        _ => &mut cs.bias.as_mut().unwrap()[idx],
-                    }
-                };
-                let p = get(cs);
-                // SAFETY: p points into cs, alive for this closure; no other borrow is active.
-                let orig = unsafe { *p };
-                unsafe { *p = orig + eps };
-                let up = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
-                unsafe { *get(cs) = orig - eps };
-                let down = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
-                unsafe { *get(cs) = orig };
-                gs as f64 * (up - down) / (2.0 * eps as f64)
-            };
-            for idx in 0..users * kk * d {
-                let n = fd(&mut cs, 0, idx);
-                assert!(
-                    (dz[idx] as f64 - n).abs() < 2e-3,
-                    "dz[{}] {} vs {}",
-                    idx,
-                    dz[idx],
-                    n
-                );
-            }
-            for idx in 0..m * d {
-                let n = fd(&mut cs, 1, idx);
-                assert!(
-                    (dh[idx] as f64 - n).abs() < 2e-3,
-                    "dh[{}] {} vs {}",
-                    idx,
-                    dh[idx],
-                    n
-                );
-            }
+            let loss_of = |cs: &Case| naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
+            let all = |n: usize| (0..n).collect::<Vec<_>>();
+            check_grad(&mut cs, 0, "dz", &dz, &all(users * kk * d), gs, &loss_of);
+            check_grad(&mut cs, 1, "dh", &dh, &all(m * d), gs, &loss_of);
             if with_c {
-                for idx in 0..m * kk {
-                    let n = fd(&mut cs, 2, idx);
-                    assert!(
-                        (dc[idx] as f64 - n).abs() < 2e-3,
-                        "dc[{}] {} vs {}",
-                        idx,
-                        dc[idx],
-                        n
-                    );
-                }
+                check_grad(&mut cs, 2, "dc", &dc, &all(m * kk), gs, &loss_of);
             }
             if with_bias {
-                for idx in 0..m {
-                    let n = fd(&mut cs, 3, idx);
-                    assert!(
-                        (db[idx] as f64 - n).abs() < 2e-3,
-                        "db[{}] {} vs {}",
-                        idx,
-                        db[idx],
-                        n
-                    );
-                }
+                check_grad(&mut cs, 3, "db", &db, &all(m), gs, &loss_of);
             }
         }
     }
