@@ -117,10 +117,13 @@ export { MultModel } from './models/multvae.js';
 export type { Phase } from './models/profile.js';
 export { PHASES, profileTimes, setProfiling } from './models/profile.js';
 export type { LossTerms, Model, StepGradients, StepOptions, Weight, Weights } from './models/types.js';
+// Serving by item ids without TensorFlow.js (also the lighter entry `macridvae/serve`).
+export { buildServer, openRecommender, ServingRecommender, scoreTopK, scoringModel } from './serve/index.js';
 export type { OpenRecommenderOptions, RecommendOptions, UserRecommendations } from './serve/recommender.js';
 export { Recommender } from './serve/recommender.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
+export { CATALOG_FILE, type ItemCatalog, loadCatalog } from './train/catalog.js';
 export type {
   Checkpoint,
   CheckpointState,

@@ -6,23 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { cli } from '../helpers/cli.js';
+import { cli, cliModel } from '../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'macridvae-cli-analysis-'));
-const raw = join(root, 'raw');
-const data = join(root, 'ds');
-const model = join(root, 'model');
-
-test.before(() => {
-  for (const args of [
-    ['data', 'synth', '--preset', 'tiny', '--out', raw],
-    ['data', 'prepare', '--input', raw, '--out', data],
-    ['train', '--data', data, '--out', model, '--epochs', '5', '--concepts', '4', '--d', '16', '--json'],
-  ]) {
-    const r = cli(args);
-    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-  }
-});
+const { data, model } = cliModel(root, ['--epochs', '5', '--concepts', '4', '--d', '16']);
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
 test('traverse --json: B distinct items of the start concept with increasing values, titles from the dataset', (t) => {

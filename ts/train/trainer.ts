@@ -39,6 +39,7 @@ import { VERSION } from '../version.js';
 import type { SampledNegatives } from '../wasm/nn.js';
 import { threadInstance } from '../wasm/raw.js';
 import { DEFAULT_ALPHA, sampleNegatives } from '../wasm/sampling.js';
+import { catalogOf, writeCatalog } from './catalog.js';
 import {
   CHECKPOINT_FILE,
   type CheckpointState,
@@ -257,6 +258,8 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   } else if (opts.out) {
     writeFileSync(join(opts.out, LOG_FILE), '');
   }
+  // Item ids, titles and popularity, so the directory serves by the dataset's ids on its own.
+  if (opts.out) writeCatalog(opts.out, catalogOf(data));
 
   let stoppedEarly = false;
   try {

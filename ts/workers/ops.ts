@@ -4,6 +4,7 @@
  */
 
 import { macridSliceTrain } from '../models/macrid-slice.js';
+import { scoreTopK } from '../serve/engine.js';
 import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
@@ -27,6 +28,7 @@ export const OPS = {
   mixDecoderTrain: nn.mixDecoderTrain,
   mixDecoderLogProbs: nn.mixDecoderLogProbs,
   macridSliceTrain,
+  serveTopK: scoreTopK,
   rankingMetrics: evaluation.rankingMetrics,
   denseBatch: batch.denseBatch,
   sparseBatch: batch.sparseBatch,
