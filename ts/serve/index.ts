@@ -43,3 +43,11 @@ export {
   type TraverseRequest,
   type UserInput,
 } from './service.js';
+export {
+  readUsers,
+  recommendStream,
+  type StreamOptions,
+  type StreamUser,
+  type UsersFormat,
+  usersFormat,
+} from './stream.js';

@@ -46,6 +46,7 @@ import {
   scoringModel,
   widthOf,
 } from './engine.js';
+import { recommendStream, type StreamOptions, type StreamUser } from './stream.js';
 
 /** What to do with an id the model does not know. */
 export type OnUnknown = 'error' | 'skip';
@@ -708,6 +709,20 @@ export class ServingRecommender {
       e.items.push({ id: this.catalog.ids[c], ...(title ? { title } : {}), share: m.c[c * K + dom[c]] });
     }
     return out;
+  }
+
+  /**
+   * Recommendations for an (async) iterable of `{ user, items }`, yielded in input order with bounded
+   * batches in flight (backpressure); usable inside `stream.pipeline` (see `ts/serve/stream.ts`).
+   *
+   * @example
+   * for await (const r of rec.stream(readUsers('users.jsonl'), { k: 20 })) console.log(r.user, r.items[0]);
+   */
+  stream(
+    source: AsyncIterable<StreamUser> | Iterable<StreamUser>,
+    options: StreamOptions = {},
+  ): AsyncGenerator<Recommendation & { user: string }> {
+    return recommendStream(this, source, options);
   }
 
   /** Nothing to free but the pool, which belongs to the caller; kept for symmetry with other handles. */
