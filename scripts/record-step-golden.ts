@@ -6,7 +6,8 @@
  *
  * Usage: tsx scripts/record-step-golden.ts
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { renameSync, writeFileSync } from 'node:fs';
 import { type RecordedStep, runStepCase, STEP_CASES } from '../test/helpers/step-golden.js';
 import { selectBackend } from '../ts/tf/backend.js';
 
@@ -15,6 +16,7 @@ const out: Record<string, RecordedStep> = {};
 for (const c of STEP_CASES) out[c.name] = await runStepCase(c);
 const file = new URL('../test/fixtures/step-golden.json', import.meta.url);
 writeFileSync(`${file.pathname}.tmp`, `${JSON.stringify(out)}\n`);
-const { renameSync } = await import('node:fs');
 renameSync(`${file.pathname}.tmp`, file.pathname);
+// The repository's formatter lays the JSON out (the lint step checks fixtures too).
+execFileSync('npx', ['biome', 'format', '--write', file.pathname], { stdio: 'ignore' });
 console.log(`wrote ${file.pathname}: ${Object.keys(out).join(', ')}`);
