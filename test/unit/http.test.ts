@@ -36,7 +36,7 @@ test.before(async () => {
     out,
   });
   r.model.dispose();
-  rec = await openRecommender(out, { pool: testPool() });
+  rec = await openRecommender(out, { pool: testPool(), minWork: 0 });
   app = await buildServer({ service: rec, limits: { maxK: 50 } });
 });
 

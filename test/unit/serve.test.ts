@@ -12,7 +12,8 @@ import { csrFromRows } from '../../ts/csr.js';
 import { InvalidArgumentError, UnknownItemError } from '../../ts/errors.js';
 import { type ModelConfig, resolveModelConfig } from '../../ts/models/config.js';
 import { instantiate } from '../../ts/models/inspect.js';
-import { decodeUsers, encodeUsers, scoringModel } from '../../ts/serve/engine.js';
+import { decodeUsers, encodeUsers } from '../../ts/serve/engine.js';
+import { scoringModel } from '../../ts/serve/scoring-model.js';
 import { openRecommender } from '../../ts/serve/service.js';
 import { selectBackend } from '../../ts/tf/backend.js';
 import { CATALOG_FILE, readCatalog } from '../../ts/train/catalog.js';
@@ -88,9 +89,9 @@ for (const kind of ['macridvae', 'multvae', 'multdae'] as const) {
       });
     });
     // On the pool, in groups of one user: the same answers.
-    const onPool = await openRecommender(dir, { pool: testPool(), batchSize: 1 });
+    const onPool = await openRecommender(dir, { pool: testPool(), minWork: 0, batchSize: 1 });
     t.deepEqual(await onPool.recommend(histories.map(ids), { k }), recs);
-    const pooled = await openRecommender(dir, { pool: testPool() });
+    const pooled = await openRecommender(dir, { pool: testPool(), minWork: 0 });
     t.deepEqual(await pooled.recommend(histories.map(ids), { k }), recs);
   });
 }
@@ -226,7 +227,7 @@ test.serial('similar items: cosine of the item vectors, self excluded, per conce
 });
 
 test.serial('traverse by ids: from an item or a user concept component, values increasing', async (t) => {
-  const rec = await openRecommender(await trained('macridvae'), { pool: testPool() });
+  const rec = await openRecommender(await trained('macridvae'), { pool: testPool(), minWork: 0 });
   const fromItem = await rec.traverse({ item: 'm103' }, { dimension: 2, steps: 4, beam: 5 });
   t.true(fromItem.items.length > 0);
   for (let j = 1; j < fromItem.items.length; j++) t.true(fromItem.items[j].value > fromItem.items[j - 1].value);

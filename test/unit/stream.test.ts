@@ -43,7 +43,7 @@ test.before(async () => {
     out: modelDir,
   });
   r.model.dispose();
-  rec = await openRecommender(modelDir, { pool: testPool() });
+  rec = await openRecommender(modelDir, { pool: testPool(), minWork: 0 });
 });
 test.after.always(async () => {
   rmSync(root, { recursive: true, force: true });

@@ -14,16 +14,14 @@
 import type { Csr } from '../csr.js';
 import { checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { RuntimeLike } from '../runtime/runtime.js';
 import type { LoadedModel } from '../train/checkpoint.js';
 import type { MacridVaeConfig } from './config.js';
-import type { Runtime } from './decoder.js';
 import { createModel } from './index.js';
 import { assignConceptsSoft, type Matrix } from './item-state.js';
 
 export { type Matrix, normalizeRows } from './item-state.js';
 
-import type { MacridVae } from './macridvae.js';
-import { disposeSaved } from './ops.js';
 import type { Model } from './types.js';
 
 function macrid(fn: string, m: LoadedModel): MacridVaeConfig {
@@ -59,7 +57,7 @@ export function conceptAssignment(m: LoadedModel): Matrix {
 }
 
 /** A tfjs model holding the loaded weights (the caller disposes it; needs a tfjs backend, see `selectBackend`). */
-export function instantiate(m: LoadedModel, runtime?: Runtime): Model {
+export function instantiate(m: LoadedModel, runtime?: RuntimeLike): Model {
   const model = createModel(m.config, m.items, { seed: 0, runtime });
   model.setWeights(m.weights);
   return model;
@@ -72,15 +70,9 @@ export function userConcepts(
 ): { data: Float32Array; users: number; concepts: number; d: number } {
   const cfg = macrid('userConcepts', m);
   const x = checkCsr('userConcepts', 'foldIn', foldIn, undefined, m.items);
-  const model = instantiate(m) as MacridVae;
+  const model = instantiate(m);
   try {
-    const items = model.evalItems();
-    try {
-      const data = model.evalMu(x, items);
-      return { data, users: csrRows(x), concepts: cfg.concepts, d: cfg.d };
-    } finally {
-      disposeSaved(items as unknown as Record<string, unknown>);
-    }
+    return { data: model.represent(x).data, users: csrRows(x), concepts: cfg.concepts, d: cfg.d };
   } finally {
     model.dispose();
   }

@@ -4,8 +4,7 @@
  * `c_i = softmax_k(cos(h_i, m_k)/τ)` (`h_i·m_k/τ` for the inner-product ablation). The same formulas
  * as `MacridVae.evalItems` (tfjs): `x / max(‖x‖, 1e-12)`, then a softmax with the row maximum shifted out.
  */
-import { gemm } from '../wasm/nn.js';
-import { threadInstance } from '../wasm/raw.js';
+import { kernels } from '../runtime/kernels.js';
 
 /** A row-major matrix. */
 export interface Matrix {
@@ -34,7 +33,7 @@ export function assignConceptsSoft(h: Matrix, m: Matrix, tau: number, cosine: bo
   const hs = cosine ? normalizeRows(h) : h;
   const ps = cosine ? normalizeRows(m) : m;
   const K = ps.rows;
-  const s = gemm(threadInstance(), { a: hs.data, b: ps.data, m: hs.rows, n: K, k: hs.cols, transB: true });
+  const s = kernels.gemm({ a: hs.data, b: ps.data, m: hs.rows, n: K, k: hs.cols, transB: true });
   for (let i = 0; i < hs.rows; i++) {
     let mx = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < K; k++) mx = Math.max(mx, s[i * K + k] / tau);

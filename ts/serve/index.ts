@@ -13,9 +13,10 @@ export {
   WasmTrapError,
   WorkerError,
 } from '../errors.js';
+export { kernels } from '../runtime/kernels.js';
+export { Runtime, type RuntimeOptions } from '../runtime/runtime.js';
 export { CATALOG_FILE, type CatalogSource, type ItemCatalog, loadCatalog } from '../train/catalog.js';
 export { loadModel } from '../train/checkpoint.js';
-export { threadInstance } from '../wasm/raw.js';
 export { KernelPool, type PoolOptions } from '../workers/pool.js';
 export {
   type MacridScoring,
@@ -24,9 +25,9 @@ export {
   type ScoreTopKResult,
   type ScoringModel,
   scoreTopK,
-  scoringModel,
 } from './engine.js';
 export { type BatchOptions, buildServer, MicroBatcher, type ServerLimits, type ServerOptions } from './http.js';
+export { scoringModel } from './scoring-model.js';
 export {
   type ControlOptions,
   type Explanation,

@@ -28,24 +28,14 @@
 import { TRAVERSE_DEFAULTS, traverseArgs } from '../control/traverse.js';
 import { type Csr, csrFromRows, csrRows, csrSliceRows } from '../csr.js';
 import { InvalidArgumentError, UnknownItemError } from '../errors.js';
-import { bounds } from '../models/decoder.js';
+import { kernels } from '../runtime/kernels.js';
+import { Runtime } from '../runtime/runtime.js';
 import { type CatalogSource, type ItemCatalog, loadCatalog } from '../train/catalog.js';
 import { loadModel, type Manifest } from '../train/checkpoint.js';
 import { checkInt, checkNumber } from '../validate.js';
-import { traverse as traverseKernel } from '../wasm/control.js';
-import { gemm } from '../wasm/nn.js';
-import { topk } from '../wasm/ranking.js';
-import { threadInstance } from '../wasm/raw.js';
 import type { KernelPool } from '../workers/pool.js';
-import {
-  conceptsOf,
-  type MacridScoring,
-  type ScoreTopKResult,
-  type ScoringModel,
-  scoreTopK,
-  scoringModel,
-  widthOf,
-} from './engine.js';
+import { conceptsOf, type MacridScoring, type ScoreTopKResult, type ScoringModel } from './engine.js';
+import { scoringModel } from './scoring-model.js';
 import { recommendStream, type StreamOptions, type StreamUser } from './stream.js';
 
 /** What to do with an id the model does not know. */
@@ -149,6 +139,8 @@ export interface ControlOptions extends Omit<RecommendOptions, 'conceptWeights'>
 export interface OpenRecommenderOptions {
   /** A worker pool to score on (`new KernelPool({ threads })`); absent: the calling thread. Not closed by `close()`. */
   pool?: KernelPool;
+  /** Below this many multiply-adds (users·K·items·d) a group is scored on one thread (default: the runtime's, 2e7). */
+  minWork?: number;
   /** The model's dataset, for model directories written before `items.json` (ids, titles, popularity). */
   data?: CatalogSource;
   /** Users per kernel call (a group is split across the pool's threads). Default 256. */
@@ -173,7 +165,7 @@ export class ServingRecommender {
   readonly model: ScoringModel;
   readonly catalog: ItemCatalog;
   readonly manifest?: Manifest;
-  readonly pool?: KernelPool;
+  readonly runtime: Runtime;
   readonly batchSize: number;
   private readonly column: Map<string, number>;
   private readonly byPopularity: Uint32Array;
@@ -183,7 +175,7 @@ export class ServingRecommender {
   constructor(
     model: ScoringModel,
     catalog: ItemCatalog,
-    options: { pool?: KernelPool; batchSize?: number; manifest?: Manifest } = {},
+    options: { pool?: KernelPool; minWork?: number; batchSize?: number; manifest?: Manifest } = {},
   ) {
     if (catalog.ids.length !== model.items) {
       throw new InvalidArgumentError(`the catalogue has ${catalog.ids.length} ids but the model ${model.items} items`);
@@ -191,7 +183,7 @@ export class ServingRecommender {
     this.model = model;
     this.catalog = catalog;
     this.manifest = options.manifest;
-    this.pool = options.pool;
+    this.runtime = new Runtime({ pool: options.pool, minWork: options.minWork });
     this.batchSize = checkInt('ServingRecommender', 'batchSize', options.batchSize ?? 256, 1);
     this.column = new Map(catalog.ids.map((id, c) => [id, c]));
     if (this.column.size !== catalog.ids.length) throw new InvalidArgumentError('the catalogue has duplicate ids');
@@ -426,7 +418,7 @@ export class ServingRecommender {
     });
   }
 
-  /** One group on the pool (split into slices) or on this thread. */
+  /** One group: split over the pool's threads when large enough (`Runtime.splitUsers`), else on this thread. */
   private async topGroup(
     x: Csr,
     exclude: Csr,
@@ -436,38 +428,23 @@ export class ServingRecommender {
     withZ: boolean,
   ): Promise<ScoreTopKResult> {
     const users = csrRows(x);
-    const args = { model: this.model, k, conceptWeights, withZ };
-    const pool = this.pool;
-    const n = pool ? Math.max(1, Math.min(pool.threads, Math.ceil(users / 8))) : 1;
-    if (!pool || n === 1) {
-      const slice = { ...args, x, exclude, candidates };
-      return pool ? pool.run('serveTopK', slice) : scoreTopK(threadInstance(), slice);
-    }
-    const parts = bounds(users, n);
-    const results = await Promise.all(
-      parts.map(([lo, hi]) =>
-        pool.run('serveTopK', {
-          ...args,
-          x: csrSliceRows(x, lo, hi),
-          exclude: csrSliceRows(exclude, lo, hi),
-          candidates: candidates ? csrSliceRows(candidates, lo, hi) : undefined,
-        }),
-      ),
+    const m = this.model;
+    const work = users * conceptsOf(m) * m.items * (m.kind === 'macridvae' ? m.d : m.out.d);
+    return this.runtime.splitUsers(
+      'serveTopK',
+      users,
+      work,
+      (lo, hi) => ({
+        model: m,
+        k,
+        conceptWeights,
+        withZ,
+        x: csrSliceRows(x, lo, hi),
+        exclude: csrSliceRows(exclude, lo, hi),
+        candidates: candidates ? csrSliceRows(candidates, lo, hi) : undefined,
+      }),
+      { items: 'concat', scores: 'concat', counts: 'concat', z: 'concat' },
     );
-    const row = conceptsOf(this.model) * widthOf(this.model);
-    const out: ScoreTopKResult = {
-      items: new Uint32Array(users * k),
-      scores: new Float32Array(users * k),
-      counts: new Uint32Array(users),
-      ...(withZ ? { z: new Float32Array(users * row) } : {}),
-    };
-    parts.forEach(([lo], p) => {
-      out.items.set(results[p].items, lo * k);
-      out.scores.set(results[p].scores, lo * k);
-      out.counts.set(results[p].counts, lo);
-      if (out.z && results[p].z) out.z.set(results[p].z as Float32Array, lo * row);
-    });
-    return out;
   }
 
   /** The decoder's item vectors (`items × width`, unit rows) for item-to-item similarity. */
@@ -549,14 +526,13 @@ export class ServingRecommender {
     cols.forEach((c, r) => {
       q.set(v.subarray(c * d, (c + 1) * d), r * d);
     });
-    const inst = threadInstance();
-    const scores = gemm(inst, { a: q, b: v, m: cols.length, n: this.items, k: d, transB: true });
+    const scores = kernels.gemm({ a: q, b: v, m: cols.length, n: this.items, k: d, transB: true });
     if (allowed) {
       for (let r = 0; r < cols.length; r++) {
         for (let i = 0; i < this.items; i++) if (!allowed[i]) scores[r * this.items + i] = Number.NEGATIVE_INFINITY;
       }
     }
-    const top = topk(inst, {
+    const top = kernels.topk({
       scores,
       users: cols.length,
       items: this.items,
@@ -667,7 +643,7 @@ export class ServingRecommender {
       const vector = z.slice(concept * m.d, (concept + 1) * m.d);
       args = traverseArgs(space, { vector }, { dim, steps, beam, gamma, tau: m.tau });
     }
-    const res = this.pool ? await this.pool.run('traverse', args) : traverseKernel(threadInstance(), args);
+    const res = await this.runtime.run('traverse', args);
     const items = Array.from(res.items, (c, j) => {
       const title = this.titleOf(c);
       return { id: this.catalog.ids[c], value: res.values[j], score: res.scores[j], ...(title ? { title } : {}) };
@@ -738,6 +714,7 @@ export async function openRecommender(dir: string, options: OpenRecommenderOptio
   const catalog = loadCatalog(dir, stored.items, options.data);
   return new ServingRecommender(scoringModel(stored), catalog, {
     pool: options.pool,
+    minWork: options.minWork,
     batchSize: options.batchSize,
     manifest: stored.manifest,
   });
