@@ -18,6 +18,7 @@ import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
 import * as evaluation from '../wasm/eval.js';
 import * as nn from '../wasm/nn.js';
+import { gemmPeak } from '../wasm/peak.js';
 import * as ranking from '../wasm/ranking.js';
 import { threadInstance, type WasmInstance } from '../wasm/raw.js';
 import * as sampling from '../wasm/sampling.js';
@@ -35,6 +36,7 @@ export const KERNELS = {
   tsne: analysis.tsne,
   sphericalKmeans: analysis.sphericalKmeans,
   gemm: nn.gemm,
+  gemmPeak,
   noise: nn.noise,
   sparseMixForward: nn.sparseMixForward,
   sparseMixBackward: nn.sparseMixBackward,
