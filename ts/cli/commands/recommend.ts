@@ -25,10 +25,33 @@ import type { Recommendation } from '../../serve/service.js';
 import { openRecommender } from '../../serve/service.js';
 import { readUsers } from '../../serve/stream.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
+import { CATALOG_DATA_OPTION } from './serve.js';
 
-const USAGE =
-  'macridvae recommend --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--output FILE] [--k N] [--include-seen] [--explain] [--threads N] [--batch-size N] [--json]';
+export const RECOMMEND_OPTIONS = {
+  model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
+  data: CATALOG_DATA_OPTION,
+  items: { type: 'string', value: 'ID,ID,…', description: "one user's history (or --input)" },
+  input: {
+    type: 'string',
+    value: 'FILE',
+    description: "many users, streamed: JSON lines {user, items} (.jsonl) or 'user,item' lines (or --items)",
+  },
+  output: {
+    type: 'string',
+    value: 'FILE',
+    description: 'write one JSON line per user there (atomically) and print a summary (with --input)',
+  },
+  k: { type: 'string', value: 'N', default: '10', description: 'items recommended per user' },
+  'include-seen': { type: 'boolean', default: false, description: "allow items already in the user's history" },
+  explain: {
+    type: 'boolean',
+    default: false,
+    description: "each item's concept and share, and the user's concept shares (MacridVAE)",
+  },
+  threads: THREADS_OPTION,
+  'batch-size': { type: 'string', value: 'N', default: '256', description: 'users scored per kernel call' },
+} as const;
 
 /** The JSON record of one user (stdout with --json, and --output files). */
 function record(r: Recommendation & { user: string }, history: number) {
@@ -69,21 +92,10 @@ function print(r: Recommendation & { user: string }, history: number): void {
 export const recommendCommand: Command = {
   name: 'recommend',
   summary: 'top-k items for new users by item ids (streamed, explained by concept; no TensorFlow.js)',
-  usage: USAGE,
+  options: RECOMMEND_OPTIONS,
   async run(argv) {
     const cmd = 'recommend';
-    const { values } = parse(cmd, argv, {
-      model: { type: 'string' },
-      data: { type: 'string' },
-      items: { type: 'string' },
-      input: { type: 'string' },
-      output: { type: 'string' },
-      k: { type: 'string' },
-      'include-seen': { type: 'boolean', default: false },
-      explain: { type: 'boolean', default: false },
-      threads: { type: 'string' },
-      'batch-size': { type: 'string' },
-    });
+    const { values } = parse(cmd, argv, RECOMMEND_OPTIONS);
     if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
     if ((values.items === undefined) === (values.input === undefined)) {
       throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);

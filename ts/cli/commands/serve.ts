@@ -17,25 +17,46 @@ import { openRecommender } from '../../serve/service.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
 
-const USAGE =
-  'macridvae serve --model DIR [--data DIR] [--host 127.0.0.1] [--port 8080] [--threads N] [--max-k N] [--max-history N] [--body-limit BYTES] [--json]';
+/** `--data DIR` of serve and recommend: only model directories written before items.json need it. */
+export const CATALOG_DATA_OPTION = {
+  type: 'string',
+  value: 'DIR',
+  description: "the model's dataset, for model directories without items.json (ids, titles, popularity)",
+} as const;
+
+export const SERVE_OPTIONS = {
+  model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
+  data: CATALOG_DATA_OPTION,
+  host: {
+    type: 'string',
+    value: 'HOST',
+    default: '127.0.0.1',
+    description: 'address to bind (loopback unless told otherwise)',
+  },
+  port: { type: 'string', value: 'N', default: '8080', description: 'TCP port (0: any free port)' },
+  threads: {
+    type: 'string',
+    value: 'N',
+    defaultText: 'cores',
+    description: 'worker threads scoring the micro-batches (1 = no pool)',
+  },
+  'max-k': { type: 'string', value: 'N', default: '1000', description: 'largest k a request may ask' },
+  'max-history': { type: 'string', value: 'N', default: '10000', description: 'longest history a request may send' },
+  'body-limit': {
+    type: 'string',
+    value: 'BYTES',
+    default: '1048576',
+    description: 'largest request body (413 beyond)',
+  },
+} as const;
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'HTTP service: recommend, similar, explain, traverse by item ids (docs/http-api.md)',
-  usage: USAGE,
+  options: SERVE_OPTIONS,
   async run(argv) {
     const cmd = 'serve';
-    const { values } = parse(cmd, argv, {
-      model: { type: 'string' },
-      data: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string' },
-      threads: { type: 'string' },
-      'max-k': { type: 'string' },
-      'max-history': { type: 'string' },
-      'body-limit': { type: 'string' },
-    });
+    const { values } = parse(cmd, argv, SERVE_OPTIONS);
     if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
     const port = intOption(cmd, 'port', values.port, 8080, 0);
     if (port > 65535) throw new UsageError(`macridvae ${cmd}: --port must be <= 65535 but got ${port}`);
