@@ -1,4 +1,5 @@
 /** Argument parsing shared by the CLI commands (node:util parseArgs, strict, errors name the option). */
+import { availableParallelism } from 'node:os';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -35,6 +36,21 @@ export function intOption(command: string, name: string, value: string | undefin
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
     throw new UsageError(`macridvae ${command}: --${name} must be an integer >= ${min} but got '${value}'`);
+  }
+  return n;
+}
+
+/**
+ * `--threads N`: worker threads, default min(2, cores). More threads than the machine has cores only
+ * add memory (one WASM instance each) and contention, so a larger value is capped at the core count,
+ * with a note on stderr (rule: options that size resources are checked against the machine).
+ */
+export function threadsOption(command: string, value: string | undefined): number {
+  const cores = availableParallelism();
+  const n = intOption(command, 'threads', value, Math.min(2, cores), 1);
+  if (n > cores) {
+    console.error(`macridvae ${command}: --threads ${n} capped at ${cores}, the number of cores of this machine`);
+    return cores;
   }
   return n;
 }

@@ -10,11 +10,12 @@
  * different request is refused unless `force`.
  */
 import { once } from 'node:events';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { writeDirAtomic } from '../util/fs.js';
+import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
 import { checkInt } from '../validate.js';
 import { SynthGenerator, type SynthOptions } from '../wasm/data.js';
 import { WasmInstance } from '../wasm/raw.js';
@@ -98,7 +99,24 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const out = resolve(options.out);
   const req = request(options);
   const metaPath = join(out, 'synth.json');
-  if (existsSync(out) && !options.force) {
+  const lock = lockOutput(out);
+  try {
+    return await generate(options, out, req, metaPath, batch, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function generate(
+  options: SynthesizeOptions,
+  out: string,
+  req: ReturnType<typeof request>,
+  metaPath: string,
+  batch: number,
+  t0: number,
+): Promise<SynthesizeResult> {
+  const state = checkOutput(options.out, 'synthetic', { option: 'output', force: options.force });
+  if (state === 'owned' && !options.force) {
     let prev: { request?: unknown; summary?: SynthSummary } | undefined;
     try {
       prev = JSON.parse(readFileSync(metaPath, 'utf8'));
@@ -118,6 +136,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const gen = new SynthGenerator(inst, { ...options, seed: options.seed ?? 98765 });
   try {
     return await writeDirAtomic(out, async (tmp) => {
+      writeMarker(tmp, 'synthetic');
       const ratings = new Sink(join(tmp, 'ratings.csv'));
       const intentions = new Sink(join(tmp, 'user_intentions.csv'));
       await ratings.write(Buffer.from('userId,movieId,rating,timestamp\n'));

@@ -17,7 +17,7 @@ import { disposeSaved, values } from '../models/ops.js';
 import type { Model } from '../models/types.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { type LoadedModel, loadModel } from '../train/checkpoint.js';
-import { checkInt } from '../validate.js';
+import { checkInt, checkMemory } from '../validate.js';
 import { topk } from '../wasm/ranking.js';
 import { threadInstance } from '../wasm/raw.js';
 
@@ -96,6 +96,14 @@ export class Recommender {
     const fn = 'Recommender.recommend';
     const k = checkInt(fn, 'k', options.k ?? 10, 1, this.items);
     const batchSize = checkInt(fn, 'batchSize', options.batchSize ?? 500, 1);
+    checkMemory(
+      fn,
+      'batchSize',
+      batchSize,
+      batchSize * this.items * 4 * 2,
+      `score blocks of ${batchSize} users × ${this.items} items`,
+      true,
+    );
     const explain = options.explain ?? false;
     if (explain && !(this.model instanceof MacridVae)) {
       throw new InvalidArgumentError(

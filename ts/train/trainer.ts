@@ -2,9 +2,10 @@
  * The training loop shared by the three models: Adam over shuffled minibatches of training users, β
  * from the schedule, validation NDCG@100 after every epoch (the evaluator of `ts/eval/`), the best epoch
  * kept, early stopping after `patience` epochs without improvement, and — when a model directory is
- * given — the best weights (`weights.mvt` + `manifest.json`) and the latest state (`checkpoint.mvt`:
- * weights, Adam moments, step, epoch, history) written atomically after every epoch, so `resume`
- * continues a run killed at any point exactly as if it had not stopped.
+ * given — the best weights (`weights-<sha8>.mvt` + `manifest.json`) and the latest state
+ * (`checkpoint.mvt`: weights, Adam moments, step, epoch, history) committed after every epoch by
+ * `ModelDirWriter` (`checkpoint.ts`: crash-safe, one writer, never over what it did not create), so
+ * `resume` continues a run killed at any point exactly as if it had not stopped.
  *
  * MacridVAE with `prototypeInit: 'kmeans'`: the prototypes are placed on the spherical k-means
  * centroids of the item embeddings at the start of epoch `prototypeEpoch(...)`; the epochs before it are
@@ -13,8 +14,6 @@
  * Randomness is counter-based: epoch e's batch order is drawn from `(seed, e)` and step t's noise from
  * `(seed, t)`, so the checkpoint needs no generator state and a resumed run is bit-for-bit the same run.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, csrGatherRows, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
@@ -35,22 +34,17 @@ import { mixSeed } from '../models/noise.js';
 import { lap } from '../models/profile.js';
 import type { LossTerms, Model } from '../models/types.js';
 import { Rng } from '../util/rng.js';
+import { checkMemory } from '../validate.js';
 import { VERSION } from '../version.js';
 import type { SampledNegatives } from '../wasm/nn.js';
 import { threadInstance } from '../wasm/raw.js';
 import { DEFAULT_ALPHA, sampleNegatives } from '../wasm/sampling.js';
 import {
-  CHECKPOINT_FILE,
   type CheckpointState,
   datasetFingerprint,
-  LOG_FILE,
-  loadCheckpoint,
-  loadModel,
   type Manifest,
   type MetricTable,
-  saveCheckpoint,
-  saveWeights,
-  writeManifest,
+  ModelDirWriter,
 } from './checkpoint.js';
 import { Adam } from './optimizer.js';
 import { betaAt } from './schedule.js';
@@ -98,6 +92,8 @@ export interface TrainOptions {
   out?: string;
   /** Continue from `out`'s checkpoint (its configs and dataset fingerprint must match). */
   resume?: boolean;
+  /** Replace a model directory already at `out` (without it, an existing one is refused). */
+  force?: boolean;
   /** Called after every epoch (after the checkpoint is written). */
   onEpoch?: (record: EpochRecord) => void;
   /** Called after every step with (steps done this epoch, steps per epoch). */
@@ -182,6 +178,55 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/**
+ * Refuses settings whose memory would not fit this machine (`checkMemory`): a batch's dense
+ * users × items blocks (the decoder's logits and gradients), and the item-sized weights with their
+ * Adam moments and the best epoch's copy.
+ */
+function checkTrainingMemory(model: ModelConfig, cfg: TrainConfig, items: number, users: number): void {
+  const b = Math.min(cfg.batchSize, users);
+  const blocks = model.kind === 'macridvae' ? model.concepts + 2 : 3;
+  checkMemory(
+    'trainModel',
+    'batchSize',
+    cfg.batchSize,
+    b * items * 4 * blocks,
+    `${blocks} dense blocks of ${b} users × ${items} items per batch`,
+    true,
+  );
+  const width =
+    model.kind === 'macridvae' ? 2 * model.d : 2 * ((model.hidden[0] as number | undefined) ?? model.latent);
+  checkMemory(
+    'trainModel',
+    model.kind === 'macridvae' ? 'd' : 'hidden',
+    model.kind === 'macridvae' ? model.d : width / 2,
+    items * width * 4 * 4,
+    `the item-sized weights (${items} items × ${width}) with Adam's two moments and the best epoch's copy`,
+  );
+}
+
+/** Refuses to resume a checkpoint of another dataset, model config or training settings. */
+function checkResumable(s: CheckpointState, fingerprint: string, model: ModelConfig, cfg: TrainConfig): void {
+  if (s.datasetFingerprint !== fingerprint) {
+    throw new InvalidArgumentError(
+      `cannot resume: the checkpoint was trained on another dataset (fingerprint ${s.datasetFingerprint.slice(0, 12)}…, this data ${fingerprint.slice(0, 12)}…)`,
+    );
+  }
+  // Resolved, so a checkpoint written before a config field existed compares with its default.
+  if (!sameJson(resolveModelConfig(s.model.kind, s.model), resolveModelConfig(model.kind, model))) {
+    throw new InvalidArgumentError(
+      `cannot resume: the model config differs from the checkpoint's ${JSON.stringify(s.model)}`,
+    );
+  }
+  // Epochs and patience may be changed on resume; everything else must match.
+  const fixed = (c: TrainConfig) => ({ ...c, epochs: 0, patience: 0 });
+  if (!sameJson(fixed(s.train), fixed(cfg))) {
+    throw new InvalidArgumentError(
+      `cannot resume: the training settings differ from the checkpoint's ${JSON.stringify(s.train)}`,
+    );
+  }
+}
+
 /** Trains a model on `data.train`, choosing the epoch by validation NDCG@100 (see the module doc). */
 export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   const kind = opts.model.kind;
@@ -198,6 +243,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
       `trainModel(): 'epochs' is ${cfg.epochs} but prototypeInit 'kmeans' places the prototypes at the start of epoch ${placeEpoch} (the warm-up is ${(opts.model as MacridVaeConfig).prototypeWarmup} steps, ${batchesPerEpoch} per epoch): train longer or lower 'prototypeWarmup'`,
     );
   }
+  checkTrainingMemory(opts.model, cfg, data.items, trainUsers);
   const model = createModel(opts.model, data.items, { seed: cfg.seed, runtime: opts.runtime });
   const adam = new Adam({ lr: cfg.lr });
   // Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform).
@@ -215,48 +261,78 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
   let history: EpochRecord[] = [];
   let bestWeights = model.getWeights();
   let manifest: Manifest | undefined;
-  let weightsInfo: Manifest['weights'] | undefined;
-
-  if (opts.out) mkdirSync(opts.out, { recursive: true });
-  if (opts.resume) {
-    if (!opts.out) throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
-    if (!existsSync(join(opts.out, CHECKPOINT_FILE))) {
-      throw new InvalidArgumentError(`cannot resume: ${join(opts.out, CHECKPOINT_FILE)} does not exist`);
-    }
-    const ck = loadCheckpoint(opts.out);
+  // Refused up front, before anything is written: validation chooses the epoch.
+  if (csrRows(data.validation.foldIn) === 0) {
+    throw new InvalidArgumentError(
+      'trainModel(): the dataset has no validation users with held-out items, and the best epoch is chosen on them; prepare it with --heldout-users >= 1 (and enough users)',
+    );
+  }
+  if (opts.resume && !opts.out) {
+    throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
+  }
+  const writer = opts.out
+    ? ModelDirWriter.open(opts.out, {
+        resume: opts.resume,
+        force: opts.force,
+        inputs: [(data as { dir?: unknown }).dir as string | undefined],
+      })
+    : undefined;
+  if (writer?.resumed) {
+    const ck = writer.resumed.checkpoint;
     const s = ck.state;
-    if (s.datasetFingerprint !== fingerprint) {
-      throw new InvalidArgumentError(
-        `cannot resume: the checkpoint was trained on another dataset (fingerprint ${s.datasetFingerprint.slice(0, 12)}…, this data ${fingerprint.slice(0, 12)}…)`,
-      );
-    }
-    // Resolved, so a checkpoint written before a config field existed compares with its default.
-    if (!sameJson(resolveModelConfig(s.model.kind, s.model), resolveModelConfig(opts.model.kind, opts.model))) {
-      throw new InvalidArgumentError(
-        `cannot resume: the model config differs from the checkpoint's ${JSON.stringify(s.model)}`,
-      );
-    }
-    // Epochs and patience may be changed on resume; everything else must match.
-    const fixed = (c: TrainConfig) => ({ ...c, epochs: 0, patience: 0 });
-    if (!sameJson(fixed(s.train), fixed(cfg))) {
-      throw new InvalidArgumentError(
-        `cannot resume: the training settings differ from the checkpoint's ${JSON.stringify(s.train)}`,
-      );
+    try {
+      checkResumable(s, fingerprint, opts.model, cfg);
+    } catch (e) {
+      writer.close();
+      throw e;
     }
     model.setWeights(ck.weights);
     adam.setState(ck.adam);
     ({ epoch, step, bestEpoch, bestScore, sinceBest } = s);
     history = s.history as EpochRecord[];
-    if (bestEpoch > 0) {
-      // weights.mvt holds the best epoch's weights; if the run died after writing it but before the
-      // checkpoint, it is one epoch ahead, and replaying that epoch (deterministic) rewrites it.
-      const stored = loadModel(opts.out);
-      bestWeights = stored.weights;
-      weightsInfo = stored.manifest.weights;
-    }
-  } else if (opts.out) {
-    writeFileSync(join(opts.out, LOG_FILE), '');
+    if (writer.resumed.best) bestWeights = writer.resumed.best;
   }
+  /** Commits the state after `epoch` to the model directory (see `ModelDirWriter`). */
+  const commit = (w: ModelDirWriter, isBest: boolean): Manifest | undefined => {
+    const state: CheckpointState = {
+      epoch,
+      step,
+      model: opts.model,
+      train: cfg,
+      items: data.items,
+      datasetFingerprint: fingerprint,
+      bestEpoch,
+      bestScore,
+      sinceBest,
+      history,
+      rng: { seed: cfg.seed, scheme: 'counter-v1' },
+    };
+    return w.commit({
+      manifest: {
+        format: 'macridvae-model',
+        formatVersion: 1,
+        model: opts.model,
+        train: cfg,
+        items: data.items,
+        dataset: {
+          fingerprint,
+          users: trainUsers,
+          items: data.items,
+          validationUsers: csrRows(data.validation.foldIn),
+          testUsers: csrRows(data.test.foldIn),
+        },
+        versions: { macridvae: VERSION, tfjs: tfVersion(), node: process.version },
+        bestEpoch,
+        epochs: epoch,
+        metrics: { validation: history.find((h) => h.epoch === bestEpoch)?.validation ?? {} },
+      },
+      state,
+      weights: model.getWeights(),
+      adam: adam.getState(),
+      best: bestEpoch > 0 && (isBest || !w.hasBest) ? bestWeights : undefined,
+      log: history,
+    });
+  };
 
   let stoppedEarly = false;
   try {
@@ -336,48 +412,15 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         ...(placed ? { prototypes: placed } : {}),
       };
       history.push(rec);
-      if (opts.out) {
-        if (best) weightsInfo = saveWeights(opts.out, opts.model, data.items, bestEpoch, bestWeights);
-        const bestVal = history.find((h) => h.epoch === bestEpoch)?.validation ?? {};
-        manifest = writeManifest(opts.out, {
-          format: 'macridvae-model',
-          formatVersion: 1,
-          model: opts.model,
-          train: cfg,
-          items: data.items,
-          dataset: {
-            fingerprint,
-            users: trainUsers,
-            items: data.items,
-            validationUsers: csrRows(data.validation.foldIn),
-            testUsers: csrRows(data.test.foldIn),
-          },
-          versions: { macridvae: VERSION, tfjs: tfVersion(), node: process.version },
-          bestEpoch,
-          epochs: epoch,
-          metrics: { validation: bestVal },
-          weights: weightsInfo as Manifest['weights'],
-        });
-        const state: CheckpointState = {
-          epoch,
-          step,
-          model: opts.model,
-          train: cfg,
-          items: data.items,
-          datasetFingerprint: fingerprint,
-          bestEpoch,
-          bestScore,
-          sinceBest,
-          history,
-          rng: { seed: cfg.seed, scheme: 'counter-v1' },
-        };
-        saveCheckpoint(opts.out, state, model.getWeights(), adam.getState());
-        appendFileSync(join(opts.out, LOG_FILE), `${JSON.stringify(rec)}\n`);
-      }
+      if (writer) manifest = commit(writer, best);
       opts.onEpoch?.(rec);
     }
+    // A resumed run with nothing left to train still commits: a crash may have left the manifest
+    // (and the log) one epoch behind the checkpoint.
+    if (writer?.resumed && manifest === undefined && epoch > 0) manifest = commit(writer, false);
   } finally {
     adam.dispose();
+    writer?.close();
   }
   model.setWeights(bestWeights);
   const bestRec = history.find((h) => h.epoch === bestEpoch);

@@ -15,13 +15,19 @@
  * - `best/`: the model directory (see docs/model-format.md) of the best trial so far; a trial trains into
  *   `trial/` and replaces `best/` only when it is better.
  *
+ * Crash safety: a new search directory appears whole (built in a temporary sibling); a trial that
+ * beats the best replaces `best/` (a model directory, renamed into place) before its line is appended
+ * to `trials.jsonl`, so after a crash `best/` is the best recorded trial or the unrecorded next one,
+ * which the resumed search reruns (deterministically) and installs again; a resume also puts back a
+ * `best/` that a crash left moved aside. One process writes a search at a time (`ts/util/output.ts`).
+ *
  * Resuming (`resume: true`) reads `trials.jsonl` (a last line cut short by a crash is dropped) and
  * continues with the next trial; since trial t's point depends only on the seed, t and the finished
  * trials, a resumed search is the same search. A trial that fails (an exception, or no finite
  * validation NDCG@100, e.g. a diverging learning rate) is recorded with its error and a null loss, which
  * TPE ignores; the search goes on.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { csrRows } from '../csr.js';
@@ -35,7 +41,14 @@ import { disposeSaved, values } from '../models/ops.js';
 import type { Model } from '../models/types.js';
 import { datasetFingerprint } from '../train/checkpoint.js';
 import { type EpochRecord, trainModel } from '../train/trainer.js';
-import { removeStaleTemps, replaceDirSync, writeFileAtomicSync } from '../util/fs.js';
+import {
+  makeStagingDir,
+  removeStaleTemps,
+  removeStaleTempsIn,
+  replaceDirSync,
+  writeFileAtomicSync,
+} from '../util/fs.js';
+import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
 import { checkInt } from '../validate.js';
 import { threadInstance } from '../wasm/raw.js';
 import { independenceScore } from '../wasm/stats.js';
@@ -66,6 +79,8 @@ export interface TuneOptions {
   out?: string;
   /** Continue the search in `out`. */
   resume?: boolean;
+  /** Replace a search already in `out` (without it, an existing one is refused). */
+  force?: boolean;
   onTrial?: (t: TrialRecord) => void;
   onEpoch?: (trial: number, e: EpochRecord) => void;
 }
@@ -181,100 +196,128 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   };
   const out = opts.out;
   let trials: TrialRecord[] = [];
-  if (out) {
-    mkdirSync(out, { recursive: true });
-    const tunePath = join(out, TUNE_FILE);
-    if (opts.resume) {
-      if (!existsSync(tunePath)) throw new InvalidArgumentError(`cannot resume: ${tunePath} does not exist`);
-      const saved = JSON.parse(readFileSync(tunePath, 'utf8'));
-      if (JSON.stringify(saved) !== JSON.stringify(settings)) {
-        throw new InvalidArgumentError(
-          `cannot resume: the search in ${out} has other settings (${tunePath}: ${JSON.stringify(saved)})`,
-        );
-      }
-      trials = readTrials(join(out, TRIALS_FILE));
-    } else {
-      rmSync(join(out, BEST_DIR), { recursive: true, force: true });
-      writeFileSync(join(out, TRIALS_FILE), '');
-      writeFileAtomicSync(join(out, RUNS_FILE), '[]\n');
-      writeFileAtomicSync(tunePath, `${JSON.stringify(settings)}\n`);
-    }
-    rmSync(join(out, TRIAL_DIR), { recursive: true, force: true });
-  }
-  const better = (t: TrialRecord, than: TrialRecord | undefined) =>
-    t.loss !== null && (than === undefined || (than.loss as number) > t.loss);
-  let best = trials.reduce<TrialRecord | undefined>((b, t) => (better(t, b) ? t : b), undefined);
-  let bestModel: Model | undefined;
-  for (let t = trials.length; t < total; t++) {
-    const history: Observation[] = trials.map((r) => ({ point: r.point, loss: r.loss }));
-    const point = suggest(space, history, t, tpe);
-    const { model: modelCfg, train: trainCfg } = configsOf(kind, point, { model: opts.model, train: opts.train });
-    const t0 = performance.now();
-    const trialDir = out ? join(out, TRIAL_DIR) : undefined;
-    let rec: TrialRecord;
-    let trained: Model | undefined;
-    try {
-      const r = await trainModel({
-        model: modelCfg,
-        train: trainCfg,
-        data: opts.data,
-        runtime: opts.runtime,
-        out: trialDir,
-        onEpoch: opts.onEpoch ? (e) => opts.onEpoch?.(t, e) : undefined,
+  const lock = out ? lockOutput(out) : undefined;
+  try {
+    if (out) {
+      const state = checkOutput(out, 'search', {
+        option: 'output',
+        force: opts.force,
+        inputs: [(opts.data as { dir?: unknown }).dir as string | undefined],
       });
-      trained = r.model;
-      const ndcg = r.bestValidation['ndcg@100']?.mean;
-      const ok = ndcg !== undefined && Number.isFinite(ndcg);
-      rec = {
-        trial: t,
-        point,
-        loss: ok ? -ndcg : null,
-        'ndcg@100': ok ? ndcg : null,
-        bestEpoch: r.bestEpoch,
-        epochs: r.history.length,
-        independence: ok ? independenceOf(r.model, opts.data) : { users: null, items: null },
-        seconds: 0,
-        ...(ok ? {} : { error: 'no epoch had a finite validation NDCG@100' }),
-        model: modelCfg,
-        train: trainCfg,
-      };
-    } catch (e) {
-      rec = {
-        trial: t,
-        point,
-        loss: null,
-        'ndcg@100': null,
-        bestEpoch: 0,
-        epochs: 0,
-        independence: { users: null, items: null },
-        seconds: 0,
-        error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-        model: modelCfg,
-        train: trainCfg,
-      };
+      const tunePath = join(out, TUNE_FILE);
+      if (opts.resume) {
+        if (state !== 'owned' || !existsSync(tunePath)) {
+          throw new InvalidArgumentError(`cannot resume: ${tunePath} does not exist`);
+        }
+        // Puts back best/ if a crash came between the two renames of its replacement.
+        removeStaleTempsIn(out);
+        const saved = JSON.parse(readFileSync(tunePath, 'utf8'));
+        if (JSON.stringify(saved) !== JSON.stringify(settings)) {
+          throw new InvalidArgumentError(
+            `cannot resume: the search in ${out} has other settings (${tunePath}: ${JSON.stringify(saved)})`,
+          );
+        }
+        trials = readTrials(join(out, TRIALS_FILE));
+        // Rewritten without a last line a crash cut short, so the next append starts a clean line.
+        writeFileAtomicSync(join(out, TRIALS_FILE), trials.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      } else {
+        if (state === 'owned' && !opts.force) {
+          throw new InvalidArgumentError(
+            `${out} already holds a search; pass --resume (resume: true) to continue it or --force (force: true) to start over`,
+          );
+        }
+        // A new search directory appears whole (settings, empty trial list) or not at all.
+        const staging = makeStagingDir(out);
+        try {
+          writeMarker(staging, 'search');
+          writeFileAtomicSync(join(staging, TRIALS_FILE), '');
+          writeFileAtomicSync(join(staging, RUNS_FILE), '[]\n');
+          writeFileAtomicSync(join(staging, TUNE_FILE), `${JSON.stringify(settings)}\n`);
+          replaceDirSync(staging, out);
+        } catch (e) {
+          rmSync(staging, { recursive: true, force: true });
+          throw e;
+        }
+      }
+      rmSync(join(out, TRIAL_DIR), { recursive: true, force: true });
     }
-    rec.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
-    const isBest = better(rec, best);
-    if (isBest) best = rec;
-    if (out && trialDir) {
-      if (isBest) {
-        removeStaleTemps(join(out, BEST_DIR));
-        replaceDirSync(trialDir, join(out, BEST_DIR));
-      } else rmSync(trialDir, { recursive: true, force: true });
-      appendFileSync(join(out, TRIALS_FILE), `${JSON.stringify(rec)}\n`);
+    const better = (t: TrialRecord, than: TrialRecord | undefined) =>
+      t.loss !== null && (than === undefined || (than.loss as number) > t.loss);
+    let best = trials.reduce<TrialRecord | undefined>((b, t) => (better(t, b) ? t : b), undefined);
+    let bestModel: Model | undefined;
+    for (let t = trials.length; t < total; t++) {
+      const history: Observation[] = trials.map((r) => ({ point: r.point, loss: r.loss }));
+      const point = suggest(space, history, t, tpe);
+      const { model: modelCfg, train: trainCfg } = configsOf(kind, point, { model: opts.model, train: opts.train });
+      const t0 = performance.now();
+      const trialDir = out ? join(out, TRIAL_DIR) : undefined;
+      let rec: TrialRecord;
+      let trained: Model | undefined;
+      try {
+        const r = await trainModel({
+          model: modelCfg,
+          train: trainCfg,
+          data: opts.data,
+          runtime: opts.runtime,
+          out: trialDir,
+          onEpoch: opts.onEpoch ? (e) => opts.onEpoch?.(t, e) : undefined,
+        });
+        trained = r.model;
+        const ndcg = r.bestValidation['ndcg@100']?.mean;
+        const ok = ndcg !== undefined && Number.isFinite(ndcg);
+        rec = {
+          trial: t,
+          point,
+          loss: ok ? -ndcg : null,
+          'ndcg@100': ok ? ndcg : null,
+          bestEpoch: r.bestEpoch,
+          epochs: r.history.length,
+          independence: ok ? independenceOf(r.model, opts.data) : { users: null, items: null },
+          seconds: 0,
+          ...(ok ? {} : { error: 'no epoch had a finite validation NDCG@100' }),
+          model: modelCfg,
+          train: trainCfg,
+        };
+      } catch (e) {
+        rec = {
+          trial: t,
+          point,
+          loss: null,
+          'ndcg@100': null,
+          bestEpoch: 0,
+          epochs: 0,
+          independence: { users: null, items: null },
+          seconds: 0,
+          error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+          model: modelCfg,
+          train: trainCfg,
+        };
+      }
+      rec.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+      const isBest = better(rec, best);
+      if (isBest) best = rec;
+      if (out && trialDir) {
+        if (isBest) {
+          removeStaleTemps(join(out, BEST_DIR));
+          replaceDirSync(trialDir, join(out, BEST_DIR));
+        } else rmSync(trialDir, { recursive: true, force: true });
+        appendFileSync(join(out, TRIALS_FILE), `${JSON.stringify(rec)}\n`);
+      }
+      trials.push(rec);
+      if (out) writeFileAtomicSync(join(out, RUNS_FILE), `${JSON.stringify(runPoints(kind, trials), null, 1)}\n`);
+      if (!out && isBest) {
+        bestModel?.dispose();
+        bestModel = trained;
+      } else trained?.dispose();
+      opts.onTrial?.(rec);
     }
-    trials.push(rec);
-    if (out) writeFileAtomicSync(join(out, RUNS_FILE), `${JSON.stringify(runPoints(kind, trials), null, 1)}\n`);
-    if (!out && isBest) {
-      bestModel?.dispose();
-      bestModel = trained;
-    } else trained?.dispose();
-    opts.onTrial?.(rec);
+    return {
+      trials,
+      best,
+      ...(bestModel ? { model: bestModel } : {}),
+      ...(out && best ? { bestDir: join(out, BEST_DIR) } : {}),
+    };
+  } finally {
+    lock?.release();
   }
-  return {
-    trials,
-    best,
-    ...(bestModel ? { model: bestModel } : {}),
-    ...(out && best ? { bestDir: join(out, BEST_DIR) } : {}),
-  };
 }

@@ -8,24 +8,25 @@
  * `--items` is one user's history. `--input FILE` holds many users, one `user,item` pair per line
  * (comma, tab or semicolon separated; further columns ignored; a header line is skipped); users come out
  * in order of first appearance, and items the model does not know are counted and skipped. With
- * `--data DIR` (the model's dataset) ids are the dataset's raw item ids and titles are printed; without
- * it ids are column numbers. `--explain` (MacridVAE) adds each item's concept and share and the user's
+ * `--data DIR` (the model's dataset, checked by fingerprint; `--allow-other-data` downgrades a mismatch
+ * to a warning) ids are the dataset's raw item ids and titles are printed; `--column-ids` instead
+ * (never implied) makes ids column numbers. `--explain` (MacridVAE) adds each item's concept and share and the user's
  * concept shares. `--json`: one object per user `{user, items: [{id, score, title?, concept?, share?}],
  * concepts?, unknownItems}`.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { loadDataset } from '../../data/store.js';
 import { ParseError } from '../../errors.js';
 import { Recommender } from '../../serve/recommender.js';
+import { datasetFingerprint, readManifest } from '../../train/checkpoint.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
-import { columnIds } from '../model-view.js';
+import { type Command, intOption, parse, printJson, threadsOption, UsageError } from '../args.js';
+import { ALLOW_OTHER_DATA, checkSameDataset, columnIds, requireIdSource } from '../model-view.js';
 import { backendOption } from './backend.js';
 import { columnIndex, itemColumns } from './traverse.js';
 
 const USAGE =
-  'macridvae recommend --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain] [--threads N] [--backend NAME] [--json]';
+  'macridvae recommend --model DIR (--data DIR [--allow-other-data] | --column-ids) (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain] [--threads N] [--backend NAME] [--json]';
 
 interface UserInput {
   user: string;
@@ -73,13 +74,20 @@ export const recommendCommand: Command = {
       explain: { type: 'boolean', default: false },
       threads: { type: 'string' },
       backend: { type: 'string' },
+      'column-ids': {
+        type: 'boolean',
+        default: false,
+        description: 'without --data: item ids are column numbers',
+      },
+      ...ALLOW_OTHER_DATA,
     });
     if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
     if ((values.items === undefined) === (values.input === undefined)) {
       throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);
     }
+    requireIdSource(cmd, values.data, values['column-ids']);
     const k = intOption(cmd, 'k', values.k, 10, 1);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     try {
       const rec = await Recommender.open(values.model, {
@@ -92,11 +100,14 @@ export const recommendCommand: Command = {
         }
         if (k > rec.items) throw new UsageError(`macridvae ${cmd}: --k must be <= ${rec.items} (the model's items)`);
         const data = values.data ? await loadDataset(values.data) : undefined;
-        if (data && data.itemIds.length !== rec.items) {
-          throw new UsageError(
-            `macridvae ${cmd}: the model scores ${rec.items} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
-          );
-        }
+        const warnings = data
+          ? checkSameDataset(
+              cmd,
+              { dir: values.model, fingerprint: readManifest(values.model).dataset?.fingerprint, items: rec.items },
+              { dir: values.data as string, fingerprint: datasetFingerprint(data), items: data.itemIds.length },
+              values['allow-other-data'],
+            )
+          : [];
         const itemIds = data?.itemIds ?? columnIds(rec.items);
         const titles = data?.itemTitles;
         const inputs: UserInput[] =
@@ -131,6 +142,7 @@ export const recommendCommand: Command = {
               historyItems: new Set(inputs[u].columns).size,
               unknownItems: inputs[u].unknown,
               items,
+              ...(warnings.length > 0 ? { warnings } : {}),
               ...(r.userConcepts ? { concepts: r.userConcepts } : {}),
             });
             return;

@@ -18,9 +18,6 @@
  * kmeans), then a summary (`bestEpoch`, validation and test
  * metrics of the best epoch, `out`). Otherwise a progress bar on a TTY and one line per epoch.
  */
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
@@ -35,10 +32,11 @@ import {
   type TrainConfig,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
+import { readManifest, writeManifest } from '../../train/checkpoint.js';
 import { EVAL_KS, trainModel } from '../../train/trainer.js';
+import { checkOutput, lockOutput } from '../../util/output.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
+import { type Command, intOption, numberOption, parse, printJson, threadsOption, UsageError } from '../args.js';
 import { progress } from '../progress.js';
 import { backendOption } from './backend.js';
 
@@ -188,17 +186,22 @@ export const train: Command = {
     const { values } = parse(cmd, argv, TRAIN_OPTIONS);
     const dataDir = need(cmd, 'data', values.data);
     const out = need(cmd, 'out', values.out);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const cfg = configsFromArgs(cmd, values);
-    if (
-      !values.resume &&
-      !values.force &&
-      (existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, MANIFEST_FILE)))
-    ) {
+    if (values.resume && values.force)
+      throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
+    // Checked before the data is read (fails fast); trainModel checks again under the lock.
+    const state = checkOutput(out, 'model', { option: '--out', force: values.force, inputs: [dataDir] });
+    if (state === 'owned' && !values.resume && !values.force) {
       throw new UsageError(
-        `macridvae ${cmd}: ${out} already holds a model; pass --resume to continue it or --force to train a new one over it`,
+        `macridvae ${cmd}: --out ${out} already holds a model; pass --resume to continue its run or --force to train a new one over it`,
       );
     }
+    if (state === 'absent' && values.resume) {
+      throw new UsageError(`macridvae ${cmd}: --resume: ${out} holds no model to resume`);
+    }
+    // Held until the test metrics are in the manifest (trainModel takes it again, re-entrantly).
+    const lock = lockOutput(out);
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
@@ -217,6 +220,7 @@ export const train: Command = {
         data,
         out,
         resume: values.resume,
+        force: values.force,
         runtime: { pool, threads },
         onStep: (done, total) => {
           if (done === 1) bar = progress(`epoch ${epochNo + 1}`, total, !json && process.stderr.isTTY === true);
@@ -247,9 +251,11 @@ export const train: Command = {
       const testTable = Object.fromEntries(
         Object.entries(test.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]),
       );
-      const manifest = readManifest(out);
-      const { updated: _, ...rest } = manifest;
-      writeManifest(out, { ...rest, metrics: { ...manifest.metrics, test: testTable } });
+      if (r.manifest) {
+        const manifest = readManifest(out);
+        const { updated: _, ...rest } = manifest;
+        writeManifest(out, { ...rest, metrics: { ...manifest.metrics, test: testTable } });
+      }
       r.model.dispose();
       const summary = {
         bestEpoch: r.bestEpoch,
@@ -275,6 +281,7 @@ export const train: Command = {
       return 0;
     } finally {
       await pool?.close();
+      lock.release();
     }
   },
 };

@@ -4,15 +4,23 @@
  * --concept K`), varies dimension J, and prints the B items retrieved along it with their value on J
  * and their score. `--json` prints `{concept, range: [a, b], items: [{id, value, score, title?}], …}`.
  * With `--data DIR` (the model's dataset) item ids are the dataset's raw ids (e.g. MovieLens movieId)
- * and titles are printed when the dataset has them; without it, item ids are column numbers.
+ * and titles are printed when the dataset has them (a dataset other than the model's is refused unless
+ * `--allow-other-data`); with `--column-ids` instead, item ids are column numbers (never implied).
  */
 import { TRAVERSE_DEFAULTS, type TraverseStart, traverse } from '../../control/traverse.js';
 import { csrFromRows } from '../../csr.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
-import { columnIds, type OpenData, type OpenModel } from '../model-view.js';
+import {
+  ALLOW_OTHER_DATA,
+  checkSameDataset,
+  columnIds,
+  type OpenData,
+  type OpenModel,
+  requireIdSource,
+} from '../model-view.js';
 
 const USAGE =
-  'macridvae traverse --model DIR [--data DIR] (--item ID | --user-items ID,ID,... --concept K) --dim J [--steps B] [--beam W] [--gamma G] [--json]';
+  'macridvae traverse --model DIR (--data DIR [--allow-other-data] | --column-ids) (--item ID | --user-items ID,ID,... --concept K) --dim J [--steps B] [--beam W] [--gamma G] [--json]';
 
 /** External item id → column. */
 export function columnIndex(itemIds: string[]): Map<string, number> {
@@ -47,6 +55,12 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
         steps: { type: 'string' },
         beam: { type: 'string' },
         gamma: { type: 'string' },
+        'column-ids': {
+          type: 'boolean',
+          default: false,
+          description: 'without --data: item ids are column numbers',
+        },
+        ...ALLOW_OTHER_DATA,
       });
       if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
       if (values.dim === undefined) throw new UsageError(`macridvae ${cmd}: --dim J is required`);
@@ -58,6 +72,7 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
           `macridvae ${cmd}: --user-items needs --concept K (which component of the user to start from)`,
         );
       }
+      requireIdSource(cmd, values.data, values['column-ids']);
       const dim = intOption(cmd, 'dim', values.dim, 0);
       const steps = intOption(cmd, 'steps', values.steps, TRAVERSE_DEFAULTS.steps, 1);
       const beam = intOption(cmd, 'beam', values.beam, TRAVERSE_DEFAULTS.beam, 1);
@@ -65,11 +80,14 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
       const view = await open(values.model);
       const data = values.data ? await openData(values.data) : undefined;
       const { d, concepts, items: nItems } = view.space;
-      if (data && data.itemIds.length !== nItems) {
-        throw new UsageError(
-          `macridvae ${cmd}: the model scores ${nItems} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
-        );
-      }
+      const warnings = data
+        ? checkSameDataset(
+            cmd,
+            { dir: values.model, fingerprint: view.datasetFingerprint, items: nItems },
+            { dir: values.data as string, fingerprint: data.fingerprint, items: data.itemIds.length },
+            values['allow-other-data'],
+          )
+        : [];
       const itemIds = data?.itemIds ?? columnIds(nItems);
       const titles = data?.titles;
       if (dim >= d) throw new UsageError(`macridvae ${cmd}: --dim must be < ${d} (the model's d) but got ${dim}`);
@@ -110,6 +128,7 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
           gamma,
           objective: r.objective,
           items,
+          ...(warnings.length > 0 ? { warnings } : {}),
         });
       } else {
         const what =
