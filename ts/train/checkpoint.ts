@@ -20,12 +20,14 @@
  * yet), or loadable (the manifest's weights verify) and resumable (`checkpoint.mvt`); temporaries a
  * killed run left are removed by the next writer.
  */
+
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Csr, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
+import type { MetricTable } from '../eval/evaluator.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig } from '../models/config.js';
 import type { Weight, Weights } from '../models/types.js';
 import {
@@ -215,8 +217,8 @@ export function datasetFingerprint(data: SplitData): string {
   return h.digest('hex');
 }
 
-/** `{mean, se}` per metric, as stored in the manifest. */
-export type MetricTable = Record<string, { mean: number; se: number }>;
+/** `{mean, se}` per metric, as stored in the manifest (made by `metricTable` of the evaluator). */
+export type { MetricTable };
 
 /** The model directory's `manifest.json`. */
 export interface Manifest {

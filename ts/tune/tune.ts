@@ -29,16 +29,12 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as tf from '@tensorflow/tfjs-core';
-import { csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ModelConfig, ModelKind, TrainConfig } from '../models/config.js';
-import type { Runtime } from '../models/decoder.js';
-import { MacridVae } from '../models/macridvae.js';
-import { MultModel } from '../models/multvae.js';
-import { disposeSaved, values } from '../models/ops.js';
-import type { Model } from '../models/types.js';
+import type { Model, Representation } from '../models/types.js';
+import { kernels } from '../runtime/kernels.js';
+import type { RuntimeLike } from '../runtime/runtime.js';
 import { datasetFingerprint } from '../train/checkpoint.js';
 import { type EpochRecord, trainModel } from '../train/trainer.js';
 import {
@@ -49,9 +45,7 @@ import {
   writeFileAtomicSync,
 } from '../util/fs.js';
 import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
-import { checkInt } from '../validate.js';
-import { threadInstance } from '../wasm/raw.js';
-import { independenceScore } from '../wasm/stats.js';
+import { checkInt, checkObject } from '../validate.js';
 import { checkModelSpace, configsOf, paperSpace } from './space.js';
 import { type Observation, type Point, type Space, suggest, type TpeOptions } from './tpe.js';
 
@@ -74,7 +68,7 @@ export interface TuneOptions {
   model?: Partial<ModelConfig>;
   /** Training settings every trial starts from (epochs, patience, seed, …). */
   train?: Partial<TrainConfig>;
-  runtime?: Runtime;
+  runtime?: RuntimeLike;
   /** Output directory (see the module doc); without one nothing is written and the best model is returned. */
   out?: string;
   /** Continue the search in `out`. */
@@ -132,27 +126,11 @@ export function runPoints(kind: ModelKind, trials: readonly TrialRecord[]) {
 
 /** Independence of the validation users' representations and (MacridVAE) of the items'. */
 function independenceOf(model: Model, data: SplitData): TrialRecord['independence'] {
-  const inst = threadInstance();
-  const score = (vectors: Float32Array, n: number, d: number) =>
-    n >= 2 && d >= 2 && vectors.every(Number.isFinite) ? independenceScore(inst, { vectors, n, d }).score : null;
-  const foldIn = data.validation.foldIn;
-  const users = csrRows(foldIn);
-  if (model instanceof MacridVae) {
-    const { concepts: K, d } = model.config;
-    const items = model.evalItems();
-    try {
-      const mu = model.evalMu(foldIn, items);
-      const h = values(model.variables.get('items') as tf.Variable);
-      return { users: score(mu, users, K * d), items: score(h, model.items, d) };
-    } finally {
-      disposeSaved(items as unknown as Record<string, unknown>);
-    }
-  }
-  if (model instanceof MultModel) {
-    const z = model.latent(foldIn);
-    return { users: score(z, users, z.length / Math.max(users, 1)), items: null };
-  }
-  return { users: null, items: null };
+  const score = (r: Representation | undefined) =>
+    r && r.rows >= 2 && r.width >= 2 && r.data.every(Number.isFinite)
+      ? kernels.independenceScore({ vectors: r.data, n: r.rows, d: r.width }).score
+      : null;
+  return { users: score(model.represent(data.validation.foldIn)), items: score(model.representItems?.()) };
 }
 
 function readTrials(path: string): TrialRecord[] {
@@ -178,6 +156,18 @@ function readTrials(path: string): TrialRecord[] {
 
 /** Runs (or resumes) a TPE search; see the module doc. */
 export async function tune(opts: TuneOptions): Promise<TuneResult> {
+  checkObject('tune', 'opts', opts);
+  checkObject('tune', 'opts.data', opts.data, 'split data {items, train, validation, test}');
+  // One writer per search directory, for the whole search.
+  const lock = opts.out ? lockOutput(opts.out) : undefined;
+  try {
+    return await search(opts);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function search(opts: TuneOptions): Promise<TuneResult> {
   const fn = 'tune';
   const kind = opts.kind;
   const total = checkInt(fn, 'trials', opts.trials ?? 200, 1);
@@ -196,128 +186,124 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   };
   const out = opts.out;
   let trials: TrialRecord[] = [];
-  const lock = out ? lockOutput(out) : undefined;
-  try {
-    if (out) {
-      const state = checkOutput(out, 'search', {
-        option: 'output',
-        force: opts.force,
-        inputs: [(opts.data as { dir?: unknown }).dir as string | undefined],
-      });
-      const tunePath = join(out, TUNE_FILE);
-      if (opts.resume) {
-        if (state !== 'owned' || !existsSync(tunePath)) {
-          throw new InvalidArgumentError(`cannot resume: ${tunePath} does not exist`);
-        }
-        // Puts back best/ if a crash came between the two renames of its replacement.
-        removeStaleTempsIn(out);
-        const saved = JSON.parse(readFileSync(tunePath, 'utf8'));
-        if (JSON.stringify(saved) !== JSON.stringify(settings)) {
-          throw new InvalidArgumentError(
-            `cannot resume: the search in ${out} has other settings (${tunePath}: ${JSON.stringify(saved)})`,
-          );
-        }
-        trials = readTrials(join(out, TRIALS_FILE));
-        // Rewritten without a last line a crash cut short, so the next append starts a clean line.
-        writeFileAtomicSync(join(out, TRIALS_FILE), trials.map((r) => `${JSON.stringify(r)}\n`).join(''));
-      } else {
-        if (state === 'owned' && !opts.force) {
-          throw new InvalidArgumentError(
-            `${out} already holds a search; pass --resume (resume: true) to continue it or --force (force: true) to start over`,
-          );
-        }
-        // A new search directory appears whole (settings, empty trial list) or not at all.
-        const staging = makeStagingDir(out);
-        try {
-          writeMarker(staging, 'search');
-          writeFileAtomicSync(join(staging, TRIALS_FILE), '');
-          writeFileAtomicSync(join(staging, RUNS_FILE), '[]\n');
-          writeFileAtomicSync(join(staging, TUNE_FILE), `${JSON.stringify(settings)}\n`);
-          replaceDirSync(staging, out);
-        } catch (e) {
-          rmSync(staging, { recursive: true, force: true });
-          throw e;
-        }
+  if (out) {
+    const state = checkOutput(out, 'search', {
+      option: 'output',
+      force: opts.force,
+      inputs: [(opts.data as { dir?: unknown }).dir as string | undefined],
+    });
+    const tunePath = join(out, TUNE_FILE);
+    if (opts.resume) {
+      if (state !== 'owned' || !existsSync(tunePath)) {
+        throw new InvalidArgumentError(`cannot resume: ${tunePath} does not exist`);
       }
-      rmSync(join(out, TRIAL_DIR), { recursive: true, force: true });
-    }
-    const better = (t: TrialRecord, than: TrialRecord | undefined) =>
-      t.loss !== null && (than === undefined || (than.loss as number) > t.loss);
-    let best = trials.reduce<TrialRecord | undefined>((b, t) => (better(t, b) ? t : b), undefined);
-    let bestModel: Model | undefined;
-    for (let t = trials.length; t < total; t++) {
-      const history: Observation[] = trials.map((r) => ({ point: r.point, loss: r.loss }));
-      const point = suggest(space, history, t, tpe);
-      const { model: modelCfg, train: trainCfg } = configsOf(kind, point, { model: opts.model, train: opts.train });
-      const t0 = performance.now();
-      const trialDir = out ? join(out, TRIAL_DIR) : undefined;
-      let rec: TrialRecord;
-      let trained: Model | undefined;
+      // Puts back best/ if a crash came between the two renames of its replacement.
+      removeStaleTempsIn(out);
+      const saved = JSON.parse(readFileSync(tunePath, 'utf8'));
+      if (JSON.stringify(saved) !== JSON.stringify(settings)) {
+        throw new InvalidArgumentError(
+          `cannot resume: the search in ${out} has other settings (${tunePath}: ${JSON.stringify(saved)})`,
+        );
+      }
+      trials = readTrials(join(out, TRIALS_FILE));
+      // Rewritten without a last line a crash cut short, so the next append starts a clean line.
+      writeFileAtomicSync(join(out, TRIALS_FILE), trials.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    } else {
+      if (state === 'owned' && !opts.force) {
+        throw new InvalidArgumentError(
+          `${out} already holds a search; pass --resume (resume: true) to continue it or --force (force: true) to start over`,
+        );
+      }
+      // A new search directory appears whole (settings, empty trial list) or not at all.
+      const staging = makeStagingDir(out);
       try {
-        const r = await trainModel({
-          model: modelCfg,
-          train: trainCfg,
-          data: opts.data,
-          runtime: opts.runtime,
-          out: trialDir,
-          onEpoch: opts.onEpoch ? (e) => opts.onEpoch?.(t, e) : undefined,
-        });
-        trained = r.model;
-        const ndcg = r.bestValidation['ndcg@100']?.mean;
-        const ok = ndcg !== undefined && Number.isFinite(ndcg);
-        rec = {
-          trial: t,
-          point,
-          loss: ok ? -ndcg : null,
-          'ndcg@100': ok ? ndcg : null,
-          bestEpoch: r.bestEpoch,
-          epochs: r.history.length,
-          independence: ok ? independenceOf(r.model, opts.data) : { users: null, items: null },
-          seconds: 0,
-          ...(ok ? {} : { error: 'no epoch had a finite validation NDCG@100' }),
-          model: modelCfg,
-          train: trainCfg,
-        };
+        writeMarker(staging, 'search');
+        writeFileAtomicSync(join(staging, TRIALS_FILE), '');
+        writeFileAtomicSync(join(staging, RUNS_FILE), '[]\n');
+        writeFileAtomicSync(join(staging, TUNE_FILE), `${JSON.stringify(settings)}\n`);
+        replaceDirSync(staging, out);
       } catch (e) {
-        rec = {
-          trial: t,
-          point,
-          loss: null,
-          'ndcg@100': null,
-          bestEpoch: 0,
-          epochs: 0,
-          independence: { users: null, items: null },
-          seconds: 0,
-          error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
-          model: modelCfg,
-          train: trainCfg,
-        };
+        rmSync(staging, { recursive: true, force: true });
+        throw e;
       }
-      rec.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
-      const isBest = better(rec, best);
-      if (isBest) best = rec;
-      if (out && trialDir) {
-        if (isBest) {
-          removeStaleTemps(join(out, BEST_DIR));
-          replaceDirSync(trialDir, join(out, BEST_DIR));
-        } else rmSync(trialDir, { recursive: true, force: true });
-        appendFileSync(join(out, TRIALS_FILE), `${JSON.stringify(rec)}\n`);
-      }
-      trials.push(rec);
-      if (out) writeFileAtomicSync(join(out, RUNS_FILE), `${JSON.stringify(runPoints(kind, trials), null, 1)}\n`);
-      if (!out && isBest) {
-        bestModel?.dispose();
-        bestModel = trained;
-      } else trained?.dispose();
-      opts.onTrial?.(rec);
     }
-    return {
-      trials,
-      best,
-      ...(bestModel ? { model: bestModel } : {}),
-      ...(out && best ? { bestDir: join(out, BEST_DIR) } : {}),
-    };
-  } finally {
-    lock?.release();
+    rmSync(join(out, TRIAL_DIR), { recursive: true, force: true });
   }
+  const better = (t: TrialRecord, than: TrialRecord | undefined) =>
+    t.loss !== null && (than === undefined || (than.loss as number) > t.loss);
+  let best = trials.reduce<TrialRecord | undefined>((b, t) => (better(t, b) ? t : b), undefined);
+  let bestModel: Model | undefined;
+  for (let t = trials.length; t < total; t++) {
+    const history: Observation[] = trials.map((r) => ({ point: r.point, loss: r.loss }));
+    const point = suggest(space, history, t, tpe);
+    const { model: modelCfg, train: trainCfg } = configsOf(kind, point, { model: opts.model, train: opts.train });
+    const t0 = performance.now();
+    const trialDir = out ? join(out, TRIAL_DIR) : undefined;
+    let rec: TrialRecord;
+    let trained: Model | undefined;
+    try {
+      const r = await trainModel({
+        model: modelCfg,
+        train: trainCfg,
+        data: opts.data,
+        runtime: opts.runtime,
+        test: false,
+        out: trialDir,
+        onEpoch: opts.onEpoch ? (e) => opts.onEpoch?.(t, e) : undefined,
+      });
+      trained = r.model;
+      const ndcg = r.bestValidation['ndcg@100']?.mean;
+      const ok = ndcg !== undefined && Number.isFinite(ndcg);
+      rec = {
+        trial: t,
+        point,
+        loss: ok ? -ndcg : null,
+        'ndcg@100': ok ? ndcg : null,
+        bestEpoch: r.bestEpoch,
+        epochs: r.history.length,
+        independence: ok ? independenceOf(r.model, opts.data) : { users: null, items: null },
+        seconds: 0,
+        ...(ok ? {} : { error: 'no epoch had a finite validation NDCG@100' }),
+        model: modelCfg,
+        train: trainCfg,
+      };
+    } catch (e) {
+      rec = {
+        trial: t,
+        point,
+        loss: null,
+        'ndcg@100': null,
+        bestEpoch: 0,
+        epochs: 0,
+        independence: { users: null, items: null },
+        seconds: 0,
+        error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+        model: modelCfg,
+        train: trainCfg,
+      };
+    }
+    rec.seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+    const isBest = better(rec, best);
+    if (isBest) best = rec;
+    if (out && trialDir) {
+      if (isBest) {
+        removeStaleTemps(join(out, BEST_DIR));
+        replaceDirSync(trialDir, join(out, BEST_DIR));
+      } else rmSync(trialDir, { recursive: true, force: true });
+      appendFileSync(join(out, TRIALS_FILE), `${JSON.stringify(rec)}\n`);
+    }
+    trials.push(rec);
+    if (out) writeFileAtomicSync(join(out, RUNS_FILE), `${JSON.stringify(runPoints(kind, trials), null, 1)}\n`);
+    if (!out && isBest) {
+      bestModel?.dispose();
+      bestModel = trained;
+    } else trained?.dispose();
+    opts.onTrial?.(rec);
+  }
+  return {
+    trials,
+    best,
+    ...(bestModel ? { model: bestModel } : {}),
+    ...(out && best ? { bestDir: join(out, BEST_DIR) } : {}),
+  };
 }

@@ -20,7 +20,6 @@
  */
 import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { evaluate } from '../../eval/evaluator.js';
 import {
   BETA_SCHEDULES,
   type BetaSchedule,
@@ -32,9 +31,8 @@ import {
   type TrainConfig,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import { readManifest, writeManifest } from '../../train/checkpoint.js';
-import { EVAL_KS, trainModel } from '../../train/trainer.js';
-import { checkOutput, lockOutput } from '../../util/output.js';
+import { trainModel } from '../../train/trainer.js';
+import { checkOutput } from '../../util/output.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, numberOption, parse, printJson, threadsOption, UsageError } from '../args.js';
 import { progress } from '../progress.js';
@@ -190,7 +188,7 @@ export const train: Command = {
     const cfg = configsFromArgs(cmd, values);
     if (values.resume && values.force)
       throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
-    // Checked before the data is read (fails fast); trainModel checks again under the lock.
+    // Checked before the data is read (fails fast); trainModel checks again holding the output's lock.
     const state = checkOutput(out, 'model', { option: '--out', force: values.force, inputs: [dataDir] });
     if (state === 'owned' && !values.resume && !values.force) {
       throw new UsageError(
@@ -200,8 +198,6 @@ export const train: Command = {
     if (state === 'absent' && values.resume) {
       throw new UsageError(`macridvae ${cmd}: --resume: ${out} holds no model to resume`);
     }
-    // Held until the test metrics are in the manifest (trainModel takes it again, re-entrantly).
-    const lock = lockOutput(out);
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
@@ -243,19 +239,8 @@ export const train: Command = {
           }
         },
       });
-      const test = await evaluate((f) => r.model.score(f), data.test, {
-        ks: EVAL_KS,
-        batchSize: r.train.evalBatchSize,
-        pool,
-      });
-      const testTable = Object.fromEntries(
-        Object.entries(test.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]),
-      );
-      if (r.manifest) {
-        const manifest = readManifest(out);
-        const { updated: _, ...rest } = manifest;
-        writeManifest(out, { ...rest, metrics: { ...manifest.metrics, test: testTable } });
-      }
+      // trainModel evaluated the best weights on the test users and wrote them into the manifest.
+      const testTable = r.test ?? {};
       r.model.dispose();
       const summary = {
         bestEpoch: r.bestEpoch,
@@ -263,7 +248,7 @@ export const train: Command = {
         stoppedEarly: r.stoppedEarly,
         validation: r.bestValidation,
         test: testTable,
-        testUsers: test.users,
+        testUsers: r.testUsers ?? 0,
         out,
       };
       if (json) printJson(summary);
@@ -281,7 +266,6 @@ export const train: Command = {
       return 0;
     } finally {
       await pool?.close();
-      lock.release();
     }
   },
 };
