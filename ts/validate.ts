@@ -77,3 +77,23 @@ export function checkMemory(fn: string, name: string, value: number, bytes: numb
     );
   }
 }
+
+/** Refuses a non-object argument (null, undefined, a number …) with the typed error naming it. */
+export function checkObject<T>(fn: string, name: string, value: T, what = 'an object'): NonNullable<T> {
+  if (value === null || typeof value !== 'object') {
+    throw new InvalidArgumentError(
+      `'${name}' passed to ${fn}() must be ${what} but got ${value === null ? 'null' : typeof value}`,
+    );
+  }
+  return value as NonNullable<T>;
+}
+
+/** Refuses a path argument that is not a non-empty string. */
+export function checkPath(fn: string, name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new InvalidArgumentError(
+      `'${name}' passed to ${fn}() must be a path (a non-empty string) but got ${value === null ? 'null' : value === '' ? "''" : typeof value}`,
+    );
+  }
+  return value;
+}

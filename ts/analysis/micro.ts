@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { Rng } from '../util/rng.js';
+import { checkObject } from '../validate.js';
 import { columnStats } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
 import { threadInstance } from '../wasm/raw.js';
@@ -47,6 +48,7 @@ export interface MicroInput {
 }
 
 export function analyzeMicro(input: MicroInput): MicroAnalysis {
+  checkObject('analyzeMicro', 'input', input);
   const { space } = input;
   const inst = threadInstance();
   const { items, d } = space;

@@ -17,7 +17,7 @@ import { disposeSaved, values } from '../models/ops.js';
 import type { Model } from '../models/types.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { type LoadedModel, loadModel } from '../train/checkpoint.js';
-import { checkInt, checkMemory } from '../validate.js';
+import { checkInt, checkMemory, checkObject } from '../validate.js';
 import { topk } from '../wasm/ranking.js';
 import { threadInstance } from '../wasm/raw.js';
 
@@ -69,6 +69,7 @@ export class Recommender {
   private readonly runtime?: Runtime;
 
   constructor(model: Model | LoadedModel, runtime?: Runtime) {
+    checkObject('Recommender', 'model', model, 'a model or a loaded model (loadModel)');
     this.runtime = runtime;
     this.model = 'weights' in model ? instantiate(model, runtime) : model;
   }

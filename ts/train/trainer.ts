@@ -34,7 +34,7 @@ import { mixSeed } from '../models/noise.js';
 import { lap } from '../models/profile.js';
 import type { LossTerms, Model } from '../models/types.js';
 import { Rng } from '../util/rng.js';
-import { checkMemory } from '../validate.js';
+import { checkMemory, checkObject } from '../validate.js';
 import { VERSION } from '../version.js';
 import type { SampledNegatives } from '../wasm/nn.js';
 import { threadInstance } from '../wasm/raw.js';
@@ -229,6 +229,9 @@ function checkResumable(s: CheckpointState, fingerprint: string, model: ModelCon
 
 /** Trains a model on `data.train`, choosing the epoch by validation NDCG@100 (see the module doc). */
 export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
+  checkObject('trainModel', 'opts', opts);
+  checkObject('trainModel', 'opts.model', opts.model, 'a model config');
+  checkObject('trainModel', 'opts.data', opts.data, 'split data {items, train, validation, test}');
   const kind = opts.model.kind;
   const cfg = resolveTrainConfig(kind, opts.train);
   const data = opts.data;

@@ -49,7 +49,7 @@ import {
   writeFileAtomicSync,
 } from '../util/fs.js';
 import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
-import { checkInt } from '../validate.js';
+import { checkInt, checkObject } from '../validate.js';
 import { threadInstance } from '../wasm/raw.js';
 import { independenceScore } from '../wasm/stats.js';
 import { checkModelSpace, configsOf, paperSpace } from './space.js';
@@ -179,6 +179,8 @@ function readTrials(path: string): TrialRecord[] {
 /** Runs (or resumes) a TPE search; see the module doc. */
 export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const fn = 'tune';
+  checkObject(fn, 'opts', opts);
+  checkObject(fn, 'opts.data', opts.data, 'split data {items, train, validation, test}');
   const kind = opts.kind;
   const total = checkInt(fn, 'trials', opts.trials ?? 200, 1);
   const space = opts.space ? checkModelSpace(fn, kind, opts.space) : paperSpace(kind);
