@@ -14,6 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import { writeOutputDir } from '../util/output.js';
+import { checkObject, checkPath } from '../validate.js';
 import type { SplitMatrix, SplitParts } from '../wasm/data.js';
 import type { WasmInstance } from '../wasm/raw.js';
 import { readRatingsFiles } from './read.js';
@@ -184,6 +185,8 @@ function firstAppearance(...lists: Uint32Array[]): Uint32Array {
 
 /** Reads a pro_sg directory into a split (user ids are the `uid` numbers: the raw ids are not in it). */
 export async function importReference(inst: WasmInstance, dir: string): Promise<SplitParts> {
+  checkObject('importReference', 'inst', inst, 'a WasmInstance');
+  checkPath('importReference', 'dir', dir);
   const itemIds = readFileSync(join(dir, 'unique_sid.txt'), 'utf8').split('\n');
   if (itemIds[itemIds.length - 1] === '') itemIds.pop();
   const nItems = itemIds.length;

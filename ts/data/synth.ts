@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { writeDirAtomic } from '../util/fs.js';
 import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
-import { checkInt } from '../validate.js';
+import { checkInt, checkObject, checkPath } from '../validate.js';
 import { SynthGenerator, type SynthOptions } from '../wasm/data.js';
 import { WasmInstance } from '../wasm/raw.js';
 
@@ -87,6 +87,8 @@ function request(o: SynthesizeOptions): Record<string, unknown> {
 
 /** Generates a synthetic dataset directory (or reuses an identical one). */
 export async function synthesize(options: SynthesizeOptions): Promise<SynthesizeResult> {
+  checkObject('synthesize', 'options', options);
+  checkPath('synthesize', 'out', options.out);
   const t0 = performance.now();
   const fn = 'synthesize';
   if (!(SYNTH_PRESETS as readonly string[]).includes(options.preset)) {

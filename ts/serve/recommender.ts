@@ -13,7 +13,7 @@ import type { Model } from '../models/types.js';
 import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { type LoadedModel, loadModel } from '../train/checkpoint.js';
-import { checkInt, checkMemory } from '../validate.js';
+import { checkInt, checkMemory, checkObject } from '../validate.js';
 
 export interface RecommendOptions {
   /** Items per user, ≥ 1. Default 10. */
@@ -56,6 +56,7 @@ export class Recommender {
   private readonly runtime: Runtime;
 
   constructor(model: Model | LoadedModel, runtime?: RuntimeLike) {
+    checkObject('Recommender', 'model', model, 'a model or a loaded model (loadModel)');
     this.runtime = Runtime.from(runtime);
     this.model = 'weights' in model ? instantiate(model, this.runtime) : model;
   }

@@ -39,6 +39,7 @@ import {
   writeFileAtomicSync,
 } from '../util/fs.js';
 import { checkOutput, lockOutput, type OutputLock, writeMarker } from '../util/output.js';
+import { checkArray, checkObject, checkPath } from '../validate.js';
 
 export const TENSOR_MAGIC = 'MVTENSOR';
 export const TENSOR_END = 'MVTEND\0\0';
@@ -72,6 +73,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
 /** Serializes a tensor file (layout: `docs/model-format.md`). */
 export function encodeTensorFile(file: TensorFile): Uint8Array {
+  checkObject('encodeTensorFile', 'file', file, '{meta, tensors}');
+  checkObject('encodeTensorFile', 'file.meta', file.meta);
+  checkObject('encodeTensorFile', 'file.tensors', file.tensors);
   const enc = new TextEncoder();
   const metaEntries = Object.entries(file.meta).map(([k, v]) => [enc.encode(k), enc.encode(v)] as const);
   const tensors = Object.entries(file.tensors).map(([name, w]) => {
@@ -122,6 +126,7 @@ export function encodeTensorFile(file: TensorFile): Uint8Array {
 
 /** Parses a tensor file; `source` names it in errors (which give the byte offset). */
 export function decodeTensorFile(buf: Uint8Array, source: string): TensorFile {
+  checkArray<Uint8Array>('decodeTensorFile', 'buf', buf, Uint8Array);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dec = new TextDecoder('utf-8', { fatal: true });
   let o = 0;
@@ -202,6 +207,7 @@ export function readTensorFile(path: string): TensorFile {
 
 /** A hex SHA-256 over the split's matrices: the same data gives the same fingerprint, any change another. */
 export function datasetFingerprint(data: SplitData): string {
+  checkObject('datasetFingerprint', 'data', data, 'split data {items, train, validation, test}');
   const h = createHash('sha256');
   const add = (name: string, m: Csr) => {
     h.update(`${name}:${csrRows(m)}x${m.cols}:`);
@@ -264,6 +270,8 @@ export function writeContentAddressed(
   ext: string,
   bytes: Uint8Array,
 ): { file: string; bytes: number; sha256: string } {
+  checkPath('writeContentAddressed', 'dir', dir);
+  checkArray<Uint8Array>('writeContentAddressed', 'bytes', bytes, Uint8Array);
   const sha256 = sha256Hex(bytes);
   const file = `${stem}-${sha256.slice(0, 8)}${ext}`;
   const path = join(dir, file);
@@ -291,6 +299,7 @@ export function writeManifest(dir: string, manifest: Omit<Manifest, 'updated'>):
 }
 
 export function readManifest(dir: string): Manifest {
+  checkPath('readManifest', 'dir', dir);
   const path = join(dir, MANIFEST_FILE);
   let text: string;
   try {

@@ -35,7 +35,8 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { LockedError, OutputConflictError } from '../errors.js';
+import { InvalidArgumentError, LockedError, OutputConflictError } from '../errors.js';
+import { checkObject, checkPath } from '../validate.js';
 import { VERSION } from '../version.js';
 import { fileError, processAlive, withFileErrors, writeDirAtomic, writeFileAtomicSync } from './fs.js';
 
@@ -55,8 +56,18 @@ const KIND_WORDS: Record<OutputKind, string> = {
   report: 'an analysis report',
 };
 
+function checkKind(fn: string, kind: unknown): void {
+  if (!(OUTPUT_KINDS as readonly unknown[]).includes(kind)) {
+    throw new InvalidArgumentError(
+      `'kind' passed to ${fn}() must be one of ${OUTPUT_KINDS.join(', ')} but got ${String(kind)}`,
+    );
+  }
+}
+
 /** Writes the ownership marker of `kind` into directory `dir` (atomically). */
 export function writeMarker(dir: string, kind: OutputKind): void {
+  checkPath('writeMarker', 'dir', dir);
+  checkKind('writeMarker', kind);
   writeFileAtomicSync(
     join(dir, MARKER_FILE),
     `${JSON.stringify({ kind, createdBy: `macridvae ${VERSION}`, createdAt: new Date().toISOString() })}\n`,
@@ -73,6 +84,7 @@ function jsonField(path: string, field: string): unknown {
 
 /** The kind of output directory `dir` is, by its marker (or an older build's signature); undefined if none. */
 export function outputKind(dir: string): OutputKind | undefined {
+  checkPath('outputKind', 'dir', dir);
   const kind = jsonField(join(dir, MARKER_FILE), 'kind');
   if (typeof kind === 'string' && (OUTPUT_KINDS as readonly string[]).includes(kind)) return kind as OutputKind;
   const format = jsonField(join(dir, 'manifest.json'), 'format');
@@ -126,6 +138,9 @@ export interface OutputCheck {
  * reusing an identical output or resuming is the caller's decision; {@link requireReplaceable} refuses.
  */
 export function checkOutput(out: string, kind: OutputKind, opts: OutputCheck = {}): 'absent' | 'owned' {
+  checkPath('checkOutput', 'out', out);
+  checkKind('checkOutput', kind);
+  checkObject('checkOutput', 'opts', opts);
   const name = opts.option ? `${opts.option} ${out}` : out;
   const real = realOrResolved(out);
   for (const input of opts.inputs ?? []) {
@@ -180,6 +195,7 @@ export interface LockInfo {
 
 /** The path of the lock of output `out`. */
 export function lockPath(out: string): string {
+  checkPath('lockPath', 'out', out);
   const abs = resolve(out);
   return join(dirname(abs), `.${basename(abs)}.lock`);
 }
