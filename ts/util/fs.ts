@@ -80,18 +80,19 @@ export function fileError(e: unknown, action: string, path: string): unknown {
   if (e instanceof MacridError) return e;
   const err = e as NodeJS.ErrnoException;
   if (!(err instanceof Error) || typeof err.code !== 'string' || !(err.code in FS_CODES)) return e;
-  let where = path;
+  let where = `'${path}'`;
+  let shown = path;
   let verb = action;
   if (err.path && beforeTemp(err.path) === undefined && resolve(err.path) !== resolve(path)) {
     const p = resolve(err.path);
-    if (p.startsWith(`${resolve(path)}/`) || resolve(path).startsWith(`${p}/`)) where = `${path} (at ${err.path})`;
+    if (p.startsWith(`${resolve(path)}/`) || resolve(path).startsWith(`${p}/`)) where = `'${path}' (at ${err.path})`;
     else {
-      where = err.path;
+      where = `'${err.path}'`;
+      shown = err.path;
       verb = SYSCALL_VERBS[err.syscall ?? ''] ?? action;
     }
   }
-  const shown = where === err.path ? err.path : path;
-  return new FileAccessError(`cannot ${verb} '${where}': ${FS_CODES[err.code]} (${err.code})`, shown, err.code, {
+  return new FileAccessError(`cannot ${verb} ${where}: ${FS_CODES[err.code]} (${err.code})`, shown, err.code, {
     cause: e,
   });
 }

@@ -19,6 +19,7 @@ import { loadDataset } from '../../data/store.js';
 import { ParseError } from '../../errors.js';
 import { Recommender } from '../../serve/recommender.js';
 import { datasetFingerprint, readManifest } from '../../train/checkpoint.js';
+import { withFileErrors } from '../../util/fs.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, threadsOption, UsageError } from '../args.js';
 import { ALLOW_OTHER_DATA, checkSameDataset, columnIds, requireIdSource } from '../model-view.js';
@@ -38,7 +39,7 @@ interface UserInput {
 export function readHistories(path: string, itemIds: string[]): UserInput[] {
   const col = columnIndex(itemIds);
   const users = new Map<string, UserInput>();
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
+  const lines = withFileErrors('read', path, () => readFileSync(path, 'utf8')).split(/\r?\n/);
   lines.forEach((line, n) => {
     if (line.trim() === '') return;
     const f = line.split(/[,\t;]/).map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
