@@ -31,6 +31,7 @@ import { lap } from '../models/profile.js';
 import type { EpochNote, LossTerms, Model, Weights } from '../models/types.js';
 import { kernels } from '../runtime/kernels.js';
 import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
+import { checkOutput } from '../util/output.js';
 import { Rng } from '../util/rng.js';
 import { checkMemory, checkObject } from '../validate.js';
 import { VERSION } from '../version.js';
@@ -241,6 +242,14 @@ export class Trainer {
       throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
     }
     checkTrainingMemory(opts.model, cfg, this.data.items, this.trainUsers);
+    // The output is checked before any work (fit checks again, holding its lock).
+    if (opts.out) {
+      checkOutput(opts.out, 'model', {
+        option: 'output',
+        force: opts.force,
+        inputs: [(this.data as { dir?: unknown }).dir as string | undefined],
+      });
+    }
     this.fingerprint = datasetFingerprint(this.data);
     this.batchesPerEpoch = Math.ceil(this.trainUsers / cfg.batchSize);
     this.runtime = Runtime.from(opts.runtime);

@@ -49,6 +49,12 @@ const FS_CODES: Record<string, string> = {
   EXDEV: 'it is on another file system',
 };
 
+/** What a system error means for the user (`mkdir` over a file says EEXIST: the path has a file in it). */
+function meaning(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EEXIST' && err.syscall === 'mkdir') return 'it exists and is not a directory';
+  return FS_CODES[err.code as string];
+}
+
 const SYSCALL_VERBS: Record<string, string> = {
   open: 'open',
   read: 'read',
@@ -92,7 +98,7 @@ export function fileError(e: unknown, action: string, path: string): unknown {
       verb = SYSCALL_VERBS[err.syscall ?? ''] ?? action;
     }
   }
-  return new FileAccessError(`cannot ${verb} ${where}: ${FS_CODES[err.code]} (${err.code})`, shown, err.code, {
+  return new FileAccessError(`cannot ${verb} ${where}: ${meaning(err)} (${err.code})`, shown, err.code, {
     cause: e,
   });
 }
@@ -107,7 +113,7 @@ export function systemErrorOf(e: unknown): FileAccessError | undefined {
   if (!(err instanceof Error) || typeof err.code !== 'string' || !(err.code in FS_CODES) || !err.path) return undefined;
   const shown = beforeTemp(err.path) ?? err.path;
   const verb = SYSCALL_VERBS[err.syscall ?? ''] ?? 'use';
-  return new FileAccessError(`cannot ${verb} '${shown}': ${FS_CODES[err.code]} (${err.code})`, shown, err.code, {
+  return new FileAccessError(`cannot ${verb} '${shown}': ${meaning(err)} (${err.code})`, shown, err.code, {
     cause: e,
   });
 }
