@@ -73,6 +73,15 @@ export const ALLOW_OTHER_DATA = {
   },
 } as const;
 
+/** `--column-ids`: without `--data`, item ids are column numbers (asked for, never implied). */
+export const COLUMN_IDS_OPTION = {
+  'column-ids': {
+    type: 'boolean',
+    default: false,
+    description: 'without --data: item ids are the column numbers',
+  },
+} as const;
+
 /**
  * Rule: a model is used only with the data it was trained on. Compares the dataset fingerprint the
  * model stores with the given dataset's: a different one is refused (its columns may be other items),
