@@ -22,6 +22,8 @@ const REQUIRED_EXPORTS = [
   'mv_column_stats',
   'mv_tsne',
   'mv_spherical_kmeans',
+  'mv_macrid_slice_train',
+  'mv_macrid_encode',
 ];
 
 test('the built module has its exports and no imports', (t) => {
