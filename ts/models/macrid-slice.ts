@@ -111,7 +111,7 @@ function checkEncoder(fn: string, a: MacridEncoderArgs, items: number) {
       `'layerDims' passed to ${fn}() must run from d = ${d} to 2d = ${2 * d} but is [${dims.join(', ')}]`,
     );
   }
-  dims.forEach((w, j) => checkInt(fn, `layerDims[${j}]`, w, 1, 1 << 20));
+  for (let j = 0; j < dims.length; j++) checkInt(fn, `layerDims[${j}]`, dims[j], 1, 1 << 20);
   const layers = dims.length - 1;
   const rows = users * K;
   checkArray(fn, 'c', a.c, Float32Array, items * K);
@@ -129,7 +129,9 @@ function checkEncoder(fn: string, a: MacridEncoderArgs, items: number) {
   if (hidden.length > 0 && hidden.length !== layers - 1) {
     throw new InvalidArgumentError(`'hiddenMasks' passed to ${fn}() must have one mask per hidden layer or none`);
   }
-  hidden.forEach((m, j) => checkArray(fn, `hiddenMasks[${j}]`, m, Float32Array, rows * dims[j + 1]));
+  for (let j = 0; j < hidden.length; j++) {
+    checkArray(fn, `hiddenMasks[${j}]`, hidden[j], Float32Array, rows * dims[j + 1]);
+  }
   if (a.eps !== undefined) checkArray(fn, 'eps', a.eps, Float32Array, rows * d);
   return { x, users, K, d, rows, layers, hidden };
 }
