@@ -4,8 +4,8 @@
 use crate::abi::{slice, slice_mut, status};
 use macrid_core::csr::CsrRef;
 use macrid_core::nn::{
-    sparse_mix_backward, sparse_mix_forward, MacridSlice, MixDecoder, MixGrads, SliceGrads,
-    SliceNoise,
+    sparse_mix_backward, sparse_mix_forward, MacridSlice, MixDecoder, MixGrads, MultGrads,
+    MultSlice, SliceGrads, SliceNoise,
 };
 use macrid_core::{Error, Result};
 
@@ -667,5 +667,85 @@ pub unsafe extern "C" fn mv_macrid_encode(
         let model = slice_model(&s, params, c, t, context_bias, weights, biases, h);
         let x = csr(indptr, s.users, indices, s.nnz, s.items)?;
         model.encode(&x, slice_mut(z, s.users * s.concepts * s.d))
+    })())
+}
+
+/// β-MultVAE's / MultDAE's whole training step for a slice of users (`macrid_core::nn::MultSlice::train`).
+/// `shapes`: `(in, out)` of each of the `layers` layers, flattened; `latent`: the `[μ | log σ²]` layer, or
+/// −1 (MultDAE). Weights, biases and their gradients are concatenated layer after layer; `negatives` 0:
+/// full softmax. Optional arrays are null.
+///
+/// # Safety
+/// `shapes` 2·layers, `indptr` users+1, `indices`/`mask` nnz, `eps` users·latent width, weights/biases and
+/// `dw`/`db` as the shapes give, `negatives`/`log_weight` n_neg, `loss`/`kl` users.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn mv_mult_slice_train(
+    shapes: *const u32,
+    layers: usize,
+    latent: i32,
+    users: usize,
+    items: usize,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    weights: *const f32,
+    biases: *const f32,
+    mask: *const f32,
+    eps: *const f32,
+    negatives: *const u32,
+    log_weight: *const f32,
+    n_neg: usize,
+    grad_scale: f32,
+    kl_scale: f32,
+    loss: *mut f32,
+    kl: *mut f32,
+    dw: *mut f32,
+    db: *mut f32,
+) -> i32 {
+    status((|| {
+        let flat = slice(shapes, 2 * layers);
+        let shapes: Vec<(usize, usize)> = flat
+            .chunks(2)
+            .map(|p| (p[0] as usize, p[1] as usize))
+            .collect();
+        let latent = if latent < 0 {
+            None
+        } else {
+            Some(latent as usize)
+        };
+        let nw: usize = shapes.iter().map(|&(i, o)| i * o).sum();
+        let nb: usize = shapes.iter().map(|&(_, o)| o).sum();
+        let zw = match latent {
+            Some(l) if l < shapes.len() => shapes[l].1 / 2,
+            _ => 0,
+        };
+        let model = MultSlice {
+            items,
+            shapes: &shapes,
+            latent,
+            weights: slice(weights, nw),
+            biases: slice(biases, nb),
+        };
+        let x = csr(indptr, users, indices, nnz, items)?;
+        let sampled = if n_neg > 0 {
+            Some((slice(negatives, n_neg), slice(log_weight, n_neg)))
+        } else {
+            None
+        };
+        model.train(
+            &x,
+            opt(mask, nnz),
+            opt(eps, users * zw),
+            sampled,
+            grad_scale,
+            kl_scale,
+            MultGrads {
+                loss: slice_mut(loss, users),
+                kl: slice_mut(kl, users),
+                dw: slice_mut(dw, nw),
+                db: slice_mut(db, nb),
+            },
+        )
     })())
 }

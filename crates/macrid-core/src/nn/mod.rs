@@ -16,18 +16,20 @@
 //!
 //! Files: `sparse.rs` (the sparse first layer), `decoder.rs` (the fused decoder, full and sampled
 //! softmax), `dense.rs` (dense layers and the VAE heads), `slice.rs` (MacridVAE's whole user-side step for a
-//! slice of users, composed of the others); each has its own tests, all checking
+//! slice of users, composed of the others), `mult.rs` (β-MultVAE's / MultDAE's whole step for a slice); each has its own tests, all checking
 //! gradients with the one finite-difference helper of `fd.rs`.
 
 mod decoder;
 mod dense;
 #[cfg(test)]
 mod fd;
+mod mult;
 mod slice;
 mod sparse;
 
 pub use decoder::{MixDecoder, MixGrads};
 pub use dense::{dense_backward, dense_forward, head_backward, head_forward, Activation, Head};
+pub use mult::{MultGrads, MultSlice};
 pub use slice::{MacridSlice, SliceGrads, SliceNoise};
 pub use sparse::{sparse_mix_backward, sparse_mix_forward};
 
