@@ -100,7 +100,9 @@ export function encodeUsers(inst: WasmInstance, m: ScoringModel, x: Csr): Float3
       bias: m.bias,
       weights: m.weights,
       biases: m.biases,
-    }).z;
+      items: m.items,
+      h: m.hn,
+    });
   }
   const users = csrRows(x);
   const first = m.layers[0];
