@@ -49,9 +49,9 @@ export function csrFromRows(rows: ArrayLike<number>[], cols: number): Csr {
     const row = rows[r];
     for (let j = 0; j < row.length; j++) {
       const c = row[j];
-      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= cols) {
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 0xffffffff) {
         const why =
-          typeof c === 'number' && Number.isInteger(c) ? `must be in [0, ${cols})` : 'must be an integer column id';
+          typeof c === 'number' && Number.isInteger(c) ? 'must be in [0, 2^32)' : 'must be an integer column id';
         throw new OutOfRangeError(`'rows[${r}][${j}]' passed to ${fn}() ${why} but got ${String(c)}`);
       }
       indices[p++] = c;
