@@ -9,14 +9,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 7;
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { import?: string }> };
-const require = createRequire(import.meta.url);
 
 const targets: Array<[string, string]> = Object.entries(pkg.exports)
   .filter(([, v]) => typeof v === 'object' && v.import)
@@ -31,7 +29,7 @@ if (baselineArg > 0)
     pathToFileURL(resolve(process.argv[baselineArg + 1])).href,
   ]);
 for (const dep of ['@tensorflow/tfjs-core', 'vega', 'vega-lite']) {
-  const url = import.meta.resolve ? import.meta.resolve(dep) : pathToFileURL(require.resolve(dep)).href;
+  const url = import.meta.resolve(dep);
   targets.push([`(reference) ${dep}`, url]);
 }
 
