@@ -107,9 +107,9 @@ export async function viaProxy(
 ): Promise<http.RequestOptions & { proxied: true }> {
   if (url.protocol === 'https:') {
     const socket = await connectTunnel(proxy, url);
+    // No agent: Node then uses createConnection (with `agent: false` it would make its own connection).
     return {
       proxied: true,
-      agent: false,
       createConnection: () =>
         tls.connect({ ...tlsOptions, socket, servername: url.hostname.replace(/^\[(.*)\]$/, '$1') }),
     };
