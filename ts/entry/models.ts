@@ -20,7 +20,6 @@ export {
   resolveTrainConfig,
   trainDefaults,
 } from '../models/config.js';
-export type { Runtime } from '../models/decoder.js';
 export type { CreateModelOptions } from '../models/index.js';
 export { createModel } from '../models/index.js';
 export type { Matrix } from '../models/inspect.js';
@@ -32,9 +31,20 @@ export {
   prototypes,
   userConcepts,
 } from '../models/inspect.js';
-export { MacridVae } from '../models/macridvae.js';
+export { ItemState, MacridVae } from '../models/macridvae.js';
 export { MultDae } from '../models/multdae.js';
 export { MultModel } from '../models/multvae.js';
-export type { LossTerms, Model, StepGradients, StepOptions, Weight, Weights } from '../models/types.js';
+export type {
+  EpochContext,
+  EpochNote,
+  Explanation,
+  LossTerms,
+  Model,
+  Representation,
+  StepGradients,
+  StepOptions,
+  Weight,
+  Weights,
+} from '../models/types.js';
 export type { BackendInfo, BackendName, BackendOptions } from '../tf/backend.js';
 export { BACKENDS, selectBackend } from '../tf/backend.js';

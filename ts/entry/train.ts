@@ -23,5 +23,5 @@ export { Adam } from '../train/optimizer.js';
 export type { ProductionInfo } from '../train/production.js';
 export { allUsersData, epochsFromRun } from '../train/production.js';
 export { betaAt } from '../train/schedule.js';
-export type { EpochRecord, TrainOptions, TrainResult } from '../train/trainer.js';
-export { EVAL_KS, trainModel } from '../train/trainer.js';
+export type { EpochRecord, EpochTraining, EpochValidation, TrainOptions, TrainResult } from '../train/trainer.js';
+export { EVAL_KS, Trainer, trainModel } from '../train/trainer.js';
