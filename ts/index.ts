@@ -128,12 +128,16 @@ export type { Merge, MergeSpec, RuntimeLike, RuntimeOptions } from './runtime/ru
 export { mergeSlices, Runtime } from './runtime/runtime.js';
 export type { OpenRecommenderOptions, RecommendOptions, UserRecommendations } from './serve/recommender.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
+// Output ownership, one writer per output, crash-safe model directories (issue 11).
 export type {
   Checkpoint,
   CheckpointState,
+  EpochCommit,
   LoadedModel,
   Manifest as ModelManifest,
   MetricTable,
+  ModelDirOptions,
+  ResumePoint,
   TensorFile,
 } from './train/checkpoint.js';
 export {
@@ -141,8 +145,10 @@ export {
   decodeTensorFile,
   encodeTensorFile,
   loadModel,
+  ModelDirWriter,
   readManifest as readModelManifest,
   readTensorFile,
+  writeContentAddressed,
 } from './train/checkpoint.js';
 export type { AdamOptions, AdamState } from './train/optimizer.js';
 export { betaAt } from './train/schedule.js';
@@ -151,6 +157,17 @@ export { checkModelSpace, configsOf, paperSpace, tunableNames } from './tune/spa
 export type { Observation, Param, ParamValue, Point, Space, TpeOptions } from './tune/tpe.js';
 export { checkSpace, samplePrior, suggest, TPE_DEFAULTS } from './tune/tpe.js';
 export type { TrialRecord, TuneOptions, TuneResult } from './tune/tune.js';
+export type { LockInfo, OutputCheck, OutputKind, OutputLock } from './util/output.js';
+export {
+  checkOutput,
+  lockOutput,
+  MARKER_FILE,
+  OUTPUT_KINDS,
+  outputKind,
+  requireReplaceable,
+  writeMarker,
+  writeOutputDir,
+} from './util/output.js';
 export { Rng } from './util/rng.js';
 export { VERSION } from './version.js';
 export type {

@@ -14,6 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { writeDirAtomic } from '../util/fs.js';
+import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
 import { checkInt, checkNumber } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
@@ -120,7 +121,7 @@ export function preparedOptions(o: PrepareOptions): PreparedOptions {
     skipInvalid: o.skipInvalid ?? false,
     minUserItems: checkInt(fn, 'minUserItems', o.minUserItems ?? 5, 1),
     minItemUsers: checkInt(fn, 'minItemUsers', o.minItemUsers ?? 0, 0),
-    heldoutUsers: heldout === 'auto' ? 'auto' : checkInt(fn, 'heldoutUsers', heldout, 0),
+    heldoutUsers: heldout === 'auto' ? 'auto' : checkInt(fn, 'heldoutUsers', heldout, 1),
     split,
     seed,
     testProp,
@@ -246,6 +247,7 @@ export async function writeDataset(
   meta?: { titles: string[]; genres: string[][] },
 ): Promise<DatasetManifest> {
   return writeDirAtomic(out, async (tmp) => {
+    writeMarker(tmp, 'dataset');
     const files: DatasetManifest['files'] = {};
     const put = async (name: string, chunks: Uint8Array[]) => {
       const h = createHash('sha256');
@@ -288,8 +290,11 @@ export async function writeDataset(
  * one: see the module doc). Returns the manifest, whether it was reused, and timings.
  */
 export async function prepareDataset(options: PrepareOptions): Promise<PrepareResult> {
-  if (options.rows !== undefined) return prepareRows(options);
   const t0 = performance.now();
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(`'options' passed to prepareDataset() must be an object but got ${String(options)}`);
+  }
+  if (options.rows !== undefined) return prepareRows(options);
   if (typeof options.input !== 'string' || options.input === '') {
     throw new InvalidArgumentError(`'input' passed to prepareDataset() must be a path (or give 'rows')`);
   }
@@ -300,14 +305,32 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const inputs = resolveInput(options.input);
   const meta = metadataSpec(options, inputs);
   const out = resolve(options.out);
-  if (existsSync(out) && !options.force) {
-    const manifest = await checkExisting(out, opts, await hashFiles(inputs.files), inputs.path, meta);
-    const s = (performance.now() - t0) / 1000;
-    return { dir: out, manifest, reused: true, seconds: { read: s, split: 0, write: 0, total: s } };
+  const lock = lockOutput(out);
+  try {
+    const state = checkOutput(options.out, 'dataset', {
+      option: 'output',
+      force: options.force,
+      inputs: [options.input, ...inputs.files, meta?.path, meta?.uGenre],
+    });
+    if (state === 'owned' && !options.force) {
+      const manifest = await checkExisting(out, opts, await hashFiles(inputs.files), inputs.path, meta);
+      const s = (performance.now() - t0) / 1000;
+      return { dir: out, manifest, reused: true, seconds: { read: s, split: 0, write: 0, total: s } };
+    }
+    return await build(options, opts, inputs, meta, out, t0);
+  } finally {
+    lock.release();
   }
-  if (existsSync(out) && !statSync(out).isDirectory()) {
-    throw new InvalidArgumentError(`output '${options.out}' exists and is not a directory`);
-  }
+}
+
+async function build(
+  options: PrepareOptions,
+  opts: PreparedOptions,
+  inputs: InputFiles,
+  meta: MetaSpec,
+  out: string,
+  t0: number,
+): Promise<PrepareResult> {
   // A dedicated instance: its memory (hundreds of MB for large inputs) is released with it.
   const inst = new WasmInstance();
   let parts: SplitParts;
@@ -424,17 +447,29 @@ async function prepareRows(options: PrepareOptions): Promise<PrepareResult> {
   }
   const opts = preparedOptions(options);
   const out = resolve(options.out);
-  if (existsSync(out) && !statSync(out).isDirectory()) {
-    throw new InvalidArgumentError(`output '${options.out}' exists and is not a directory`);
-  }
   if (typeof options.items === 'string') {
     throw new InvalidArgumentError(`'items' (a metadata file) passed to ${fn}() is not supported with 'rows' yet`);
   }
+  const lock = lockOutput(out);
+  try {
+    return await buildFromRows(options, opts, out, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildFromRows(
+  options: PrepareOptions,
+  opts: PreparedOptions,
+  out: string,
+  t0: number,
+): Promise<PrepareResult> {
+  const state = checkOutput(options.out as string, 'dataset', { option: 'output', force: options.force, inputs: [] });
   const inst = new WasmInstance();
   const t1 = performance.now();
   const r = await readRatingsRows(inst, options.rows as RatingRows, opts, { onProgress: options.onProgress });
   const source = { path: '(rows)', files: [] as string[], bytes: r.bytes, sha256: r.sha256, format: 'rows' };
-  if (existsSync(out) && !options.force) {
+  if (state === 'owned' && !options.force) {
     r.reader.free();
     const manifest = await checkExisting(out, opts, source.sha256, source.path, undefined);
     const s = (performance.now() - t0) / 1000;
