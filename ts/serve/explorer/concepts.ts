@@ -14,8 +14,7 @@
  */
 import { PALETTE } from '../../analysis/palette.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { assignConcepts } from '../../wasm/analysis.js';
-import { threadInstance } from '../../wasm/raw.js';
+import { kernels } from '../../runtime/kernels.js';
 
 /** The model side the explorer reads: MacridVAE's scoring form (`MacridScoring`) fits. */
 export interface ExplorerModel {
@@ -95,7 +94,7 @@ export function conceptState(model: ExplorerModel): ConceptState {
   if (model.kind !== 'macridvae' || !h || !prototypes || !concepts || !d || !tau) {
     throw new InvalidArgumentError(`the explorer's concepts need a MacridVAE model, not '${model.kind}'`);
   }
-  const a = assignConcepts(threadInstance(), {
+  const a = kernels.assignConcepts({
     h,
     prototypes,
     items: model.items,

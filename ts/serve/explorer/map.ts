@@ -14,9 +14,8 @@
  * the same map.
  */
 import { conceptMap } from '../../analysis/map.js';
+import { Runtime } from '../../runtime/runtime.js';
 import { checkInt } from '../../validate.js';
-import { gemm } from '../../wasm/nn.js';
-import { threadInstance } from '../../wasm/raw.js';
 import type { KernelPool } from '../../workers/pool.js';
 import type { ConceptState } from './concepts.js';
 
@@ -29,7 +28,7 @@ export interface ExplorerMapOptions {
   perplexity?: number;
   /** Default 98765. */
   seed?: number;
-  /** Run t-SNE there (it takes seconds) instead of on the calling thread. */
+  /** Run t-SNE (seconds) and the placement there instead of on the calling thread. */
   pool?: KernelPool;
 }
 
@@ -116,10 +115,17 @@ export async function explorerMap(
   const n = chosen.length;
   const e = unitRows(state.h, chosen, d);
   const rest = Array.from({ length: M }, (_, i) => i).filter((i) => embedded[i] === 0);
-  const inst = threadInstance();
+  const runtime = Runtime.from({ pool: options.pool });
   for (let lo = 0; lo < rest.length; lo += CHUNK) {
     const rows = rest.slice(lo, lo + CHUNK);
-    const sims = gemm(inst, { a: unitRows(state.h, rows, d), b: e, m: rows.length, n, k: d, transB: true });
+    const sims = await runtime.run('gemm', {
+      a: unitRows(state.h, rows, d),
+      b: e,
+      m: rows.length,
+      n,
+      k: d,
+      transB: true,
+    });
     rows.forEach((i, r) => {
       const best: Array<[number, number]> = [];
       for (let j = 0; j < n; j++) {
