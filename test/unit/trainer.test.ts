@@ -40,7 +40,13 @@ test.serial(
     t.is(r.history.length, 4);
     const best = r.history.reduce((a, b) => (b['ndcg@100'] > a['ndcg@100'] ? b : a));
     t.is(r.bestEpoch, best.epoch);
-    t.deepEqual(readdirSync(out).sort(), ['checkpoint.mvt', 'manifest.json', 'train.jsonl', 'weights.mvt']);
+    t.deepEqual(readdirSync(out).sort(), [
+      'checkpoint.mvt',
+      'items.json',
+      'manifest.json',
+      'train.jsonl',
+      'weights.mvt',
+    ]);
     const m = readManifest(out);
     t.like(m, { format: 'macridvae-model', bestEpoch: r.bestEpoch, epochs: 4, items: data.items, model });
     t.is(m.train.seed, 5);

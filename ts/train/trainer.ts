@@ -36,6 +36,7 @@ import { Rng } from '../util/rng.js';
 import { VERSION } from '../version.js';
 import type { SampledNegatives } from '../wasm/nn.js';
 import { DEFAULT_ALPHA } from '../wasm/sampling.js';
+import { catalogOf, writeCatalog } from './catalog.js';
 import {
   CHECKPOINT_FILE,
   type CheckpointState,
@@ -257,6 +258,8 @@ export class Trainer {
     if (opts.out) mkdirSync(opts.out, { recursive: true });
     if (opts.resume) this.resume();
     else if (opts.out) writeFileSync(join(opts.out, LOG_FILE), '');
+    // Item ids, titles and popularity, so the directory serves by the dataset's ids on its own.
+    if (opts.out) writeCatalog(opts.out, catalogOf(this.opts.data));
     let stoppedEarly = false;
     try {
       while (this.epoch < cfg.epochs) {
