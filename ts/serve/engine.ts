@@ -90,6 +90,8 @@ export function encodeUsers(inst: WasmInstance, m: ScoringModel, x: Csr): Float3
   if (m.kind === 'macridvae') {
     return macridEncode(inst, {
       x,
+      items: m.items,
+      h: m.hn,
       concepts: m.concepts,
       d: m.d,
       sigma0: m.sigma0,
@@ -100,7 +102,7 @@ export function encodeUsers(inst: WasmInstance, m: ScoringModel, x: Csr): Float3
       bias: m.bias,
       weights: m.weights,
       biases: m.biases,
-    }).z;
+    });
   }
   const users = csrRows(x);
   const first = m.layers[0];
