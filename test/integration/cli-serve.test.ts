@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -46,11 +47,25 @@ test('serve: listens on 127.0.0.1, answers by ids with titles, SIGTERM drains an
     const body = (await res.json()) as { items: Array<{ id: string; title: string; concept: number }> };
     t.is(body.items.length, 3);
     for (const it of body.items) t.is(it.title, `Item ${it.id}`);
-    // A request in flight when SIGTERM arrives is answered; then the process exits 0.
-    const inFlight = ask();
-    await new Promise((r) => setTimeout(r, 5));
+    // A request in flight when SIGTERM arrives is answered: its headers and half its body are sent, then
+    // SIGTERM, then the rest of the body; then the process exits 0.
+    const { port } = new URL(listening);
+    const raw = JSON.stringify({ history: ['1', '2', '3'], k: 3 });
+    const sock = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    sock.on('data', (b) => {
+      answer += b;
+    });
+    const closed = new Promise((r) => sock.on('close', r));
+    sock.write(
+      `POST /recommend HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${raw.length}\r\nConnection: close\r\n\r\n${raw.slice(0, 10)}`,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
     child.kill('SIGTERM');
-    t.is((await inFlight).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    sock.end(raw.slice(10));
+    await closed;
+    t.regex(answer, /^HTTP\/1\.1 200 /);
     t.is(await exited, 0, stderr);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

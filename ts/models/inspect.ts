@@ -16,6 +16,7 @@ import { checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { RuntimeLike } from '../runtime/runtime.js';
 import type { LoadedModel } from '../train/checkpoint.js';
+import { checkObject } from '../validate.js';
 import type { MacridVaeConfig } from './config.js';
 import { createModel } from './index.js';
 import { assignConceptsSoft, type Matrix } from './item-state.js';
@@ -25,10 +26,18 @@ export { type Matrix, normalizeRows } from './item-state.js';
 import type { Model } from './types.js';
 
 function macrid(fn: string, m: LoadedModel): MacridVaeConfig {
+  loaded(fn, m);
   if (m.config.kind !== 'macridvae') {
     throw new InvalidArgumentError(`${fn}() needs a MacridVAE model but got a '${m.config.kind}' model`);
   }
   return m.config;
+}
+
+/** Refuses anything but a loaded model (`loadModel`) with the typed error. */
+function loaded(fn: string, m: LoadedModel): void {
+  checkObject(fn, 'm', m, 'a loaded model (loadModel)');
+  checkObject(fn, 'm.config', m.config, 'a model config');
+  checkObject(fn, 'm.weights', m.weights, 'named weights');
 }
 
 function weight(fn: string, m: LoadedModel, name: string): Matrix {
@@ -58,6 +67,7 @@ export function conceptAssignment(m: LoadedModel): Matrix {
 
 /** A tfjs model holding the loaded weights (the caller disposes it; needs a tfjs backend, see `selectBackend`). */
 export function instantiate(m: LoadedModel, runtime?: RuntimeLike): Model {
+  loaded('instantiate', m);
   const model = createModel(m.config, m.items, { seed: 0, runtime });
   model.setWeights(m.weights);
   return model;

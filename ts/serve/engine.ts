@@ -90,8 +90,6 @@ export function encodeUsers(inst: WasmInstance, m: ScoringModel, x: Csr): Float3
   if (m.kind === 'macridvae') {
     return macridEncode(inst, {
       x,
-      items: m.items,
-      h: m.hn,
       concepts: m.concepts,
       d: m.d,
       sigma0: m.sigma0,
@@ -102,6 +100,8 @@ export function encodeUsers(inst: WasmInstance, m: ScoringModel, x: Csr): Float3
       bias: m.bias,
       weights: m.weights,
       biases: m.biases,
+      items: m.items,
+      h: m.hn,
     });
   }
   const users = csrRows(x);

@@ -18,7 +18,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Csr } from '../csr.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
-import { writeFileAtomic } from './checkpoint.js';
 
 export const CATALOG_FILE = 'items.json';
 
@@ -58,10 +57,9 @@ export function catalogOf(data: CatalogSource): ItemCatalog {
   return cat;
 }
 
-/** Writes `items.json` into a model directory atomically. */
-export function writeCatalog(dir: string, cat: ItemCatalog): void {
-  const body = { format: 'macridvae-items', formatVersion: 1, items: cat.ids.length, ...cat };
-  writeFileAtomic(join(dir, CATALOG_FILE), `${JSON.stringify(body)}\n`);
+/** The text of `items.json` (model directories get it through `ModelDirWriter.open`'s `files`). */
+export function catalogJson(cat: ItemCatalog): string {
+  return `${JSON.stringify({ format: 'macridvae-items', formatVersion: 1, items: cat.ids.length, ...cat })}\n`;
 }
 
 /** Reads `items.json` of a model directory, checking it against the model's `items`; undefined when absent. */

@@ -17,16 +17,15 @@
  * share?}], concepts?, fallback?}`.
  */
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { loadDataset } from '../../data/store.js';
 import type { Recommendation } from '../../serve/service.js';
 import { openRecommender } from '../../serve/service.js';
 import { readUsers } from '../../serve/stream.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
-import { CATALOG_DATA_OPTION } from './serve.js';
+import { type Command, intOption, parse, printJson, THREADS_OPTION, threadsOption, UsageError } from '../args.js';
+import { ALLOW_OTHER_DATA, COLUMN_IDS_OPTION } from '../model-view.js';
+import { CATALOG_DATA_OPTION, openCatalogData } from './serve.js';
 
 export const RECOMMEND_OPTIONS = {
   model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
@@ -51,6 +50,8 @@ export const RECOMMEND_OPTIONS = {
   },
   threads: THREADS_OPTION,
   'batch-size': { type: 'string', value: 'N', default: '256', description: 'users scored per kernel call' },
+  ...COLUMN_IDS_OPTION,
+  ...ALLOW_OTHER_DATA,
 } as const;
 
 /** The JSON record of one user (stdout with --json, and --output files). */
@@ -104,11 +105,17 @@ export const recommendCommand: Command = {
       throw new UsageError(`macridvae ${cmd}: --output needs --input FILE`);
     }
     const k = intOption(cmd, 'k', values.k, 10, 1);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const batchSize = intOption(cmd, 'batch-size', values['batch-size'], 256, 1);
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     try {
-      const data = values.data ? await loadDataset(values.data) : undefined;
+      const data = await openCatalogData(
+        cmd,
+        values.model,
+        values.data,
+        values['column-ids'],
+        values['allow-other-data'],
+      );
       const rec = await openRecommender(values.model, { pool, data, batchSize });
       if (values.explain && rec.model.kind !== 'macridvae') {
         throw new UsageError(`macridvae ${cmd}: --explain needs a MacridVAE model, not '${rec.model.kind}'`);

@@ -10,13 +10,19 @@
  * flight, closes the worker pool and exits 0. `--data DIR` (the model's dataset) gives ids, titles and
  * popularity to model directories written before `items.json`. The explorer page (docs/explorer.md) is at `/`.
  */
+
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { loadDataset } from '../../data/store.js';
+import { join } from 'node:path';
+import { type Dataset, loadDataset } from '../../data/store.js';
 import { explorerPlugin } from '../../serve/explorer/plugin.js';
 import { buildServer } from '../../serve/http.js';
 import { openRecommender } from '../../serve/service.js';
+import { CATALOG_FILE } from '../../train/catalog.js';
+import { datasetFingerprint, readManifest } from '../../train/checkpoint.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { ALLOW_OTHER_DATA, COLUMN_IDS_OPTION, checkSameDataset, requireIdSource } from '../model-view.js';
 
 /** `--data DIR` of serve and recommend: only model directories written before items.json need it. */
 export const CATALOG_DATA_OPTION = {
@@ -24,6 +30,31 @@ export const CATALOG_DATA_OPTION = {
   value: 'DIR',
   description: "the model's dataset, for model directories without items.json (ids, titles, popularity)",
 } as const;
+
+/**
+ * The dataset a model directory needs for its item ids: none when it has `items.json`; else `--data`
+ * (checked to be the model's dataset by fingerprint) or, asked for, column numbers (`--column-ids`).
+ */
+export async function openCatalogData(
+  cmd: string,
+  model: string,
+  data: string | undefined,
+  columnIds: boolean,
+  allowOther: boolean,
+): Promise<Dataset | undefined> {
+  const own = existsSync(join(model, CATALOG_FILE));
+  if (!own) requireIdSource(cmd, data, columnIds);
+  if (data === undefined) return undefined;
+  const ds = await loadDataset(data);
+  const m = readManifest(model);
+  checkSameDataset(
+    cmd,
+    { dir: model, fingerprint: m.dataset?.fingerprint, items: m.items },
+    { dir: data, fingerprint: datasetFingerprint(ds), items: ds.itemIds.length },
+    allowOther,
+  );
+  return own ? undefined : ds;
+}
 
 export const SERVE_OPTIONS = {
   model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
@@ -49,6 +80,8 @@ export const SERVE_OPTIONS = {
     default: '1048576',
     description: 'largest request body (413 beyond)',
   },
+  ...COLUMN_IDS_OPTION,
+  ...ALLOW_OTHER_DATA,
 } as const;
 
 export const serveCommand: Command = {
@@ -69,7 +102,13 @@ export const serveCommand: Command = {
     };
     const pool = threads > 1 ? new KernelPool({ threads, idleTimeoutMs: 60_000 }) : undefined;
     try {
-      const data = values.data ? await loadDataset(values.data) : undefined;
+      const data = await openCatalogData(
+        cmd,
+        values.model,
+        values.data,
+        values['column-ids'],
+        values['allow-other-data'],
+      );
       const rec = await openRecommender(values.model, { pool, data });
       const app = await buildServer({ service: rec, limits });
       // The explorer page at / (docs/explorer.md).
