@@ -31,7 +31,7 @@ import {
 import { trainModel } from '../../ts/train/trainer.js';
 import { tune } from '../../ts/tune/tune.js';
 import { fileError, removeStaleTempsIn } from '../../ts/util/fs.js';
-import { checkOutput, lockOutput, lockPath, MARKER_FILE, writeMarker } from '../../ts/util/output.js';
+import { checkOutput, lockOutput, lockPath, MARKER_FILE, writeMarker, writeOutputDir } from '../../ts/util/output.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('csrFromRows refuses NaN, fractions, negatives, ids past cols and non-arrays, naming the position', (t) => {
@@ -184,4 +184,30 @@ test('fileError names the path the user gave, never the temporary one', (t) => {
   t.is((e4 as Error).message, "cannot open '/inputs/ratings.csv': no such file or directory (ENOENT)");
   const other = new TypeError('a bug');
   t.is(fileError(other, 'write', '/out'), other, 'not a path error: unchanged');
+});
+
+test('writeOutputDir (analyze --out, data export --out): own kind only, and only with force; a failed build changes nothing', async (t) => {
+  const dir = tempDir(t, 'write-output');
+  const out = join(dir, 'report');
+  const build = (text: string) => async (tmp: string) => writeFileSync(join(tmp, 'report.md'), text);
+  await writeOutputDir(out, 'report', {}, build('one'));
+  t.is(readFileSync(join(out, 'report.md'), 'utf8'), 'one');
+  await t.throwsAsync(writeOutputDir(out, 'report', {}, build('two')), {
+    instanceOf: OutputConflictError,
+    message: /already holds an analysis report; pass --force/,
+  });
+  await writeOutputDir(out, 'report', { force: true }, build('two'));
+  t.is(readFileSync(join(out, 'report.md'), 'utf8'), 'two');
+  await t.throwsAsync(
+    writeOutputDir(out, 'report', { force: true }, async () => {
+      throw new Error('the analysis failed');
+    }),
+    { message: 'the analysis failed' },
+  );
+  t.is(readFileSync(join(out, 'report.md'), 'utf8'), 'two', 'the previous report is intact');
+  await t.throwsAsync(writeOutputDir(out, 'export', { force: true }, build('x')), {
+    instanceOf: OutputConflictError,
+    message: /is an analysis report, not a reference export/,
+  });
+  t.false(existsSync(lockPath(out)), 'no lock left');
 });
