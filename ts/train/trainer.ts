@@ -33,6 +33,7 @@ import { createModel } from '../models/index.js';
 import { MacridVae } from '../models/macridvae.js';
 import { mixSeed } from '../models/noise.js';
 import { lap } from '../models/profile.js';
+import type { Compute } from '../models/tfjs/index.js';
 import type { LossTerms, Model } from '../models/types.js';
 import { Rng } from '../util/rng.js';
 import { VERSION } from '../version.js';
@@ -52,7 +53,7 @@ import {
   saveWeights,
   writeManifest,
 } from './checkpoint.js';
-import { Adam } from './optimizer.js';
+import { type ComputeInfo, createStepRunner } from './compute.js';
 import { betaAt } from './schedule.js';
 
 /** Cutoffs evaluated after each epoch (the paper's NDCG@100, Recall@20, Recall@50 and their siblings). */
@@ -102,6 +103,8 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord) => void;
   /** Called after every step with (steps done this epoch, steps per epoch). */
   onStep?: (done: number, total: number, terms: LossTerms) => void;
+  /** Where steps run: the Rust/WASM kernels, tfjs ops, or `auto` (tfjs on a GPU backend); see `./compute.ts`. Default `auto`. */
+  compute?: Compute;
 }
 
 export interface TrainResult {
@@ -116,6 +119,8 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** The manifest written (when `out` was given). */
   manifest?: Manifest;
+  /** The compute path the steps took. */
+  compute: ComputeInfo;
 }
 
 /** Stream ids of the trainer's counter-based randomness. */
@@ -199,7 +204,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     );
   }
   const model = createModel(opts.model, data.items, { seed: cfg.seed, runtime: opts.runtime });
-  const adam = new Adam({ lr: cfg.lr });
+  const adam = createStepRunner(model, cfg.lr, opts.compute);
   // Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform).
   let popularity: Float32Array | undefined;
   if (cfg.softmax === 'sampled') {
@@ -282,16 +287,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
             ? 0
             : betaAt(cfg.betaSchedule, cfg.beta, step, { batchesPerEpoch, annealSteps: cfg.annealSteps });
         const sampled = popularity ? drawNegatives(batch, cfg, popularity, step) : undefined;
-        const { terms, grads } = await model.gradients(batch, {
-          beta,
-          l2: cfg.l2,
-          noiseSeed: stepNoiseSeed(cfg.seed, step),
-          sampled,
-        });
-        const ta = performance.now();
-        adam.apply(model.variables, grads);
-        for (const g of grads.values()) g.dispose();
-        lap('optimizer', ta);
+        const terms = await adam.step(batch, { beta, l2: cfg.l2, noiseSeed: stepNoiseSeed(cfg.seed, step), sampled });
         step++;
         sums.loss += terms.loss;
         sums.nll += terms.nll;
@@ -357,6 +353,7 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
           epochs: epoch,
           metrics: { validation: bestVal },
           weights: weightsInfo as Manifest['weights'],
+          compute: adam.info,
         });
         const state: CheckpointState = {
           epoch,
@@ -389,5 +386,6 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
     history,
     stoppedEarly,
     manifest,
+    compute: adam.info,
   };
 }

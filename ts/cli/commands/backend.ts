@@ -1,5 +1,7 @@
-/** `macridvae backend`: which TensorFlow.js backend would be used here, and with how many threads. */
+/** `macridvae backend`: which TensorFlow.js backend would be used here, with how many threads, on which device, and where training steps would run. */
+import { COMPUTES, type Compute } from '../../models/tfjs/index.js';
 import { BACKENDS, type BackendName, selectBackend } from '../../tf/backend.js';
+import { backendOnGpu, computeInfo } from '../../train/compute.js';
 import { type Command, parse, printJson, UsageError } from '../args.js';
 
 export function backendOption(value: string | undefined): BackendName {
@@ -10,18 +12,35 @@ export function backendOption(value: string | undefined): BackendName {
   return name;
 }
 
+export function computeOption(cmd: string, value: string | undefined): Compute {
+  const c = (value ?? 'auto') as Compute;
+  if (!(COMPUTES as readonly string[]).includes(c)) {
+    throw new UsageError(`macridvae ${cmd}: --compute must be one of ${COMPUTES.join(', ')} but got '${value}'`);
+  }
+  return c;
+}
+
 export const backend: Command = {
   name: 'backend',
-  summary: 'report the TensorFlow.js backend and thread count that training would use',
-  usage: `macridvae backend [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--threads N] [--json]`,
+  summary: 'report the TensorFlow.js backend, device, thread count and compute path that training would use',
+  usage: `macridvae backend [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--threads N] [--compute auto|wasm|tfjs] [--json]`,
   async run(argv) {
-    const { values } = parse('backend', argv, { backend: { type: 'string' }, threads: { type: 'string' } });
+    const { values } = parse('backend', argv, {
+      backend: { type: 'string' },
+      threads: { type: 'string' },
+      compute: { type: 'string' },
+    });
     const threads = values.threads === undefined ? undefined : Number(values.threads);
+    const requested = computeOption('backend', values.compute);
     const info = await selectBackend(backendOption(values.backend), { threads });
-    if (values.json) printJson(info);
+    const device = backendOnGpu() ? 'gpu' : 'cpu';
+    const compute = computeInfo(requested);
+    if (values.json) printJson({ ...info, device, compute });
     else {
       for (const s of info.skipped) console.log(`skipped ${s.name}: ${s.reason}`);
       console.log(`backend: ${info.name} (tfjs '${info.tfBackend}'), threads: ${info.threads ?? 'native default'}`);
+      console.log(`device: ${device}`);
+      console.log(`compute: ${compute.path} (${compute.requested === 'auto' ? compute.reason : 'requested'})`);
     }
     return 0;
   },

@@ -12,6 +12,7 @@
  *             --softmax full|sampled --negatives S --proposal popularity|uniform
  *   runtime:  --threads N (worker threads for the decoder and evaluation; default min(2, cores))
  *             --backend auto|tensorflow-gpu|tensorflow|wasm|cpu
+ *             --compute auto|wasm|tfjs (where steps run: Rust/WASM kernels or tfjs ops; auto: tfjs on a GPU backend)
  *
  * With --json: one JSON object per epoch (`epoch`, `seconds` (training only), `evalSeconds`, `loss`,
  * `nll`, `kl`, `beta`, `ndcg@100`, `validation`, `best`; `warmup` and `prototypes` with --prototype-init
@@ -36,18 +37,19 @@ import {
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
 import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
+import { computeInfo } from '../../train/compute.js';
 import { EVAL_KS, trainModel } from '../../train/trainer.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
 import { progress } from '../progress.js';
-import { backendOption } from './backend.js';
+import { backendOption, computeOption } from './backend.js';
 
 const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume | --force]
     [--concepts K] [--d D] [--tau T] [--sigma0 S] [--hidden W,W,…] [--similarity cosine|inner] [--no-gumbel]
     [--prototype-init random|kmeans] [--prototype-warmup STEPS] [--latent L] [--keep P] [--epochs N] [--batch-size B] [--lr R] [--l2 L] [--beta B]
     [--beta-schedule reference|multvae|constant] [--anneal-steps N] [--patience N] [--seed S]
     [--eval-batch-size B] [--softmax full|sampled] [--negatives S] [--proposal popularity|uniform]
-    [--threads N] [--backend NAME] [--json]`;
+    [--threads N] [--backend NAME] [--compute auto|wasm|tfjs] [--json]`;
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string' },
@@ -81,6 +83,7 @@ export const TRAIN_OPTIONS = {
   proposal: { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
+  compute: { type: 'string' },
 } as const;
 
 type Values = Partial<Record<keyof typeof TRAIN_OPTIONS, string | boolean>>;
@@ -201,11 +204,12 @@ export const train: Command = {
     }
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
+    const compute = computeInfo(computeOption(cmd, values.compute));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     const json = values.json;
     if (!json) {
       console.log(
-        `training ${cfg.kind} on ${dataDir} (${data.items} items), backend ${backend.name}, ${threads} thread(s) → ${out}`,
+        `training ${cfg.kind} on ${dataDir} (${data.items} items), backend ${backend.name}, compute ${compute.path}, ${threads} thread(s) → ${out}`,
       );
     }
     let bar = progress('', 0);
@@ -218,6 +222,7 @@ export const train: Command = {
         out,
         resume: values.resume,
         runtime: { pool, threads },
+        compute: compute.requested,
         onStep: (done, total) => {
           if (done === 1) bar = progress(`epoch ${epochNo + 1}`, total, !json && process.stderr.isTTY === true);
           bar.tick();

@@ -13,7 +13,17 @@ import type { Csr } from '../../csr.js';
 import type { MacridVaeConfig } from '../config.js';
 import { Noise, STREAM } from '../noise.js';
 import type { StepOptions } from '../types.js';
-import { type BatchTensors, decoder, denseBackward, denseForward, l2n, l2nBackward, l2Penalty } from './ops.js';
+import {
+  type BatchTensors,
+  decoder,
+  denseBackward,
+  denseForward,
+  l2n,
+  l2nBackward,
+  l2Penalty,
+  mmNT,
+  mmTN,
+} from './ops.js';
 
 /** What a tfjs step reads from a model: its config, item count and variables. */
 export interface TfjsModelView<C> {
@@ -65,7 +75,7 @@ export function macridGradients(
   // Concept assignment: c = softmax(hn·pnᵀ/τ + Gumbel noise), M × K.
   const hs = cosine ? l2n(v('items') as tf.Tensor2D) : { y: v('items') as tf.Tensor2D, norm: undefined };
   const ps = cosine ? l2n(v('prototypes') as tf.Tensor2D) : { y: v('prototypes') as tf.Tensor2D, norm: undefined };
-  let s = tf.div(tf.matMul(hs.y, ps.y, false, true), tau) as tf.Tensor2D;
+  let s = tf.div(mmNT(hs.y, ps.y), tau) as tf.Tensor2D;
   if (noise.gumbel) s = tf.add(s, tf.tensor2d(noise.gumbel, [M, K]));
   const c = tf.softmax(s) as tf.Tensor2D;
   const cT = tf.transpose(c) as tf.Tensor2D;
@@ -157,17 +167,14 @@ export function macridGradients(
   grads.set('context_bias', tf.sum(dpre, 0));
   const dS = tf.div(dpre, norms) as tf.Tensor2D;
   const dnOverN = tf.div(tf.neg(tf.sum(tf.mul(dpre, out), 1, true)), tf.square(norms));
-  grads.set('context', tf.matMul(ac, dS, true, false));
-  const u3 = tf.reshape(tf.matMul(dS, t, false, true), [B, K, M]);
-  const dcEncoder = tf.add(
-    tf.transpose(tf.sum(tf.mul(a3, u3), 0)),
-    tf.mul(c, tf.matMul(bt.x, tf.reshape(dnOverN, [B, K]), true, false)),
-  );
+  grads.set('context', mmTN(ac, dS));
+  const u3 = tf.reshape(mmNT(dS, t), [B, K, M]);
+  const dcEncoder = tf.add(tf.transpose(tf.sum(tf.mul(a3, u3), 0)), tf.mul(c, mmTN(bt.x, tf.reshape(dnOverN, [B, K]))));
   // c = softmax(s), s = hn·pnᵀ/τ (+ noise).
   const dc = tf.add(dec.dc as tf.Tensor2D, dcEncoder);
   const ds = tf.div(tf.mul(c, tf.sub(dc, tf.sum(tf.mul(c, dc), 1, true))), tau) as tf.Tensor2D;
   const dhn = tf.add(dec.dh, tf.matMul(ds, ps.y)) as tf.Tensor2D;
-  const dpn = tf.matMul(ds, hs.y, true, false);
+  const dpn = mmTN(ds, hs.y);
   grads.set('items', cosine ? l2nBackward(hs.y, hs.norm as tf.Tensor2D, dhn) : dhn);
   grads.set('prototypes', cosine ? l2nBackward(ps.y, ps.norm as tf.Tensor2D, dpn as tf.Tensor2D) : dpn);
   const penalized = ['items', 'context', 'prototypes', ...Array.from({ length: layers }, (_, j) => `fnn.${j}.weight`)];

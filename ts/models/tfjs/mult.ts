@@ -10,7 +10,7 @@ import type { MultConfig } from '../config.js';
 import { Noise, STREAM } from '../noise.js';
 import type { StepOptions } from '../types.js';
 import type { TfjsGradients, TfjsModelView } from './macridvae.js';
-import { type BatchTensors, decoder, denseBackward, denseForward, l2Penalty } from './ops.js';
+import { type BatchTensors, decoder, denseBackward, denseForward, l2Penalty, mmTN } from './ops.js';
 
 /** One layer of the stack, as `MultModel` builds it (names are the variables'). */
 interface Layer {
@@ -102,7 +102,7 @@ export function multGradients(model: TfjsModelView<MultConfig>, bt: BatchTensors
     if (j === 0) {
       const dpre = l.tanh ? tf.mul(dOut, tf.sub(1, tf.square(outputs[0]))) : dOut;
       grads.set(`${l.name}.bias`, tf.sum(dpre, 0));
-      grads.set(`${l.name}.weight`, tf.matMul(a, tf.div(dpre, norms) as tf.Tensor2D, true, false));
+      grads.set(`${l.name}.weight`, mmTN(a, tf.div(dpre, norms) as tf.Tensor2D));
     } else {
       const r = denseBackward(inputs[j - 1], W(l), outputs[j], undefined, l.tanh, dOut);
       grads.set(`${l.name}.weight`, r.dw);

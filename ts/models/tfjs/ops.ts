@@ -10,14 +10,42 @@
  * The explicit passes also keep the memory of a step to what the formulas need.
  *
  * Layouts (row-major): user concept vectors `z` are `(B·K) × d` with row `b·K + k`; item matrices are
- * `M × d`; concept assignments `c` are `M × K` (and `cT`, `K × M`, small). No large operand is ever
- * transposed into a copy: products that need a transpose use `matMul`'s `transposeA`/`transposeB`
- * flags, which every backend handles inside the kernel. Per-user and per-item sums over the clicks use
- * `scatterND` (it adds duplicate indices on every backend), the one segment sum every backend has.
+ * `M × d`; concept assignments `c` are `M × K` (and `cT`, `K × M`, small). The `B·K × M` blocks (logits,
+ * their gradient, the encoder's masked input) are never transposed: products that need a transpose go
+ * through {@link mmNT} / {@link mmTN}, which use `matMul`'s `transposeA`/`transposeB` flags (handled
+ * inside the kernel on the GPU backends and `cpu`), except on `wasm`, whose transposed products run
+ * ~12× slower than plain ones (measured: 1000×100 · (5697×100)ᵀ 3.9 s with the flag, 0.33 s with the
+ * 5697×100 operand transposed first): there the smaller side — an `M × d` item matrix, a `B·K × d` user
+ * matrix or the result — is transposed and the product is a plain one. Per-user and per-item sums over
+ * the clicks use `scatterND` (it adds duplicate indices on every backend), the one segment sum every
+ * backend has.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, csrRows } from '../../csr.js';
 import type { SampledNegatives } from '../../wasm/nn.js';
+
+/** Backends whose transposed `matMul` is much slower than a transpose plus a plain product. */
+const SLOW_TRANSPOSED_PRODUCT = new Set(['wasm']);
+
+/** `a · bᵀ` for `a` `m × k`, `b` `n × k` (see the module doc for how the transpose is done). */
+export function mmNT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (!SLOW_TRANSPOSED_PRODUCT.has(tf.getBackend())) return tf.matMul(a, b, false, true);
+  const [m, k] = a.shape;
+  const n = b.shape[0];
+  return n * k <= m * k + m * n
+    ? tf.matMul(a, tf.transpose(b))
+    : (tf.transpose(tf.matMul(b, tf.transpose(a))) as tf.Tensor2D);
+}
+
+/** `aᵀ · b` for `a` `k × m`, `b` `k × n` (see the module doc for how the transpose is done). */
+export function mmTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (!SLOW_TRANSPOSED_PRODUCT.has(tf.getBackend())) return tf.matMul(a, b, true, false);
+  const [k, m] = a.shape;
+  const n = b.shape[1];
+  return k * m <= k * n + m * n
+    ? tf.matMul(tf.transpose(a), b)
+    : (tf.transpose(tf.matMul(tf.transpose(b), a)) as tf.Tensor2D);
+}
 
 /** Floor applied to `q` before dividing by it or taking its log (as `TINY` in `nn.rs`). */
 export const TINY = 1e-30;
@@ -111,9 +139,9 @@ export function denseBackward(
   let dpre: tf.Tensor2D = tanh ? tf.mul(dy, tf.sub(1, tf.square(y))) : dy;
   if (mask) dpre = tf.mul(dpre, mask);
   return {
-    dw: tf.matMul(x, dpre, true, false) as tf.Tensor2D,
+    dw: mmTN(x, dpre),
     db: tf.sum(dpre, 0) as tf.Tensor1D,
-    dx: wantDx ? (tf.matMul(dpre, w, false, true) as tf.Tensor2D) : undefined,
+    dx: wantDx ? mmNT(dpre, w) : undefined,
   };
 }
 
@@ -155,7 +183,7 @@ export function decoderFull(a: DecoderInputs, bt: BatchTensors): DecoderGrads {
   const K = a.concepts;
   const B = bt.users;
   const M = bt.items;
-  let l = tf.matMul(a.z, a.h, false, true) as tf.Tensor2D;
+  let l = mmNT(a.z, a.h);
   if (a.scale !== 1) l = tf.mul(l, a.scale);
   if (a.bias) l = tf.add(l, a.bias);
   const l3 = tf.reshape(l, [B, K, M]);
@@ -171,11 +199,11 @@ export function decoderFull(a: DecoderInputs, bt: BatchTensors): DecoderGrads {
   const eg = tf.mul(e3, tf.expandDims(g, 1)) as tf.Tensor3D;
   const dl3 = K === 1 ? eg : tf.mul(eg, tf.expandDims(a.cT as tf.Tensor2D, 0));
   const dl = tf.reshape(dl3, [B * K, M]) as tf.Tensor2D;
-  const dls = a.scale === 1 ? dl : tf.mul(dl, a.scale);
+  const dls: tf.Tensor2D = a.scale === 1 ? dl : tf.mul(dl, a.scale);
   return {
     loss: loss as tf.Tensor1D,
     dz: tf.matMul(dls, a.h),
-    dh: tf.matMul(dls, a.z, true, false),
+    dh: mmTN(dls, a.z),
     dc: a.c ? (tf.transpose(tf.sum(eg, 0)) as tf.Tensor2D) : undefined,
     dbias: a.bias ? (tf.sum(dl, 0) as tf.Tensor1D) : undefined,
   };
@@ -210,7 +238,7 @@ export function decoderSampled(a: DecoderInputs, bt: BatchTensors, sampled: Samp
   const negScatter = tf.reshape(negIdx, [S, 1]);
   const hN = tf.gather(a.h, negIdx) as tf.Tensor2D;
   const bN = a.bias ? tf.add(tf.gather(a.bias, negIdx), sampled.logWeight) : tf.tensor1d(sampled.logWeight);
-  let lN = tf.matMul(a.z, hN, false, true) as tf.Tensor2D;
+  let lN = mmNT(a.z, hN);
   if (a.scale !== 1) lN = tf.mul(lN, a.scale);
   const lN3 = tf.reshape(tf.add(lN, bN), [B, K, S]);
   // Positives: each click's K logits from its user's rows.
@@ -257,10 +285,7 @@ export function decoderSampled(a: DecoderInputs, bt: BatchTensors, sampled: Samp
   const dzP = tf.reshape(tf.mul(tf.expandDims(dlP, 2), tf.expandDims(hP, 1)), [nnz, K * d]);
   const dz = tf.add(tf.matMul(dlN, hN), tf.reshape(tf.scatterND(bt.rowOf, dzP, [B, K * d]), [B * K, d]));
   const dhP = tf.sum(tf.mul(tf.expandDims(dlP, 2), zP), 1);
-  const dh = tf.add(
-    tf.scatterND(negScatter, tf.matMul(dlN, a.z, true, false), [M, d]),
-    tf.scatterND(bt.itemOf, dhP, [M, d]),
-  );
+  const dh = tf.add(tf.scatterND(negScatter, mmTN(dlN, a.z), [M, d]), tf.scatterND(bt.itemOf, dhP, [M, d]));
   let dc: tf.Tensor2D | undefined;
   if (a.c) {
     const dcN = tf.transpose(tf.sum(egN, 0));
