@@ -31,19 +31,22 @@ const SMALL: Record<string, ModelConfig> = {
 };
 
 for (const [label, model] of Object.entries(SMALL)) {
-  test.serial(`${label}: 20 epochs on the tfjs path reach the Rust path's validation NDCG@100 within 0.01`, async (t) => {
-    const run = async (compute: 'wasm' | 'tfjs') => {
-      const r = await trainModel({ model, train: { epochs: 20 }, data, compute });
-      t.is(r.compute.path, compute);
-      r.model.dispose();
-      return r.history.map((h) => h['ndcg@100']);
-    };
-    const rust = await run('wasm');
-    const tfjs = await run('tfjs');
-    t.log(`best validation NDCG@100: Rust ${Math.max(...rust).toFixed(4)}, tfjs ${Math.max(...tfjs).toFixed(4)}`);
-    t.true(Math.abs(Math.max(...rust) - Math.max(...tfjs)) <= 0.01);
-    t.true(Math.abs(rust[19] - tfjs[19]) <= 0.01, `epoch 20: Rust ${rust[19]}, tfjs ${tfjs[19]}`);
-  });
+  test.serial(
+    `${label}: 20 epochs on the tfjs path reach the Rust path's validation NDCG@100 within 0.01`,
+    async (t) => {
+      const run = async (compute: 'wasm' | 'tfjs') => {
+        const r = await trainModel({ model, train: { epochs: 20 }, data, compute });
+        t.is(r.compute.path, compute);
+        r.model.dispose();
+        return r.history.map((h) => h['ndcg@100']);
+      };
+      const rust = await run('wasm');
+      const tfjs = await run('tfjs');
+      t.log(`best validation NDCG@100: Rust ${Math.max(...rust).toFixed(4)}, tfjs ${Math.max(...tfjs).toFixed(4)}`);
+      t.true(Math.abs(Math.max(...rust) - Math.max(...tfjs)) <= 0.01);
+      t.true(Math.abs(rust[19] - tfjs[19]) <= 0.01, `epoch 20: Rust ${rust[19]}, tfjs ${tfjs[19]}`);
+    },
+  );
 }
 
 test.serial('a checkpoint written on the Rust path resumes on the tfjs path (Adam state converts)', async (t) => {
