@@ -2,7 +2,7 @@
 import { COMPUTES, type Compute } from '../../models/tfjs/index.js';
 import { BACKENDS, type BackendName, selectBackend } from '../../tf/backend.js';
 import { backendOnGpu, computeInfo } from '../../train/compute.js';
-import { type Command, parse, printJson, UsageError } from '../args.js';
+import { BACKEND_OPTION, type CliOption, type Command, parse, printJson, UsageError } from '../args.js';
 
 export function backendOption(value: string | undefined): BackendName {
   const name = (value ?? 'auto') as BackendName;
@@ -12,6 +12,14 @@ export function backendOption(value: string | undefined): BackendName {
   return name;
 }
 
+/** `--compute`, shared by `train` and `backend`. */
+export const COMPUTE_OPTION = {
+  type: 'string',
+  value: 'auto|wasm|tfjs',
+  defaultText: 'auto',
+  description: 'where training steps run: the Rust/WASM kernels or tfjs ops (auto: tfjs on a GPU backend)',
+} as const satisfies CliOption;
+
 export function computeOption(cmd: string, value: string | undefined): Compute {
   const c = (value ?? 'auto') as Compute;
   if (!(COMPUTES as readonly string[]).includes(c)) {
@@ -20,16 +28,18 @@ export function computeOption(cmd: string, value: string | undefined): Compute {
   return c;
 }
 
+export const BACKEND_OPTIONS = {
+  backend: BACKEND_OPTION,
+  threads: { type: 'string', value: 'N', defaultText: "the backend's own", description: 'threads of the wasm backend' },
+  compute: COMPUTE_OPTION,
+} as const;
+
 export const backend: Command = {
   name: 'backend',
   summary: 'report the TensorFlow.js backend, device, thread count and compute path that training would use',
-  usage: `macridvae backend [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--threads N] [--compute auto|wasm|tfjs] [--json]`,
+  options: BACKEND_OPTIONS,
   async run(argv) {
-    const { values } = parse('backend', argv, {
-      backend: { type: 'string' },
-      threads: { type: 'string' },
-      compute: { type: 'string' },
-    });
+    const { values } = parse('backend', argv, BACKEND_OPTIONS);
     const threads = values.threads === undefined ? undefined : Number(values.threads);
     const requested = computeOption('backend', values.compute);
     const info = await selectBackend(backendOption(values.backend), { threads });
