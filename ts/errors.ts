@@ -35,6 +35,9 @@ export class BackendUnavailableError extends MacridError {}
 /** A worker of the pool died or could not run the task. */
 export class WorkerError extends MacridError {}
 
+/** A computation refused before it starts because it would need more memory than it may use (the message gives both figures). */
+export class MemoryLimitError extends MacridError {}
+
 /** The numeric kinds used by the Rust core's status codes (see `crates/macrid-core/src/error.rs`). */
 export const KERNEL_ERROR_KINDS = {
   1: 'InvalidArgument',

@@ -22,6 +22,11 @@ const REQUIRED_EXPORTS = [
   'mv_column_stats',
   'mv_tsne',
   'mv_spherical_kmeans',
+  'mv_gram',
+  'mv_ease_weights',
+  'mv_knn_weights',
+  'mv_score_dense',
+  'mv_score_sparse',
 ];
 
 test('the built module has its exports and no imports', (t) => {

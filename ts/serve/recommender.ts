@@ -10,11 +10,11 @@
  */
 import { type Csr, checkCsr, csrFromRows, csrRows, csrSliceRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { ScoringModel } from '../models/baselines.js';
 import type { Runtime } from '../models/decoder.js';
-import { instantiate } from '../models/inspect.js';
+import { openModel } from '../models/inspect.js';
 import { MacridVae } from '../models/macridvae.js';
 import { disposeSaved, values } from '../models/ops.js';
-import type { Model } from '../models/types.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { type LoadedModel, loadModel } from '../train/checkpoint.js';
 import { checkInt } from '../validate.js';
@@ -65,12 +65,12 @@ function dot(x: Float32Array, a: number, y: Float32Array, b: number, d: number):
  * `dispose()` frees the model's tensors.
  */
 export class Recommender {
-  readonly model: Model;
+  readonly model: ScoringModel;
   private readonly runtime?: Runtime;
 
-  constructor(model: Model | LoadedModel, runtime?: Runtime) {
+  constructor(model: ScoringModel | LoadedModel, runtime?: Runtime) {
     this.runtime = runtime;
-    this.model = 'weights' in model ? instantiate(model, runtime) : model;
+    this.model = 'weights' in model && 'manifest' in model ? openModel(model, runtime) : (model as ScoringModel);
   }
 
   /** Loads a model directory written by `train` (or `tune`'s `best/`) and selects a tfjs backend. */

@@ -8,6 +8,7 @@ import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
 import * as evaluation from '../wasm/eval.js';
+import * as itemsim from '../wasm/itemsim.js';
 import * as nn from '../wasm/nn.js';
 import * as ranking from '../wasm/ranking.js';
 import * as sampling from '../wasm/sampling.js';
@@ -34,6 +35,9 @@ export const OPS = {
   samplingLogProbs: sampling.samplingLogProbs,
   correlationMatrix: stats.correlationMatrix,
   independenceScore: stats.independenceScore,
+  gram: itemsim.gram,
+  easeWeights: itemsim.easeWeights,
+  knnWeights: itemsim.knnWeights,
 } as const;
 
 export type Ops = typeof OPS;

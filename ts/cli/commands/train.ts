@@ -22,11 +22,16 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
+import type { HeldOut } from '../../data/types.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
+import type { ScoringModel } from '../../models/baselines.js';
 import {
+  BASELINE_KINDS,
+  type BaselineKind,
   BETA_SCHEDULES,
   type BetaSchedule,
+  isBaselineKind,
   MODEL_KINDS,
   type ModelConfig,
   type ModelKind,
@@ -35,19 +40,30 @@ import {
   type TrainConfig,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
+import {
+  CHECKPOINT_FILE,
+  MANIFEST_FILE,
+  type MetricTable,
+  readManifest,
+  writeManifest,
+} from '../../train/checkpoint.js';
+import { type FitBaselineOptions, fitBaseline } from '../../train/fit-baseline.js';
 import { EVAL_KS, trainModel } from '../../train/trainer.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
 import { progress } from '../progress.js';
 import { backendOption } from './backend.js';
 
-const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume | --force]
+const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae|ease|pop|itemknn] [--resume | --force]
     [--concepts K] [--d D] [--tau T] [--sigma0 S] [--hidden W,W,…] [--similarity cosine|inner] [--no-gumbel]
     [--prototype-init random|kmeans] [--prototype-warmup STEPS] [--latent L] [--keep P] [--epochs N] [--batch-size B] [--lr R] [--l2 L] [--beta B]
     [--beta-schedule reference|multvae|constant] [--anneal-steps N] [--patience N] [--seed S]
     [--eval-batch-size B] [--softmax full|sampled] [--negatives S] [--proposal popularity|uniform]
-    [--threads N] [--backend NAME] [--json]`;
+    [--threads N] [--backend NAME] [--json]
+  reference models (fitted; hyperparameters chosen on validation NDCG@100 over the given grid):
+    --model ease [--lambda L,L,…] [--precision f32|f64] [--max-memory BYTES]
+    --model itemknn [--neighbours N,N,…] [--shrink S,S,…]
+    --model pop`;
 
 export const TRAIN_OPTIONS = {
   data: { type: 'string' },
@@ -81,7 +97,20 @@ export const TRAIN_OPTIONS = {
   proposal: { type: 'string' },
   threads: { type: 'string' },
   backend: { type: 'string' },
+  lambda: {
+    type: 'string',
+    description: 'EASE: L2 weight λ, or a comma-separated grid chosen on validation (default: 10,20,…,3000)',
+  },
+  precision: { type: 'string', description: 'EASE: precision of the items × items solve, f32 or f64 (default f32)' },
+  'max-memory': { type: 'string', description: 'EASE: bytes it may use, e.g. 8e9 (default: half the machine memory)' },
+  neighbours: {
+    type: 'string',
+    description: 'ItemKNN: neighbours per item, or a comma-separated grid (default: 10,20,50,100,200,500)',
+  },
+  shrink: { type: 'string', description: 'ItemKNN: shrinkage, or a comma-separated grid (default: 0,10,50,100)' },
 } as const;
+
+const BASELINE_OPTIONS = ['lambda', 'precision', 'max-memory', 'neighbours', 'shrink'] as const;
 
 type Values = Partial<Record<keyof typeof TRAIN_OPTIONS, string | boolean>>;
 
@@ -101,11 +130,61 @@ function widths(cmd: string, v: string | undefined): number[] | undefined {
   });
 }
 
+/** A comma-separated list of numbers for --name (each > 0, or >= 0 with `zero`), naming the flag. */
+export function numberList(cmd: string, name: string, v: string, zero = false, integer = false): number[] {
+  return v.split(',').map((w) => {
+    const n = Number(w.trim());
+    if (w.trim() === '' || !Number.isFinite(n) || (zero ? n < 0 : n <= 0) || (integer && !Number.isInteger(n))) {
+      throw new UsageError(
+        `macridvae ${cmd}: --${name} must be a comma-separated list of ${integer ? 'integers' : 'numbers'} ${zero ? '>= 0' : '> 0'} but got '${v}'`,
+      );
+    }
+    return n;
+  });
+}
+
+/** The reference-model fit options from the command line (`train --model ease|pop|itemknn`). */
+export function baselineArgs(
+  cmd: string,
+  kind: BaselineKind,
+  v: Values,
+): Pick<FitBaselineOptions, 'lambdas' | 'precision' | 'maxMemoryBytes' | 'ks' | 'shrinks'> {
+  for (const k of Object.keys(v) as (keyof typeof TRAIN_OPTIONS)[]) {
+    if (v[k] === undefined || v[k] === false) continue;
+    const general = ['data', 'out', 'model', 'force', 'threads', 'backend', 'eval-batch-size', 'seed'];
+    const own =
+      kind === 'ease' ? ['lambda', 'precision', 'max-memory'] : kind === 'itemknn' ? ['neighbours', 'shrink'] : [];
+    if (!general.includes(k) && !own.includes(k) && (k in TRAIN_OPTIONS || k === 'resume')) {
+      throw new UsageError(`macridvae ${cmd}: --${k} does not apply to --model ${kind}`);
+    }
+  }
+  const precision = str(v, 'precision');
+  if (precision !== undefined && precision !== 'f32' && precision !== 'f64') {
+    throw new UsageError(`macridvae ${cmd}: --precision must be f32 or f64 but got '${precision}'`);
+  }
+  const mem = str(v, 'max-memory');
+  const lambda = str(v, 'lambda');
+  const neighbours = str(v, 'neighbours');
+  const shrink = str(v, 'shrink');
+  return {
+    lambdas: lambda === undefined ? undefined : numberList(cmd, 'lambda', lambda),
+    precision: precision as 'f32' | 'f64' | undefined,
+    maxMemoryBytes: mem === undefined ? undefined : numberList(cmd, 'max-memory', mem, false, true)[0],
+    ks: neighbours === undefined ? undefined : numberList(cmd, 'neighbours', neighbours, false, true),
+    shrinks: shrink === undefined ? undefined : numberList(cmd, 'shrink', shrink, true),
+  };
+}
+
 /** The model and training configs from the command line (validated; errors name the flag's field). */
 export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; model: ModelConfig; train: TrainConfig } {
   const kind = (str(v, 'model') ?? 'macridvae') as ModelKind;
+  for (const k of BASELINE_OPTIONS) {
+    if (str(v, k) !== undefined) throw new UsageError(`macridvae ${cmd}: --${k} does not apply to --model ${kind}`);
+  }
   if (!MODEL_KINDS.includes(kind)) {
-    throw new UsageError(`macridvae ${cmd}: --model must be one of ${MODEL_KINDS.join(', ')} but got '${kind}'`);
+    throw new UsageError(
+      `macridvae ${cmd}: --model must be one of ${[...MODEL_KINDS, ...BASELINE_KINDS].join(', ')} but got '${kind}'`,
+    );
   }
   const num = (k: keyof typeof TRAIN_OPTIONS) => {
     const s = str(v, k);
@@ -189,6 +268,7 @@ export const train: Command = {
     const dataDir = need(cmd, 'data', values.data);
     const out = need(cmd, 'out', values.out);
     const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    if (isBaselineKind(values.model)) return fitCommand(cmd, values.model, values, dataDir, out, threads);
     const cfg = configsFromArgs(cmd, values);
     if (
       !values.resume &&
@@ -239,18 +319,8 @@ export const train: Command = {
           }
         },
       });
-      const test = await evaluate((f) => r.model.score(f), data.test, {
-        ks: EVAL_KS,
-        batchSize: r.train.evalBatchSize,
-        pool,
-      });
-      const testTable = Object.fromEntries(
-        Object.entries(test.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]),
-      );
-      const manifest = readManifest(out);
-      const { updated: _, ...rest } = manifest;
-      writeManifest(out, { ...rest, metrics: { ...manifest.metrics, test: testTable } });
-      r.model.dispose();
+      const test = await recordTest(out, r.model, data.test, r.train.evalBatchSize, pool);
+      const testTable = test.table;
       const summary = {
         bestEpoch: r.bestEpoch,
         epochs: r.history.length,
@@ -263,13 +333,7 @@ export const train: Command = {
       if (json) printJson(summary);
       else {
         console.log(`best epoch ${r.bestEpoch} of ${r.history.length}${r.stoppedEarly ? ' (stopped early)' : ''}`);
-        for (const k of ['ndcg@100', 'recall@20', 'recall@50']) {
-          const v = r.bestValidation[k];
-          const t = testTable[k];
-          console.log(
-            `  ${k.padEnd(10)} validation ${fmt(v.mean)} ± ${fmt(v.se)}   test ${fmt(t.mean)} ± ${fmt(t.se)}`,
-          );
-        }
+        printMetrics(r.bestValidation, testTable);
         console.log(`model written to ${out}`);
       }
       return 0;
@@ -278,3 +342,88 @@ export const train: Command = {
     }
   },
 };
+
+/** Scores the test users with the trained model, records the metrics in its manifest, disposes the model. */
+async function recordTest(
+  out: string,
+  model: ScoringModel,
+  heldout: HeldOut,
+  batchSize: number,
+  pool: KernelPool | undefined,
+): Promise<{ table: MetricTable; users: number }> {
+  const test = await evaluate((f) => model.score(f), heldout, { ks: EVAL_KS, batchSize, pool });
+  const table: MetricTable = Object.fromEntries(
+    Object.entries(test.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]),
+  );
+  const manifest = readManifest(out);
+  const { updated: _, ...rest } = manifest;
+  writeManifest(out, { ...rest, metrics: { ...manifest.metrics, test: table } });
+  model.dispose();
+  return { table, users: test.users };
+}
+
+function printMetrics(validation: MetricTable, test: MetricTable): void {
+  for (const k of ['ndcg@100', 'recall@20', 'recall@50']) {
+    const v = validation[k];
+    const t = test[k];
+    console.log(`  ${k.padEnd(10)} validation ${fmt(v.mean)} ± ${fmt(v.se)}   test ${fmt(t.mean)} ± ${fmt(t.se)}`);
+  }
+}
+
+/** `train --model ease|pop|itemknn`: fit, choose on validation, write the model directory, score test. */
+async function fitCommand(
+  cmd: string,
+  kind: BaselineKind,
+  values: Values & { json?: boolean },
+  dataDir: string,
+  out: string,
+  threads: number,
+): Promise<number> {
+  const fitArgs = baselineArgs(cmd, kind, values);
+  const evalBatchSize = intOption(cmd, 'eval-batch-size', str(values, 'eval-batch-size'), 500, 1);
+  if (!values.force && (existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, MANIFEST_FILE)))) {
+    throw new UsageError(`macridvae ${cmd}: ${out} already holds a model; pass --force to fit a new one over it`);
+  }
+  const data = await loadDataset(dataDir);
+  const json = values.json === true;
+  if (!json) console.log(`fitting ${kind} on ${dataDir} (${data.items} items) → ${out}`);
+  const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+  try {
+    const r = await fitBaseline({
+      kind,
+      data,
+      out,
+      pool,
+      evalBatchSize,
+      ...fitArgs,
+      onCandidate: (c) => {
+        if (json) printJson({ candidate: c.config, validation: c.validation, seconds: c.seconds });
+        else {
+          const { kind: _, ...params } = c.config as unknown as Record<string, unknown>;
+          console.log(
+            `  ${JSON.stringify(params).padEnd(32)} val ndcg@100 ${fmt(c.validation['ndcg@100'].mean)}  ${c.seconds.toFixed(2)} s`,
+          );
+        }
+      },
+    });
+    const test = await recordTest(out, r.model, data.test, evalBatchSize, pool);
+    const testTable = test.table;
+    const summary = {
+      model: r.config,
+      validation: r.validation,
+      test: testTable,
+      testUsers: test.users,
+      seconds: r.seconds,
+      out,
+    };
+    if (json) printJson(summary);
+    else {
+      console.log(`chosen ${JSON.stringify(r.config)} (${r.seconds.toFixed(1)} s)`);
+      printMetrics(r.validation, testTable);
+      console.log(`model written to ${out}`);
+    }
+    return 0;
+  } finally {
+    await pool?.close();
+  }
+}
