@@ -5,20 +5,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { cli } from '../helpers/cli.js';
+import { cli, prepareTiny } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 test('train --model ease|pop|itemknn writes a model directory that eval and recommend read', (t) => {
   const dir = tempDir(t, 'cli-baselines');
-  const raw = join(dir, 'raw');
-  const data = join(dir, 'data');
-  for (const args of [
-    ['data', 'synth', '--preset', 'tiny', '--out', raw],
-    ['data', 'prepare', '--input', raw, '--out', data],
-  ]) {
-    const s = cli(args);
-    t.is(s.code, 0, s.stderr);
-  }
+  const data = prepareTiny(dir);
   const extra: Record<string, string[]> = {
     ease: ['--lambda', '5,50'],
     pop: [],

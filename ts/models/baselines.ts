@@ -13,8 +13,7 @@
  */
 import { type Csr, checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
-import { scoreDense, scoreSparse } from '../wasm/itemsim.js';
-import { threadInstance } from '../wasm/raw.js';
+import { kernels } from '../runtime/kernels.js';
 import type { AnyModelConfig, BaselineConfig, EaseConfig, ItemKnnConfig, PopularityConfig } from './config.js';
 import type { Weight, Weights } from './types.js';
 
@@ -69,7 +68,7 @@ export class EaseModel implements ScoringModel {
   ) {}
   async score(foldIn: Csr): Promise<Float32Array> {
     const x = checkCsr('ease.score', 'foldIn', foldIn, undefined, this.items);
-    return scoreDense(threadInstance(), { foldIn: x, weights: this.b, n: this.items });
+    return kernels.scoreDense({ foldIn: x, weights: this.b, n: this.items });
   }
   getWeights(): Weights {
     return { B: { shape: [this.items, this.items], data: this.b } };
@@ -106,7 +105,7 @@ export class ItemKnnModel implements ScoringModel {
   }
   async score(foldIn: Csr): Promise<Float32Array> {
     const x = checkCsr('itemknn.score', 'foldIn', foldIn, undefined, this.items);
-    return scoreSparse(threadInstance(), { foldIn: x, weights: this.byNeighbour.w, values: this.byNeighbour.values });
+    return kernels.scoreSparse({ foldIn: x, weights: this.byNeighbour.w, values: this.byNeighbour.values });
   }
   getWeights(): Weights {
     const shape = [this.items, this.config.k];

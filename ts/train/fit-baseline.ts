@@ -28,10 +28,10 @@ import {
   resolveBaselineConfig,
 } from '../models/config.js';
 import type { Weights } from '../models/types.js';
+import { kernels } from '../runtime/kernels.js';
 import { checkInt } from '../validate.js';
 import { VERSION } from '../version.js';
-import { easeMemory, easeWeights, gram, knnWeights } from '../wasm/itemsim.js';
-import { threadInstance } from '../wasm/raw.js';
+import { easeMemory } from '../wasm/itemsim.js';
 import type { KernelPool } from '../workers/pool.js';
 import { datasetFingerprint, type MetricTable, saveWeights, writeManifest } from './checkpoint.js';
 
@@ -128,7 +128,6 @@ export async function fitBaseline(opts: FitBaselineOptions): Promise<FitBaseline
   const items = data.items;
   const batchSize = checkInt(fn, 'evalBatchSize', opts.evalBatchSize ?? 500, 1);
   const t0 = performance.now();
-  const inst = threadInstance();
   const candidates: Candidate[] = [];
   let best: { config: BaselineConfig; weights: Weights; model: ScoringModel; validation: MetricTable } | undefined;
   const consider = async (config: BaselineConfig, weights: Weights, seconds: number) => {
@@ -152,10 +151,10 @@ export async function fitBaseline(opts: FitBaselineOptions): Promise<FitBaseline
     const lambdas = grid(fn, 'lambdas', opts.lambdas, EASE_LAMBDAS);
     const configs = lambdas.map((lambda) => resolveBaselineConfig('ease', { lambda, precision }) as EaseConfig);
     checkEaseMemory(items, precision, opts.maxMemoryBytes ?? Math.floor(totalmem() / 2));
-    const g = gram(inst, { x: data.train });
+    const g = kernels.gram({ x: data.train });
     for (const config of configs) {
       const t = performance.now();
-      const b = easeWeights(inst, { gram: g, items, lambda: config.lambda, precision });
+      const b = kernels.easeWeights({ gram: g, items, lambda: config.lambda, precision });
       await consider(config, { B: { shape: [items, items], data: b } }, (performance.now() - t) / 1000);
       // Only the best B is kept alive.
       if (best?.config !== config) b.fill(0);
@@ -163,7 +162,7 @@ export async function fitBaseline(opts: FitBaselineOptions): Promise<FitBaseline
   } else {
     const ks = grid(fn, 'ks', opts.ks, KNN_KS).map((k) => Math.min(k, Math.max(1, items - 1)));
     const shrinks = grid(fn, 'shrinks', opts.shrinks, KNN_SHRINKS);
-    const g = gram(inst, { x: data.train });
+    const g = kernels.gram({ x: data.train });
     const seen = new Set<string>();
     for (const k of ks) {
       for (const shrink of shrinks) {
@@ -172,7 +171,7 @@ export async function fitBaseline(opts: FitBaselineOptions): Promise<FitBaseline
         if (seen.has(key)) continue;
         seen.add(key);
         const t = performance.now();
-        const w = knnWeights(inst, { gram: g, items, k, shrink });
+        const w = kernels.knnWeights({ gram: g, items, k, shrink });
         await consider(config, knnStored(items, k, w.neighbours, w.similarity), (performance.now() - t) / 1000);
       }
     }

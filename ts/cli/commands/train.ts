@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
 import type { HeldOut } from '../../data/types.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { evaluate } from '../../eval/evaluator.js';
+import { evaluate, type MetricTable } from '../../eval/evaluator.js';
 import type { ScoringModel } from '../../models/baselines.js';
 import {
   BASELINE_KINDS,
@@ -40,13 +40,7 @@ import {
   type TrainConfig,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import {
-  CHECKPOINT_FILE,
-  MANIFEST_FILE,
-  type MetricTable,
-  readManifest,
-  writeManifest,
-} from '../../train/checkpoint.js';
+import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
 import { type FitBaselineOptions, fitBaseline } from '../../train/fit-baseline.js';
 import { EVAL_KS, trainModel } from '../../train/trainer.js';
 import { KernelPool } from '../../workers/pool.js';
@@ -319,15 +313,16 @@ export const train: Command = {
           }
         },
       });
-      const test = await recordTest(out, r.model, data.test, r.train.evalBatchSize, pool);
-      const testTable = test.table;
+      // trainModel evaluated the best weights on the test users and wrote them into the manifest.
+      const testTable = r.test ?? {};
+      r.model.dispose();
       const summary = {
         bestEpoch: r.bestEpoch,
         epochs: r.history.length,
         stoppedEarly: r.stoppedEarly,
         validation: r.bestValidation,
         test: testTable,
-        testUsers: test.users,
+        testUsers: r.testUsers ?? 0,
         out,
       };
       if (json) printJson(summary);
