@@ -19,13 +19,30 @@ import { loadDataset } from '../../data/store.js';
 import { ParseError } from '../../errors.js';
 import { Recommender } from '../../serve/recommender.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
 import { columnIds } from '../model-view.js';
 import { backendOption } from './backend.js';
-import { columnIndex, itemColumns } from './traverse.js';
+import { columnIndex, ITEM_IDS_OPTION, itemColumns } from './traverse.js';
 
-const USAGE =
-  'macridvae recommend --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain] [--threads N] [--backend NAME] [--json]';
+export const RECOMMEND_OPTIONS = {
+  model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
+  data: ITEM_IDS_OPTION,
+  items: { type: 'string', value: 'ID,ID,…', description: "one user's history (or --input)" },
+  input: {
+    type: 'string',
+    value: 'FILE',
+    description: "many users' histories, one 'user,item' pair per line (or --items)",
+  },
+  k: { type: 'string', value: 'N', default: '10', description: 'items recommended per user' },
+  'include-seen': { type: 'boolean', default: false, description: "allow items already in the user's history" },
+  explain: {
+    type: 'boolean',
+    default: false,
+    description: "each item's concept and share, and the user's concept shares (MacridVAE)",
+  },
+  threads: THREADS_OPTION,
+  backend: BACKEND_OPTION,
+} as const;
 
 interface UserInput {
   user: string;
@@ -60,20 +77,10 @@ export function readHistories(path: string, itemIds: string[]): UserInput[] {
 export const recommendCommand: Command = {
   name: 'recommend',
   summary: 'top-k items for new users from their histories (optionally explained by concept)',
-  usage: USAGE,
+  options: RECOMMEND_OPTIONS,
   async run(argv) {
     const cmd = 'recommend';
-    const { values } = parse(cmd, argv, {
-      model: { type: 'string' },
-      data: { type: 'string' },
-      items: { type: 'string' },
-      input: { type: 'string' },
-      k: { type: 'string' },
-      'include-seen': { type: 'boolean', default: false },
-      explain: { type: 'boolean', default: false },
-      threads: { type: 'string' },
-      backend: { type: 'string' },
-    });
+    const { values } = parse(cmd, argv, RECOMMEND_OPTIONS);
     if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
     if ((values.items === undefined) === (values.input === undefined)) {
       throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);

@@ -17,31 +17,54 @@ import {
 } from '../../experiments/reproduce.js';
 import { selectBackend } from '../../tf/backend.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
 import { backendOption } from './backend.js';
 import { numberList } from './train.js';
 
-const USAGE = `macridvae reproduce --data DIR --out DIR [--models ${REPRODUCE_MODELS.join(',')}] [--trials N]
-    [--seeds 1,2,3,4,5] [--epochs N] [--resume | --force] [--bootstrap N] [--threads N] [--backend NAME] [--json]`;
-
+/** `reproduce`'s options. */
 export const REPRODUCE_OPTIONS = {
-  data: { type: 'string', description: 'prepared dataset directory (macridvae data prepare)' },
-  out: { type: 'string', description: 'output directory (table.md, table.json, table.svg/png, runs/)' },
-  models: { type: 'string', description: `comma-separated models (default: all of ${REPRODUCE_MODELS.join(',')})` },
-  trials: { type: 'string', description: 'TPE trials per VAE before the seeded runs; 0 uses the defaults (default 0)' },
-  seeds: { type: 'string', description: 'comma-separated training seeds (default 1,2,3,4,5)' },
-  epochs: { type: 'string', description: 'epochs of every VAE run (default: each model’s own, 500 / 200)' },
+  data: { type: 'string', value: 'DIR', required: true, description: 'the prepared dataset (macridvae data prepare)' },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    required: true,
+    description: 'output directory: table.md, table.json, table.svg/png, runs/ (one model directory per run)',
+  },
+  models: {
+    type: 'string',
+    value: 'M,M,…',
+    defaultText: REPRODUCE_MODELS.join(','),
+    description: 'the models, each a row of the table',
+  },
+  trials: {
+    type: 'string',
+    value: 'N',
+    defaultText: '0',
+    description: 'TPE trials per VAE (tune) before the seeded runs; 0 uses the documented defaults',
+  },
+  seeds: { type: 'string', value: 'S,S,…', defaultText: '1,2,3,4,5', description: 'training seeds, one run each' },
+  epochs: {
+    type: 'string',
+    value: 'N',
+    defaultText: 'each model’s own (500 MacridVAE, 200 β-MultVAE/MultDAE)',
+    description: 'epochs of every VAE run and tune trial',
+  },
   resume: { type: 'boolean', default: false, description: 'continue a reproduction in --out, skipping finished runs' },
-  force: { type: 'boolean', default: false, description: 'start over in an --out that holds a reproduction' },
-  bootstrap: { type: 'string', description: 'bootstrap resamples of the paired intervals (default 10000)' },
-  threads: { type: 'string', description: 'worker threads (default min(2, cores))' },
-  backend: { type: 'string', description: 'TensorFlow.js backend: auto|tensorflow-gpu|tensorflow|wasm|cpu' },
+  force: { type: 'boolean', default: false, description: 'start over in an --out that is not empty' },
+  bootstrap: {
+    type: 'string',
+    value: 'N',
+    defaultText: '10000',
+    description: 'bootstrap resamples of the paired 95% intervals',
+  },
+  threads: THREADS_OPTION,
+  backend: BACKEND_OPTION,
 } as const;
 
 export const reproduceCommand: Command = {
   name: 'reproduce',
   summary: "the paper's Table 1: every model over several seeds, test metrics, paired significance, figure",
-  usage: USAGE,
+  options: REPRODUCE_OPTIONS,
   async run(argv) {
     const cmd = 'reproduce';
     const { values } = parse(cmd, argv, REPRODUCE_OPTIONS);

@@ -28,16 +28,26 @@ import { type Command, intOption, parse, printJson, UsageError } from '../args.j
 import { backendOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 
-const USAGE = `macridvae tune --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
-    [--tpe-seed S] [--startup N] [--resume | --force] [--threads N] [--backend NAME] [--json]
-    [any train flag, e.g. --epochs N --patience N --seed S --prototype-init kmeans: what every trial starts from]`;
-
-const TUNE_OPTIONS = {
+/** `tune`'s options: its own, then every `train` model/training option (what every trial starts from). */
+export const TUNE_OPTIONS = {
   ...TRAIN_OPTIONS,
-  trials: { type: 'string' },
-  space: { type: 'string' },
-  'tpe-seed': { type: 'string' },
-  startup: { type: 'string' },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    required: true,
+    description: 'the search directory (tune.json, trials.jsonl, runs.json, best/)',
+  },
+  resume: { type: 'boolean', default: false, description: 'continue the search in --out' },
+  force: { type: 'boolean', default: false, description: 'start over a search in --out' },
+  trials: { type: 'string', value: 'N', defaultText: '200', description: 'trials to run' },
+  space: {
+    type: 'string',
+    value: 'paper|FILE',
+    defaultText: 'paper',
+    description: "the search space: the paper's, or a JSON file",
+  },
+  'tpe-seed': { type: 'string', value: 'S', defaultText: '98765', description: "seed of TPE's proposals" },
+  startup: { type: 'string', value: 'N', defaultText: '20', description: 'random trials before TPE proposes' },
 } as const;
 
 const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(4));
@@ -66,7 +76,8 @@ function readSpace(cmd: string, kind: Parameters<typeof checkModelSpace>[1], pat
 export const tuneCommand: Command = {
   name: 'tune',
   summary: 'search hyperparameters with TPE (the paper’s space by default); keeps the best model',
-  usage: USAGE,
+  options: TUNE_OPTIONS,
+  notes: 'Every train model/training flag sets what every trial starts from; the searched parameters override it.',
   async run(argv) {
     const cmd = 'tune';
     const { values } = parse(cmd, argv, TUNE_OPTIONS);
