@@ -44,6 +44,7 @@ export const KERNELS = {
   headBackward: nn.headBackward,
   mixDecoderTrain: nn.mixDecoderTrain,
   mixDecoderLogProbs: nn.mixDecoderLogProbs,
+  multSliceTrain: nn.multSliceTrain,
   macridEncode,
   macridSliceTrain,
   rankingMetrics: evaluation.rankingMetrics,

@@ -545,13 +545,62 @@ fn chol_diag_f32(a: &mut [f32], m: usize, k0: usize, k1: usize) -> Result<()> {
     Ok(())
 }
 
+/// `C (m×n) (+)= A·B` for row-major operands with leading dimensions (through [`crate::gemm::sgemm`]).
+fn gemm_nn(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) -> Result<()> {
+    use crate::gemm::{sgemm, Gemm, Strided, StridedMut};
+    sgemm(Gemm {
+        m,
+        k,
+        n,
+        a: Strided::ld(a, lda),
+        b: Strided::ld(b, ldb),
+        c: StridedMut::ld(c, ldc),
+        accumulate,
+    })
+}
+
+/// `C (m×n) (+)= Aᵀ·B` with `A` stored `k×m` (leading dimension `lda`).
+fn gemm_tn(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) -> Result<()> {
+    use crate::gemm::{sgemm, Gemm, Strided, StridedMut};
+    sgemm(Gemm {
+        m,
+        k,
+        n,
+        a: Strided::t(a, lda),
+        b: Strided::ld(b, ldb),
+        c: StridedMut::ld(c, ldc),
+        accumulate,
+    })
+}
+
 /// The `f32` path of [`spd_inverse`], through the register-blocked SIMD GEMM of [`crate::gemm`]:
 /// a right-looking blocked Cholesky (trailing updates `A₂₂ −= L₂₁·L₂₁ᵀ`), the in-place blocked
 /// inverse `W = L⁻¹` (LAPACK `trtri`'s order: last block first, `W₂₁ = −W₂₂·L₂₁·W₁₁`) and
 /// `P = WᵀW` (lower block rows, the sum starting at the block row since `W` is lower triangular),
 /// written into `p` (`m × m`, full). Working memory: one `m × m` `f32` matrix plus panels.
 pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Result<()> {
-    use crate::gemm::{gemm_nn, gemm_tn};
     if g.len() != m * m || p.len() != m * m {
         return Err(Error::invalid(format!(
             "'gram' and 'out' must have items² = {} entries but have {} and {}",
