@@ -17,14 +17,19 @@
  *   users), with the share of time in concepts / encoder / decoder / optimizer / evaluation;
  * - one MacridVAE training step of 500 users on 20,000 items (K = 7, d = 100);
  * - peak RSS of the process.
+ * - the tfjs training path (`--compute tfjs`, `ts/models/tfjs/`) next to the Rust path, per model and per
+ *   tfjs backend in --tfjs-backends (default `wasm,cpu`, the backends this machine has; a GPU backend
+ *   such as `webgpu` or `tensorflow-gpu` is measured when named and available): seconds per step over
+ *   the preset's first --tfjs-steps batches (after one warm-up step), times the steps per epoch, for both
+ *   paths in the same process — a whole tfjs epoch on a CPU backend takes minutes, hence per step.
  * With --ml20m instead: the ML-20M-shaped preset (prepared by a child process, so its memory does not
  * count), a few MacridVAE steps and a validation batch, and the training process's peak RSS.
  *
  * Datasets are cached under --cache (default: <tmpdir>/macridvae-bench) and reused when identical.
  *
  * Usage: tsx scripts/bench-train.ts [--epochs 3] [--threads 2] [--models macridvae,multvae,multdae]
- *        [--backends wasm,cpu] [--ml20m] [--cache DIR] [--json] [--repeat 1] [--no-reference]
- *        [--reference ../shared/reference/torch] [--python /usr/bin/python3]
+ *        [--backends wasm,cpu] [--tfjs-backends wasm,cpu] [--tfjs-steps 3] [--ml20m] [--cache DIR] [--json]
+ *        [--repeat 1] [--no-reference] [--reference ../shared/reference/torch] [--python /usr/bin/python3]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,8 +45,9 @@ import { type ModelKind, resolveModelConfig, resolveTrainConfig } from '../ts/mo
 import { createModel } from '../ts/models/index.js';
 import { PHASES, profileTimes, setProfiling } from '../ts/models/profile.js';
 import { type BackendName, selectBackend } from '../ts/tf/backend.js';
+import { createStepRunner } from '../ts/train/compute.js';
 import { Adam } from '../ts/train/optimizer.js';
-import { drawNegatives, trainModel } from '../ts/train/trainer.js';
+import { drawNegatives, epochOrder, stepNoiseSeed, trainModel } from '../ts/train/trainer.js';
 import { KernelPool } from '../ts/workers/pool.js';
 
 const { values: opt } = parseArgs({
@@ -50,6 +56,8 @@ const { values: opt } = parseArgs({
     threads: { type: 'string', default: String(Math.min(2, availableParallelism())) },
     models: { type: 'string', default: 'macridvae,multvae,multdae' },
     backends: { type: 'string', default: 'wasm' },
+    'tfjs-backends': { type: 'string', default: 'wasm,cpu' },
+    'tfjs-steps': { type: 'string', default: '3' },
     ml20m: { type: 'boolean', default: false },
     cache: { type: 'string', default: join(tmpdir(), 'macridvae-bench') },
     json: { type: 'boolean', default: false },
@@ -204,6 +212,8 @@ async function main(): Promise<void> {
     );
   }
 
+  await tfjsPath(ml1m, runtime);
+
   await selectBackend('wasm');
   // 500 users over 20,108 item columns (ML-20M's), with ML-20M's clicks per user; the same batch for the reference.
   const M = 20108;
@@ -308,6 +318,61 @@ async function main(): Promise<void> {
 
   out({ peakRssMiB: peakRssMiB(), tensors: tf.memory().numTensors }, `peak RSS ${peakRssMiB()} MiB`);
   await pool?.close();
+}
+
+/**
+ * The tfjs path next to the Rust path on the same batches: seconds per optimizer step (median of
+ * --tfjs-steps after a warm-up) and the implied seconds per epoch, per tfjs backend and model.
+ */
+async function tfjsPath(data: Dataset, runtime: { pool?: KernelPool; threads: number }): Promise<void> {
+  const stepsPerEpoch = Math.ceil(csrRows(data.train) / 500);
+  const order = epochOrder(csrRows(data.train), 1, 1);
+  const n = Number(opt['tfjs-steps']);
+  for (const backend of opt['tfjs-backends'].split(',').filter((b) => b !== '') as BackendName[]) {
+    try {
+      await selectBackend(backend);
+    } catch (e) {
+      out(
+        { bench: 'tfjs-step', backend, unavailable: e instanceof Error ? e.message : String(e) },
+        `  tfjs path on '${backend}': not measured (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+      );
+      continue;
+    }
+    for (const kind of opt.models.split(',') as ModelKind[]) {
+      const perStep: Record<'wasm' | 'tfjs', number> = { wasm: 0, tfjs: 0 };
+      for (const compute of ['wasm', 'tfjs'] as const) {
+        const model = createModel(resolveModelConfig(kind), data.items, { seed: 1, runtime });
+        const runner = createStepRunner(model, 1e-3, compute);
+        const times: number[] = [];
+        for (let s = 0; s <= n; s++) {
+          const batch = csrGatherRows(data.train, order.subarray(s * 500, (s + 1) * 500));
+          const t = performance.now();
+          await runner.step(batch, { beta: 0.2, l2: 0, noiseSeed: stepNoiseSeed(1, s) });
+          if (s > 0) times.push((performance.now() - t) / 1000);
+        }
+        runner.dispose();
+        model.dispose();
+        perStep[compute] = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
+      }
+      const epoch = (c: 'wasm' | 'tfjs') => perStep[c] * stepsPerEpoch;
+      out(
+        {
+          bench: 'tfjs-step',
+          backend,
+          tfBackend: tf.getBackend(),
+          model: kind,
+          steps: n,
+          stepsPerEpoch,
+          tfjsSecondsPerStep: perStep.tfjs,
+          rustSecondsPerStep: perStep.wasm,
+          tfjsSecondsPerEpoch: epoch('tfjs'),
+          rustSecondsPerEpoch: epoch('wasm'),
+          ratio: perStep.tfjs / perStep.wasm,
+        },
+        `  tfjs path on ${backend.padEnd(5)} ${kind.padEnd(10)} ${epoch('tfjs').toFixed(1)} s/epoch (${perStep.tfjs.toFixed(2)} s/step) vs Rust path ${epoch('wasm').toFixed(1)} s/epoch (${perStep.wasm.toFixed(2)} s/step): ${(perStep.tfjs / perStep.wasm).toFixed(1)}× the Rust path's time`,
+      );
+    }
+  }
 }
 
 /** ML-20M-shaped memory: the dataset is prepared by the CLI in a child process, then a few steps here. */

@@ -251,6 +251,8 @@ export interface Manifest {
   epochs: number;
   metrics: { validation?: MetricTable; test?: MetricTable };
   weights: { file: string; bytes: number; sha256: string };
+  /** Where the training steps ran (`--compute`): the path, what was asked for, the tfjs backend. */
+  compute?: { requested: string; path: 'wasm' | 'tfjs'; tfBackend: string; reason: string };
   /** ISO time of the last write. */
   updated: string;
 }

@@ -28,6 +28,7 @@ import { type ModelConfig, resolveModelConfig, resolveTrainConfig, type TrainCon
 import { createModel } from '../models/index.js';
 import { mixSeed } from '../models/noise.js';
 import { lap } from '../models/profile.js';
+import type { Compute } from '../models/tfjs/index.js';
 import type { EpochNote, LossTerms, Model, Weights } from '../models/types.js';
 import { kernels } from '../runtime/kernels.js';
 import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
@@ -45,7 +46,7 @@ import {
   type MetricTable,
   ModelDirWriter,
 } from './checkpoint.js';
-import { Adam } from './optimizer.js';
+import { type ComputeInfo, createStepRunner, type StepRunner } from './compute.js';
 import { betaAt } from './schedule.js';
 
 /** Cutoffs evaluated after each epoch (the paper's NDCG@100, Recall@20, Recall@50 and their siblings). */
@@ -103,6 +104,8 @@ export interface TrainOptions {
   test?: boolean;
   /** Called after every step with (steps done this epoch, steps per epoch). */
   onStep?: (done: number, total: number, terms: LossTerms) => void;
+  /** Where steps run: the Rust/WASM kernels, tfjs ops, or `auto` (tfjs on a GPU backend); see `./compute.ts`. Default `auto`. */
+  compute?: Compute;
 }
 
 export interface TrainResult {
@@ -121,6 +124,8 @@ export interface TrainResult {
   testUsers?: number;
   /** The manifest written (when `out` was given). */
   manifest?: Manifest;
+  /** The compute path the steps took. */
+  compute: ComputeInfo;
 }
 
 /** Stream ids of the trainer's counter-based randomness. */
@@ -213,7 +218,8 @@ export class Trainer {
   private readonly opts: TrainOptions;
   private readonly data: SplitData;
   private readonly runtime: Runtime;
-  private readonly adam: Adam;
+  /** The optimizer step (gradients + Adam) on the compute path `opts.compute` resolves to. */
+  private readonly adam: StepRunner;
   private readonly fingerprint: string;
   private readonly trainUsers: number;
   /** Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform). */
@@ -261,7 +267,7 @@ export class Trainer {
       this.model.dispose();
       throw e;
     }
-    this.adam = new Adam({ lr: cfg.lr });
+    this.adam = createStepRunner(this.model, cfg.lr, opts.compute);
     if (cfg.softmax === 'sampled') {
       const popularity = new Float32Array(this.data.items);
       if (cfg.proposal === 'popularity') for (const i of this.data.train.indices) popularity[i]++;
@@ -333,6 +339,7 @@ export class Trainer {
       stoppedEarly,
       ...(test ? { test: test.table, testUsers: test.users } : {}),
       manifest: this.manifest,
+      compute: this.adam.info,
     };
   }
 
@@ -389,16 +396,12 @@ export class Trainer {
           ? 0
           : betaAt(cfg.betaSchedule, cfg.beta, this.step, { batchesPerEpoch, annealSteps: cfg.annealSteps });
       const sampled = this.popularity ? drawNegatives(batch, cfg, this.popularity, this.step) : undefined;
-      const { terms, grads } = await this.model.gradients(batch, {
+      const terms = await this.adam.step(batch, {
         beta,
         l2: cfg.l2,
         noiseSeed: stepNoiseSeed(cfg.seed, this.step),
         sampled,
       });
-      const ta = performance.now();
-      this.adam.apply(this.model.variables, grads);
-      for (const g of grads.values()) g.dispose();
-      lap('optimizer', ta);
       this.step++;
       sums.loss += terms.loss;
       sums.nll += terms.nll;
@@ -504,6 +507,7 @@ export class Trainer {
         bestEpoch: this.bestEpoch,
         epochs: this.epoch,
         metrics: { validation: bestVal },
+        compute: this.adam.info,
       },
       state,
       weights: this.model.getWeights(),

@@ -32,6 +32,7 @@ import { join } from 'node:path';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ModelConfig, ModelKind, TrainConfig } from '../models/config.js';
+import type { Compute } from '../models/tfjs/index.js';
 import type { Model, Representation } from '../models/types.js';
 import { kernels } from '../runtime/kernels.js';
 import type { RuntimeLike } from '../runtime/runtime.js';
@@ -69,6 +70,8 @@ export interface TuneOptions {
   /** Training settings every trial starts from (epochs, patience, seed, …). */
   train?: Partial<TrainConfig>;
   runtime?: RuntimeLike;
+  /** Where each trial's training steps run (`trainModel`'s `compute`; default `auto`). */
+  compute?: Compute;
   /** Output directory (see the module doc); without one nothing is written and the best model is returned. */
   out?: string;
   /** Continue the search in `out`. */
@@ -247,6 +250,7 @@ async function search(opts: TuneOptions): Promise<TuneResult> {
         train: trainCfg,
         data: opts.data,
         runtime: opts.runtime,
+        compute: opts.compute,
         test: false,
         out: trialDir,
         onEpoch: opts.onEpoch ? (e) => opts.onEpoch?.(t, e) : undefined,

@@ -12,6 +12,7 @@
  *             --softmax full|sampled --negatives S --proposal popularity|uniform
  *   runtime:  --threads N (worker threads for the decoder and evaluation; default min(2, cores))
  *             --backend auto|tensorflow-gpu|tensorflow|wasm|cpu
+ *             --compute auto|wasm|tfjs (where steps run: Rust/WASM kernels or tfjs ops; auto: tfjs on a GPU backend)
  *
  * With --json: one JSON object per epoch (`epoch`, `seconds` (training only), `evalSeconds`, `loss`,
  * `nll`, `kl`, `beta`, `ndcg@100`, `validation`, `best`; `warmup` and `prototypes` with --prototype-init
@@ -44,6 +45,7 @@ import {
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
 import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
+import { computeInfo } from '../../train/compute.js';
 import { type FitBaselineOptions, fitBaseline } from '../../train/fit-baseline.js';
 import { EVAL_KS, trainModel } from '../../train/trainer.js';
 import { checkOutput } from '../../util/output.js';
@@ -60,7 +62,7 @@ import {
   UsageError,
 } from '../args.js';
 import { progress } from '../progress.js';
-import { backendOption } from './backend.js';
+import { backendOption, COMPUTE_OPTION, computeOption } from './backend.js';
 
 /** A default as documented per model kind: `500 (macridvae), 200 (multvae, multdae)`, or one value for all. */
 function byKind(f: (kind: ModelKind) => unknown, kinds: readonly ModelKind[] = MODEL_KINDS): string {
@@ -228,6 +230,7 @@ export const TRAIN_OPTIONS = {
   },
   threads: THREADS_OPTION,
   backend: BACKEND_OPTION,
+  compute: COMPUTE_OPTION,
   lambda: {
     type: 'string',
     value: 'L,L,…',
@@ -435,11 +438,12 @@ export const train: Command = {
     }
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
+    const compute = computeInfo(computeOption(cmd, values.compute));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     const json = values.json;
     if (!json) {
       console.log(
-        `training ${cfg.kind} on ${dataDir} (${data.items} items), backend ${backend.name}, ${threads} thread(s) → ${out}`,
+        `training ${cfg.kind} on ${dataDir} (${data.items} items), backend ${backend.name}, compute ${compute.path}, ${threads} thread(s) → ${out}`,
       );
     }
     let bar = progress('', 0);
@@ -453,6 +457,7 @@ export const train: Command = {
         resume: values.resume,
         force: values.force,
         runtime: { pool, threads },
+        compute: compute.requested,
         onStep: (done, total) => {
           if (done === 1) bar = progress(`epoch ${epochNo + 1}`, total, !json && process.stderr.isTTY === true);
           bar.tick();

@@ -25,7 +25,7 @@ import { RUNS_FILE, TRIALS_FILE, type TrialRecord, tune } from '../../tune/tune.
 import { checkOutput } from '../../util/output.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, threadsOption, UsageError } from '../args.js';
-import { backendOption } from './backend.js';
+import { backendOption, computeOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 
 /** `tune`'s options: its own, then every `train` model/training option (what every trial starts from). */
@@ -119,6 +119,7 @@ export const tuneCommand: Command = {
         model: cfg.model,
         train: cfg.train,
         runtime: { pool, threads },
+        compute: computeOption(cmd, values.compute),
         out,
         resume: values.resume,
         force: values.force,
