@@ -8,6 +8,7 @@ import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
 import { recommendCommand } from './recommend.js';
 import { reproduceCommand } from './reproduce.js';
+import { serveCommand } from './serve.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
 import { tuneCommand } from './tune.js';
@@ -21,6 +22,7 @@ export const COMMANDS: Command[] = [
   evalCommand,
   recommendCommand,
   reproduceCommand,
+  serveCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),
 ];
