@@ -46,6 +46,9 @@ export class BackendUnavailableError extends MacridError {}
 /** A worker of the pool died or could not run the task. */
 export class WorkerError extends MacridError {}
 
+/** A computation refused before it starts because it would need more memory than it may use (the message gives both figures). */
+export class MemoryLimitError extends MacridError {}
+
 /**
  * An output path that this call may not write: it holds something macridvae did not create (or
  * created as another kind of output), it is an input of the same call, or replacing it needs `force`.

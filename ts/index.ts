@@ -62,6 +62,15 @@ export type { EvaluateOptions } from './eval/evaluator.js';
 export { DEFAULT_EVAL_BATCH, DEFAULT_KS, evaluate, metricTable } from './eval/evaluator.js';
 export type { BatchScorer, EvalResult, MetricSummary, PerUserMetrics } from './eval/types.js';
 export type {
+  PublishedDataset,
+  PublishedRow,
+} from './experiments/paper.js';
+export { ML_LATEST_SMALL, publishedFor } from './experiments/paper.js';
+export type { ReproduceModel, ReproduceOptions, ReproduceTable, RunResult, TableRow } from './experiments/reproduce.js';
+export { REPRODUCE_MODELS, reproduce, tableMarkdown } from './experiments/reproduce.js';
+export type { BootstrapOptions, PairedTTest } from './experiments/significance.js';
+export { bootstrapCi, pairedTTest, studentTwoSidedP } from './experiments/significance.js';
+export type {
   BatchArgs,
   CorrelationResult,
   DenseBatch,
@@ -88,20 +97,33 @@ export {
   topk,
 } from './kernels.js';
 export { selectBackend, trainModel, tune } from './lazy.js';
+export type { ScoringModel } from './models/baselines.js';
+export { baselineFromWeights, EaseModel, ItemKnnModel, PopularityModel } from './models/baselines.js';
 export type {
+  AnyModelConfig,
+  BaselineConfig,
+  BaselineKind,
   BetaSchedule,
+  EaseConfig,
+  ItemKnnConfig,
   MacridVaeConfig,
   ModelConfig,
   ModelKind,
   MultConfig,
+  PopularityConfig,
   TrainConfig,
 } from './models/config.js';
 export {
+  BASELINE_KINDS,
   BETA_SCHEDULES,
+  EASE_LAMBDAS,
+  KNN_KS,
+  KNN_SHRINKS,
   MACRIDVAE_DEFAULTS,
   MODEL_KINDS,
   MULTDAE_DEFAULTS,
   MULTVAE_DEFAULTS,
+  resolveBaselineConfig,
   resolveModelConfig,
   resolveTrainConfig,
   trainDefaults,
@@ -153,6 +175,8 @@ export {
   readTensorFile,
   writeContentAddressed,
 } from './train/checkpoint.js';
+export type { Candidate, FitBaselineOptions, FitBaselineResult } from './train/fit-baseline.js';
+export { checkEaseMemory, fitBaseline } from './train/fit-baseline.js';
 export type { AdamOptions, AdamState } from './train/optimizer.js';
 export { betaAt } from './train/schedule.js';
 export type { EpochRecord, EpochTraining, EpochValidation, TrainOptions, TrainResult } from './train/trainer.js';
@@ -188,6 +212,8 @@ export type {
   UserConceptConfidenceArgs,
 } from './wasm/analysis.js';
 export type { ReaderOptions, ReaderStats, SplitOptions, SplitStats } from './wasm/data.js';
+export type { EasePrecision } from './wasm/itemsim.js';
+export { easeMemory } from './wasm/itemsim.js';
 export { wasmModule, wasmPath } from './wasm/loader.js';
 export { threadInstance, WasmInstance } from './wasm/raw.js';
 export type { PoolOptions } from './workers/pool.js';

@@ -41,3 +41,17 @@ export function cliModel(root: string, trainArgs: string[]): { raw: string; data
   }
   return { raw, data, model };
 }
+
+/** `data synth --preset tiny` then `data prepare` into `dir/raw` and `dir/data`; returns the prepared directory. */
+export function prepareTiny(dir: string): string {
+  const raw = `${dir}/raw`;
+  const data = `${dir}/data`;
+  for (const args of [
+    ['data', 'synth', '--preset', 'tiny', '--out', raw],
+    ['data', 'prepare', '--input', raw, '--out', data],
+  ]) {
+    const r = cli(args);
+    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  }
+  return data;
+}

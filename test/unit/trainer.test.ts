@@ -51,7 +51,7 @@ test.serial(
       m.weights.file,
     ]);
     t.like(m, { format: 'macridvae-model', bestEpoch: r.bestEpoch, epochs: 4, items: data.items, model });
-    t.is(m.train.seed, 5);
+    t.is(m.train?.seed, 5);
     t.is(m.dataset.users, 120);
     t.is(m.metrics.validation?.['ndcg@100'].mean, best['ndcg@100']);
     t.regex(m.dataset.fingerprint, /^[0-9a-f]{64}$/);

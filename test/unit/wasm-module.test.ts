@@ -25,6 +25,11 @@ const REQUIRED_EXPORTS = [
   'mv_macrid_slice_train',
   'mv_macrid_encode',
   'mv_mult_slice_train',
+  'mv_gram',
+  'mv_ease_weights',
+  'mv_knn_weights',
+  'mv_score_dense',
+  'mv_score_sparse',
 ];
 
 test('the built module has its exports and no imports', (t) => {

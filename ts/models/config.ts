@@ -240,3 +240,92 @@ export function resolveTrainConfig(kind: ModelKind, partial: Partial<TrainConfig
     proposal: oneOf(fn, 'proposal', c.proposal, ['popularity', 'uniform'] as const),
   };
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Reference models (closed-form / counting): EASE, popularity, ItemKNN. They are fitted, not trained
+// by gradient, and have no training config; `macridvae train --model ease|pop|itemknn` fits them
+// (`ts/train/fit-baseline.ts`) and writes the same model directory as the VAEs.
+
+export const BASELINE_KINDS = ['ease', 'pop', 'itemknn'] as const;
+export type BaselineKind = (typeof BASELINE_KINDS)[number];
+
+/** EASE (Steck, WWW 2019): `B = I − P·diag(1/diag(P))`, `P = (XᵀX + λI)⁻¹`, zero diagonal. */
+export interface EaseConfig {
+  kind: 'ease';
+  /** L2 weight `λ > 0`. Chosen on validation NDCG@100 over {@link EASE_LAMBDAS} unless given. */
+  lambda: number;
+  /**
+   * Working precision of the `items × items` solve. Default `f32`: the SIMD GEMM path; measured against
+   * the `f64` solve its weights differ by ~1e-6 relative and the metrics not at all (README, "EASE").
+   */
+  precision: 'f32' | 'f64';
+}
+
+/** Popularity: every user gets the items ranked by their training click count. */
+export interface PopularityConfig {
+  kind: 'pop';
+}
+
+/**
+ * ItemKNN as in RecBole (`recbole/model/general_recommender/itemknn.py`, `ComputeSimilarity`):
+ * `s_rc = x_r·x_c / (‖x_r‖‖x_c‖ + shrink + 1e-6)`, each item keeps its `k` most similar items, and a
+ * user's score of `c` is the sum of `s_rc` over the user's items `r` among them.
+ */
+export interface ItemKnnConfig {
+  kind: 'itemknn';
+  /** Neighbours per item, ≥ 1. Default 100 (RecBole's `k`); chosen on validation over {@link KNN_KS}. */
+  k: number;
+  /** Shrinkage, ≥ 0. Default 0 (RecBole's `shrink`); chosen on validation over {@link KNN_SHRINKS}. */
+  shrink: number;
+}
+
+export type BaselineConfig = EaseConfig | PopularityConfig | ItemKnnConfig;
+/** Any model a model directory can hold. */
+export type AnyModelConfig = ModelConfig | BaselineConfig;
+
+/** EASE's λ grid: that of the project's PyTorch reference (`reference/torch/baselines.py`). */
+export const EASE_LAMBDAS: readonly number[] = Object.freeze([
+  10, 20, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000,
+]);
+/** ItemKNN's neighbour-count grid (RecBole's default 100 among them). */
+export const KNN_KS: readonly number[] = Object.freeze([10, 20, 50, 100, 200, 500]);
+/** ItemKNN's shrinkage grid (RecBole's default 0 among them). */
+export const KNN_SHRINKS: readonly number[] = Object.freeze([0, 10, 50, 100]);
+
+export const EASE_DEFAULTS: Readonly<EaseConfig> = Object.freeze({ kind: 'ease', lambda: 100, precision: 'f32' });
+export const ITEMKNN_DEFAULTS: Readonly<ItemKnnConfig> = Object.freeze({ kind: 'itemknn', k: 100, shrink: 0 });
+
+export function isBaselineKind(kind: unknown): kind is BaselineKind {
+  return (BASELINE_KINDS as readonly unknown[]).includes(kind);
+}
+
+/** Fills a reference model's config from its defaults and validates every field (errors name the field). */
+export function resolveBaselineConfig(kind: BaselineKind, partial: Partial<BaselineConfig> = {}): BaselineConfig {
+  const fn = 'resolveBaselineConfig';
+  oneOf(fn, 'kind', kind, BASELINE_KINDS);
+  if (partial.kind !== undefined && partial.kind !== kind)
+    fail(fn, 'kind', `must be '${kind}' but got '${partial.kind}'`);
+  switch (kind) {
+    case 'pop':
+      return { kind };
+    case 'ease': {
+      const c = { ...EASE_DEFAULTS, ...(partial as Partial<EaseConfig>) };
+      return {
+        kind,
+        lambda: num(fn, 'lambda', c.lambda, 0, Number.MAX_VALUE, true),
+        precision: oneOf(fn, 'precision', c.precision, ['f32', 'f64'] as const),
+      };
+    }
+    case 'itemknn': {
+      const c = { ...ITEMKNN_DEFAULTS, ...(partial as Partial<ItemKnnConfig>) };
+      return { kind, k: int(fn, 'k', c.k, 1), shrink: num(fn, 'shrink', c.shrink, 0, Number.MAX_VALUE) };
+    }
+  }
+}
+
+/** Resolves a stored config of any kind (VAE or reference model). */
+export function resolveAnyModelConfig(kind: string, partial: object): AnyModelConfig {
+  return isBaselineKind(kind)
+    ? resolveBaselineConfig(kind, partial as Partial<BaselineConfig>)
+    : resolveModelConfig(kind as ModelKind, partial as Partial<ModelConfig>);
+}

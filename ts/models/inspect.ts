@@ -17,7 +17,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { RuntimeLike } from '../runtime/runtime.js';
 import type { LoadedModel } from '../train/checkpoint.js';
 import { checkObject } from '../validate.js';
-import type { MacridVaeConfig } from './config.js';
+import { baselineFromWeights, type ScoringModel } from './baselines.js';
+import { type BaselineConfig, isBaselineKind, type MacridVaeConfig, type ModelConfig } from './config.js';
 import { createModel } from './index.js';
 import { assignConceptsSoft, type Matrix } from './item-state.js';
 
@@ -68,9 +69,22 @@ export function conceptAssignment(m: LoadedModel): Matrix {
 /** A tfjs model holding the loaded weights (the caller disposes it; needs a tfjs backend, see `selectBackend`). */
 export function instantiate(m: LoadedModel, runtime?: RuntimeLike): Model {
   loaded('instantiate', m);
-  const model = createModel(m.config, m.items, { seed: 0, runtime });
+  if (isBaselineKind(m.config.kind)) {
+    throw new InvalidArgumentError(`instantiate() builds the VAEs; a '${m.config.kind}' model opens with openModel()`);
+  }
+  const model = createModel(m.config as ModelConfig, m.items, { seed: 0, runtime });
   model.setWeights(m.weights);
   return model;
+}
+
+/**
+ * Any stored model ready to score: a VAE (through {@link instantiate}) or a reference model (EASE,
+ * popularity, ItemKNN; `ts/models/baselines.ts`). The caller disposes it.
+ */
+export function openModel(m: LoadedModel, runtime?: RuntimeLike): ScoringModel {
+  return isBaselineKind(m.config.kind)
+    ? baselineFromWeights(m.config as BaselineConfig, m.items, m.weights)
+    : instantiate(m, runtime);
 }
 
 /** Per-concept user representations `μ` of fold-in rows (`users × K × d`, unit vectors; `z = μ` at evaluation). */

@@ -17,6 +17,7 @@ import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
 import * as evaluation from '../wasm/eval.js';
+import * as itemsim from '../wasm/itemsim.js';
 import * as nn from '../wasm/nn.js';
 import { gemmPeak } from '../wasm/peak.js';
 import * as ranking from '../wasm/ranking.js';
@@ -57,6 +58,11 @@ export const KERNELS = {
   samplingLogProbs: sampling.samplingLogProbs,
   correlationMatrix: stats.correlationMatrix,
   independenceScore: stats.independenceScore,
+  gram: itemsim.gram,
+  easeWeights: itemsim.easeWeights,
+  knnWeights: itemsim.knnWeights,
+  scoreDense: itemsim.scoreDense,
+  scoreSparse: itemsim.scoreSparse,
 } as const;
 
 export type Kernels = typeof KERNELS;

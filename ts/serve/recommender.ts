@@ -8,7 +8,8 @@
  */
 import { type Csr, checkCsr, csrFromRows, csrRows, csrSliceRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
-import { instantiate } from '../models/inspect.js';
+import type { ScoringModel } from '../models/baselines.js';
+import { openModel } from '../models/inspect.js';
 import type { Model } from '../models/types.js';
 import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
@@ -52,13 +53,13 @@ export interface OpenRecommenderOptions {
  * `dispose()` frees the model's tensors.
  */
 export class Recommender {
-  readonly model: Model;
+  readonly model: ScoringModel & Partial<Pick<Model, 'explain'>>;
   private readonly runtime: Runtime;
 
-  constructor(model: Model | LoadedModel, runtime?: RuntimeLike) {
+  constructor(model: ScoringModel | LoadedModel, runtime?: RuntimeLike) {
     checkObject('Recommender', 'model', model, 'a model or a loaded model (loadModel)');
     this.runtime = Runtime.from(runtime);
-    this.model = 'weights' in model ? instantiate(model, this.runtime) : model;
+    this.model = 'weights' in model && 'manifest' in model ? openModel(model, this.runtime) : (model as ScoringModel);
   }
 
   /** Loads a model directory written by `train` (or `tune`'s `best/`) and selects a tfjs backend. */

@@ -4,7 +4,7 @@
  * for cosine) and the concept assignment `c` (`ts/models/item-state.ts`). No TensorFlow.js.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { ModelConfig } from '../models/config.js';
+import { type AnyModelConfig, isBaselineKind, type ModelConfig } from '../models/config.js';
 import { assignConceptsSoft, normalizeRows } from '../models/item-state.js';
 import type { Weights } from '../models/types.js';
 import type { MultLayer, ScoringModel } from './engine.js';
@@ -30,12 +30,17 @@ function need(weights: Weights, name: string, shape: number[]): Float32Array {
  * `shared` (default true) puts the arrays in SharedArrayBuffers for the pool.
  */
 export function scoringModel(
-  m: { config: ModelConfig; items: number; weights: Weights },
+  m: { config: AnyModelConfig; items: number; weights: Weights },
   options: { shared?: boolean } = {},
 ): ScoringModel {
   const shared = options.shared ?? true;
   const M = m.items;
-  const cfg = m.config;
+  if (isBaselineKind(m.config.kind)) {
+    throw new InvalidArgumentError(
+      `the TF.js-free serving engine serves the VAEs; a '${m.config.kind}' model is served through Recommender (openModel)`,
+    );
+  }
+  const cfg = m.config as ModelConfig;
   if (cfg.kind === 'macridvae') {
     const { d, concepts: K, tau } = cfg;
     const cosine = cfg.similarity === 'cosine';

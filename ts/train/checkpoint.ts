@@ -28,7 +28,13 @@ import { type Csr, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import type { MetricTable } from '../eval/evaluator.js';
-import { type ModelConfig, resolveModelConfig, type TrainConfig } from '../models/config.js';
+import {
+  type AnyModelConfig,
+  type BaselineConfig,
+  type ModelConfig,
+  resolveAnyModelConfig,
+  type TrainConfig,
+} from '../models/config.js';
 import type { Weight, Weights } from '../models/types.js';
 import {
   fileError,
@@ -230,13 +236,16 @@ export type { MetricTable };
 export interface Manifest {
   format: 'macridvae-model';
   formatVersion: 1;
-  model: ModelConfig;
-  train: TrainConfig;
+  model: AnyModelConfig;
+  /** The VAEs' training config (absent for the reference models, which are fitted: see `fit`). */
+  train?: TrainConfig;
+  /** Reference models: every candidate of the validation search (`ts/train/fit-baseline.ts`). */
+  fit?: { criterion: string; candidates: { config: BaselineConfig; validation: MetricTable; seconds: number }[] };
   /** Item columns the model scores. */
   items: number;
   dataset: { fingerprint: string; users: number; items: number; validationUsers: number; testUsers: number };
   versions: { macridvae: string; tfjs: string; node: string };
-  /** Epoch of the weights in `weights.mvt` (1-based), chosen on validation NDCG@100. */
+  /** Epoch of the weights in `weights.mvt` (1-based), chosen on validation NDCG@100; 0 for the reference models. */
   bestEpoch: number;
   /** Epochs trained so far. */
   epochs: number;
@@ -249,7 +258,7 @@ export interface Manifest {
 }
 
 /** Flattens a model config into the tensor file's string metadata (so Rust can read it without JSON). */
-export function configMeta(model: ModelConfig, items: number): Record<string, string> {
+export function configMeta(model: AnyModelConfig, items: number): Record<string, string> {
   const meta: Record<string, string> = { format: 'macridvae-weights', items: String(items) };
   for (const [k, v] of Object.entries(model)) meta[`model.${k}`] = Array.isArray(v) ? v.join(',') : String(v);
   return meta;
@@ -284,7 +293,7 @@ export function writeContentAddressed(
 /** Writes a model's weights file (content-addressed, atomically); returns the manifest's `weights` entry. */
 export function saveWeights(
   dir: string,
-  model: ModelConfig,
+  model: AnyModelConfig,
   items: number,
   epoch: number,
   weights: Weights,
@@ -326,7 +335,7 @@ export function readManifest(dir: string): Manifest {
 /** A trained model as stored: its manifest and its named weights (no tfjs needed). */
 export interface LoadedModel {
   manifest: Manifest;
-  config: ModelConfig;
+  config: AnyModelConfig;
   items: number;
   weights: Weights;
 }
@@ -371,9 +380,9 @@ export function loadModel(dir: string): LoadedModel {
   }
   const file = decodeTensorFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
   // Resolved: a model written before a config field existed reads as that field's default.
-  let config: ModelConfig;
+  let config: AnyModelConfig;
   try {
-    config = resolveModelConfig(manifest.model.kind, manifest.model);
+    config = resolveAnyModelConfig(manifest.model.kind, manifest.model);
   } catch (e) {
     throw new ParseError(`${join(dir, MANIFEST_FILE)}: bad 'model': ${(e as Error).message}`);
   }

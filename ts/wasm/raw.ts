@@ -466,6 +466,44 @@ export interface DataExports {
   ): number;
 }
 
+/** Item–item kernels (`crates/macrid-wasm/src/itemsim.rs`): Gram, EASE, ItemKNN, scoring. */
+export interface ItemSimExports {
+  mv_gram(indptr: number, rows: number, indices: number, nnz: number, cols: number, out: number): number;
+  mv_ease_weights(g: number, m: number, lambda: number, double: number, out: number): number;
+  mv_knn_weights(
+    g: number,
+    m: number,
+    k: number,
+    shrink: number,
+    outNbr: number,
+    outSim: number,
+    outCount: number,
+  ): number;
+  mv_score_dense(
+    indptr: number,
+    rows: number,
+    indices: number,
+    nnz: number,
+    m: number,
+    w: number,
+    n: number,
+    out: number,
+  ): number;
+  mv_score_sparse(
+    indptr: number,
+    rows: number,
+    indices: number,
+    nnz: number,
+    m: number,
+    wIndptr: number,
+    wIndices: number,
+    wValues: number,
+    wNnz: number,
+    n: number,
+    out: number,
+  ): number;
+}
+
 /** Every export of the module. Area interfaces are added here as kernels are added. */
 export type RawExports = AbiExports &
   RankingExports &
@@ -473,6 +511,7 @@ export type RawExports = AbiExports &
   BatchExports &
   SamplingExports &
   StatsExports &
+  ItemSimExports &
   ControlExports &
   AnalysisExports &
   DataExports &

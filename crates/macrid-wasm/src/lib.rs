@@ -18,6 +18,7 @@ pub mod batch;
 pub mod control;
 pub mod data;
 pub mod eval;
+pub mod itemsim;
 pub mod kernels;
 pub mod nn;
 pub mod sampling;

@@ -8,7 +8,7 @@
  */
 import { loadDataset } from '../../data/store.js';
 import { evaluate } from '../../eval/evaluator.js';
-import { instantiate } from '../../models/inspect.js';
+import { openModel } from '../../models/inspect.js';
 import { selectBackend } from '../../tf/backend.js';
 import { datasetFingerprint, loadModel } from '../../train/checkpoint.js';
 import { KernelPool } from '../../workers/pool.js';
@@ -63,7 +63,7 @@ export const evalCommand: Command = {
     const datasetMatches = warnings.length === 0;
     await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
-    const model = instantiate(stored, { pool, threads });
+    const model = openModel(stored, { pool, threads });
     try {
       const r = await evaluate((f) => model.score(f), data[split], { ks: [20, 50, 100], batchSize, pool });
       const metrics = Object.fromEntries(REPORTED.map((k) => [k, { mean: r.metrics[k].mean, se: r.metrics[k].se }]));

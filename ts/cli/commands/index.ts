@@ -7,6 +7,7 @@ import { data } from './data.js';
 import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
 import { recommendCommand } from './recommend.js';
+import { reproduceCommand } from './reproduce.js';
 import { serveCommand } from './serve.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
@@ -20,6 +21,7 @@ export const COMMANDS: Command[] = [
   tuneCommand,
   evalCommand,
   recommendCommand,
+  reproduceCommand,
   serveCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),

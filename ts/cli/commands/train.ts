@@ -19,12 +19,22 @@
  * kmeans), then a summary (`bestEpoch`, validation and test
  * metrics of the best epoch, `out`). Otherwise a progress bar on a TTY and one line per epoch.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
+import type { HeldOut } from '../../data/types.js';
 import { InvalidArgumentError, ParseError } from '../../errors.js';
+import { evaluate, type MetricTable } from '../../eval/evaluator.js';
+import type { ScoringModel } from '../../models/baselines.js';
 import {
+  BASELINE_KINDS,
+  type BaselineKind,
   BETA_SCHEDULES,
   type BetaSchedule,
+  EASE_LAMBDAS,
+  isBaselineKind,
+  KNN_KS,
+  KNN_SHRINKS,
   MODEL_KINDS,
   type ModelConfig,
   type ModelKind,
@@ -34,8 +44,10 @@ import {
   trainDefaults,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
+import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
 import { computeInfo } from '../../train/compute.js';
-import { trainModel } from '../../train/trainer.js';
+import { type FitBaselineOptions, fitBaseline } from '../../train/fit-baseline.js';
+import { EVAL_KS, trainModel } from '../../train/trainer.js';
 import { checkOutput } from '../../util/output.js';
 import { KernelPool } from '../../workers/pool.js';
 import {
@@ -75,7 +87,12 @@ const td = (f: (c: TrainConfig) => unknown) => byKind((k) => f(trainDefaults(k))
 export const TRAIN_OPTIONS = {
   data: { type: 'string', value: 'DIR', required: true, description: 'the prepared dataset (macridvae data prepare)' },
   out: { type: 'string', value: 'MODEL_DIR', required: true, description: 'the model directory to write' },
-  model: { type: 'string', value: MODEL_KINDS.join('|'), defaultText: 'macridvae', description: 'the model to train' },
+  model: {
+    type: 'string',
+    value: [...MODEL_KINDS, ...BASELINE_KINDS].join('|'),
+    defaultText: 'macridvae',
+    description: 'the model to train (ease, pop, itemknn: the fitted reference models)',
+  },
   config: {
     type: 'string',
     value: 'FILE',
@@ -219,7 +236,39 @@ export const TRAIN_OPTIONS = {
   threads: THREADS_OPTION,
   backend: BACKEND_OPTION,
   compute: COMPUTE_OPTION,
+  lambda: {
+    type: 'string',
+    value: 'L,L,…',
+    defaultText: EASE_LAMBDAS.join(','),
+    description: 'EASE: the L2 weight λ, or a grid chosen on validation NDCG@100',
+  },
+  precision: {
+    type: 'string',
+    value: 'f32|f64',
+    defaultText: 'f32',
+    description: 'EASE: precision of the items × items solve',
+  },
+  'max-memory': {
+    type: 'string',
+    value: 'BYTES',
+    defaultText: 'half the machine memory',
+    description: 'EASE: memory it may use; refused with both figures when items² does not fit',
+  },
+  neighbours: {
+    type: 'string',
+    value: 'N,N,…',
+    defaultText: KNN_KS.join(','),
+    description: 'ItemKNN: neighbours per item, or a grid chosen on validation NDCG@100',
+  },
+  shrink: {
+    type: 'string',
+    value: 'S,S,…',
+    defaultText: KNN_SHRINKS.join(','),
+    description: 'ItemKNN: shrinkage of the cosine, or a grid chosen on validation NDCG@100',
+  },
 } as const;
+
+const BASELINE_OPTIONS = ['lambda', 'precision', 'max-memory', 'neighbours', 'shrink'] as const;
 
 type Values = Partial<Record<keyof typeof TRAIN_OPTIONS, string | boolean>>;
 
@@ -274,6 +323,51 @@ export function readConfigFile(path: string): ConfigFile {
   return { path, model: (o.model ?? {}) as ConfigFile['model'], train: (o.train ?? {}) as ConfigFile['train'] };
 }
 
+/** A comma-separated list of numbers for --name (each > 0, or >= 0 with `zero`), naming the flag. */
+export function numberList(cmd: string, name: string, v: string, zero = false, integer = false): number[] {
+  return v.split(',').map((w) => {
+    const n = Number(w.trim());
+    if (w.trim() === '' || !Number.isFinite(n) || (zero ? n < 0 : n <= 0) || (integer && !Number.isInteger(n))) {
+      throw new UsageError(
+        `macridvae ${cmd}: --${name} must be a comma-separated list of ${integer ? 'integers' : 'numbers'} ${zero ? '>= 0' : '> 0'} but got '${v}'`,
+      );
+    }
+    return n;
+  });
+}
+
+/** The reference-model fit options from the command line (`train --model ease|pop|itemknn`). */
+export function baselineArgs(
+  cmd: string,
+  kind: BaselineKind,
+  v: Values,
+): Pick<FitBaselineOptions, 'lambdas' | 'precision' | 'maxMemoryBytes' | 'ks' | 'shrinks'> {
+  for (const k of Object.keys(v) as (keyof typeof TRAIN_OPTIONS)[]) {
+    if (v[k] === undefined || v[k] === false) continue;
+    const general = ['data', 'out', 'model', 'force', 'threads', 'backend', 'eval-batch-size', 'seed'];
+    const own =
+      kind === 'ease' ? ['lambda', 'precision', 'max-memory'] : kind === 'itemknn' ? ['neighbours', 'shrink'] : [];
+    if (!general.includes(k) && !own.includes(k) && (k in TRAIN_OPTIONS || k === 'resume')) {
+      throw new UsageError(`macridvae ${cmd}: --${k} does not apply to --model ${kind}`);
+    }
+  }
+  const precision = str(v, 'precision');
+  if (precision !== undefined && precision !== 'f32' && precision !== 'f64') {
+    throw new UsageError(`macridvae ${cmd}: --precision must be f32 or f64 but got '${precision}'`);
+  }
+  const mem = str(v, 'max-memory');
+  const lambda = str(v, 'lambda');
+  const neighbours = str(v, 'neighbours');
+  const shrink = str(v, 'shrink');
+  return {
+    lambdas: lambda === undefined ? undefined : numberList(cmd, 'lambda', lambda),
+    precision: precision as 'f32' | 'f64' | undefined,
+    maxMemoryBytes: mem === undefined ? undefined : numberList(cmd, 'max-memory', mem, false, true)[0],
+    ks: neighbours === undefined ? undefined : numberList(cmd, 'neighbours', neighbours, false, true),
+    shrinks: shrink === undefined ? undefined : numberList(cmd, 'shrink', shrink, true),
+  };
+}
+
 /**
  * The model and training configs from the command line over `--config FILE` when given (validated;
  * errors name the flag's field, or the file).
@@ -281,8 +375,13 @@ export function readConfigFile(path: string): ConfigFile {
 export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; model: ModelConfig; train: TrainConfig } {
   const file = str(v, 'config') === undefined ? undefined : readConfigFile(str(v, 'config') as string);
   const kind = (str(v, 'model') ?? file?.model.kind ?? 'macridvae') as ModelKind;
+  for (const k of BASELINE_OPTIONS) {
+    if (str(v, k) !== undefined) throw new UsageError(`macridvae ${cmd}: --${k} does not apply to --model ${kind}`);
+  }
   if (!MODEL_KINDS.includes(kind)) {
-    throw new UsageError(`macridvae ${cmd}: --model must be one of ${MODEL_KINDS.join(', ')} but got '${kind}'`);
+    throw new UsageError(
+      `macridvae ${cmd}: --model must be one of ${[...MODEL_KINDS, ...BASELINE_KINDS].join(', ')} but got '${kind}'`,
+    );
   }
   const num = (k: keyof typeof TRAIN_OPTIONS) => {
     const s = str(v, k);
@@ -361,7 +460,8 @@ const fmt = (x: number) => x.toFixed(4);
 
 export const train: Command = {
   name: 'train',
-  summary: 'train MacridVAE, β-MultVAE or MultDAE on a prepared dataset; writes a model directory',
+  summary:
+    'train MacridVAE, β-MultVAE or MultDAE (or fit EASE, popularity, ItemKNN) on a prepared dataset; writes a model directory',
   options: TRAIN_OPTIONS,
   async run(argv) {
     const cmd = 'train';
@@ -369,6 +469,7 @@ export const train: Command = {
     const dataDir = need(cmd, 'data', values.data);
     const out = need(cmd, 'out', values.out);
     const threads = threadsOption(cmd, values.threads);
+    if (isBaselineKind(values.model)) return fitCommand(cmd, values.model, values, dataDir, out, threads);
     const cfg = configsFromArgs(cmd, values);
     if (values.resume && values.force)
       throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
@@ -455,3 +556,88 @@ export const train: Command = {
     }
   },
 };
+
+/** Scores the test users with the trained model, records the metrics in its manifest, disposes the model. */
+async function recordTest(
+  out: string,
+  model: ScoringModel,
+  heldout: HeldOut,
+  batchSize: number,
+  pool: KernelPool | undefined,
+): Promise<{ table: MetricTable; users: number }> {
+  const test = await evaluate((f) => model.score(f), heldout, { ks: EVAL_KS, batchSize, pool });
+  const table: MetricTable = Object.fromEntries(
+    Object.entries(test.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]),
+  );
+  const manifest = readManifest(out);
+  const { updated: _, ...rest } = manifest;
+  writeManifest(out, { ...rest, metrics: { ...manifest.metrics, test: table } });
+  model.dispose();
+  return { table, users: test.users };
+}
+
+function printMetrics(validation: MetricTable, test: MetricTable): void {
+  for (const k of ['ndcg@100', 'recall@20', 'recall@50']) {
+    const v = validation[k];
+    const t = test[k];
+    console.log(`  ${k.padEnd(10)} validation ${fmt(v.mean)} ± ${fmt(v.se)}   test ${fmt(t.mean)} ± ${fmt(t.se)}`);
+  }
+}
+
+/** `train --model ease|pop|itemknn`: fit, choose on validation, write the model directory, score test. */
+async function fitCommand(
+  cmd: string,
+  kind: BaselineKind,
+  values: Values & { json?: boolean },
+  dataDir: string,
+  out: string,
+  threads: number,
+): Promise<number> {
+  const fitArgs = baselineArgs(cmd, kind, values);
+  const evalBatchSize = intOption(cmd, 'eval-batch-size', str(values, 'eval-batch-size'), 500, 1);
+  if (!values.force && (existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, MANIFEST_FILE)))) {
+    throw new UsageError(`macridvae ${cmd}: ${out} already holds a model; pass --force to fit a new one over it`);
+  }
+  const data = await loadDataset(dataDir);
+  const json = values.json === true;
+  if (!json) console.log(`fitting ${kind} on ${dataDir} (${data.items} items) → ${out}`);
+  const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+  try {
+    const r = await fitBaseline({
+      kind,
+      data,
+      out,
+      pool,
+      evalBatchSize,
+      ...fitArgs,
+      onCandidate: (c) => {
+        if (json) printJson({ candidate: c.config, validation: c.validation, seconds: c.seconds });
+        else {
+          const { kind: _, ...params } = c.config as unknown as Record<string, unknown>;
+          console.log(
+            `  ${JSON.stringify(params).padEnd(32)} val ndcg@100 ${fmt(c.validation['ndcg@100'].mean)}  ${c.seconds.toFixed(2)} s`,
+          );
+        }
+      },
+    });
+    const test = await recordTest(out, r.model, data.test, evalBatchSize, pool);
+    const testTable = test.table;
+    const summary = {
+      model: r.config,
+      validation: r.validation,
+      test: testTable,
+      testUsers: test.users,
+      seconds: r.seconds,
+      out,
+    };
+    if (json) printJson(summary);
+    else {
+      console.log(`chosen ${JSON.stringify(r.config)} (${r.seconds.toFixed(1)} s)`);
+      printMetrics(r.validation, testTable);
+      console.log(`model written to ${out}`);
+    }
+    return 0;
+  } finally {
+    await pool?.close();
+  }
+}
