@@ -67,7 +67,6 @@ export type {
 } from './experiments/paper.js';
 export { ML_LATEST_SMALL, publishedFor } from './experiments/paper.js';
 export type { ReproduceModel, ReproduceOptions, ReproduceTable, RunResult, TableRow } from './experiments/reproduce.js';
-export { REPRODUCE_MODELS, reproduce, tableMarkdown } from './experiments/reproduce.js';
 export type { BootstrapOptions, PairedTTest } from './experiments/significance.js';
 export { bootstrapCi, pairedTTest, studentTwoSidedP } from './experiments/significance.js';
 export type {
@@ -96,7 +95,7 @@ export {
   sparseBatch,
   topk,
 } from './kernels.js';
-export { selectBackend, trainModel, tune } from './lazy.js';
+export { reproduce, selectBackend, trainModel, tune } from './lazy.js';
 export type { ScoringModel } from './models/baselines.js';
 export { baselineFromWeights, EaseModel, ItemKnnModel, PopularityModel } from './models/baselines.js';
 export type {

@@ -4,6 +4,8 @@
  * forward to; the subpath entries (`macridvae/train`, `macridvae/tune`, `macridvae/models`) export those
  * modules directly.
  */
+
+import type { ReproduceOptions, ReproduceTable } from './experiments/reproduce.js';
 import type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 import type { TrainOptions, TrainResult } from './train/trainer.js';
 import type { TuneOptions, TuneResult } from './tune/tune.js';
@@ -24,4 +26,10 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
 export async function selectBackend(requested?: BackendName, options?: BackendOptions): Promise<BackendInfo> {
   const { selectBackend: select } = await import('./tf/backend.js');
   return select(requested, options);
+}
+
+/** Table 1 over seeds with paired significance (ts/experiments/reproduce.ts `reproduce`; loads TensorFlow.js on first call). */
+export async function reproduce(opts: ReproduceOptions): Promise<ReproduceTable> {
+  const { reproduce: run } = await import('./experiments/reproduce.js');
+  return run(opts);
 }

@@ -63,7 +63,7 @@ test('serve: listens on 127.0.0.1, answers by ids with titles, SIGTERM drains an
     await new Promise((r) => setTimeout(r, 2000));
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
-    sock.end(raw.slice(10));
+    sock.write(raw.slice(10));
     await closed;
     t.regex(answer, /^HTTP\/1\.1 200 /);
     t.is(await exited, 0, stderr);

@@ -10,7 +10,7 @@
  *   path or URL, never a Node stack, never a temporary path, nothing left behind.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -104,13 +104,22 @@ test.serial(
 
 test.serial('rule 4: without --data, ids are not silently column numbers', async (t) => {
   const f = await setup(t);
-  const r = cli(['recommend', '--model', f.model, '--items', '1,2']);
+  // A self-contained model directory (items.json, issue 13) answers by the dataset's own ids.
+  const ids = readFileSync(join(f.ds, 'item_ids.txt'), 'utf8').trim().split('\n');
+  const own = cli(['recommend', '--model', f.model, '--items', ids.slice(0, 2).join(','), '--k', '3', '--json']);
+  t.is(own.code, 0, own.stderr);
+  t.true(JSON.parse(own.stdout).items.every((x: { id: string }) => ids.includes(x.id)));
+  // A model directory written before items.json: ids need --data, or --column-ids asked for.
+  const old = join(f.dir, 'old-model');
+  cpSync(f.model, old, { recursive: true });
+  rmSync(join(old, 'items.json'));
+  const r = cli(['recommend', '--model', old, '--items', '1,2']);
   t.is(r.code, 2);
   t.regex(r.stderr, /--data DIR \(the model's dataset\) is needed to read item ids; pass --column-ids/);
-  const c = cli(['recommend', '--model', f.model, '--items', '1,2', '--column-ids', '--k', '3', '--json']);
+  const c = cli(['recommend', '--model', old, '--items', '1,2', '--column-ids', '--k', '3', '--json']);
   t.is(c.code, 0, c.stderr);
   t.true(JSON.parse(c.stdout).items.every((x: { id: string }) => /^\d+$/.test(x.id)));
-  const both = cli(['recommend', '--model', f.model, '--data', f.ds, '--items', '1', '--column-ids']);
+  const both = cli(['recommend', '--model', old, '--data', f.ds, '--items', '1', '--column-ids']);
   t.is(both.code, 2);
 });
 

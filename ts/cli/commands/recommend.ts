@@ -16,12 +16,13 @@
  * `--json`: one object per user `{user, historyItems, unknownItems, items: [{id, score, title?, concept?,
  * share?}], concepts?, fallback?}`.
  */
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Recommendation } from '../../serve/service.js';
 import { openRecommender } from '../../serve/service.js';
 import { readUsers } from '../../serve/stream.js';
+import { fileError } from '../../util/fs.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, THREADS_OPTION, threadsOption, UsageError } from '../args.js';
 import { ALLOW_OTHER_DATA, COLUMN_IDS_OPTION } from '../model-view.js';
@@ -109,12 +110,14 @@ export const recommendCommand: Command = {
     const batchSize = intOption(cmd, 'batch-size', values['batch-size'], 256, 1);
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     try {
+      const warnings: string[] = [];
       const data = await openCatalogData(
         cmd,
         values.model,
         values.data,
         values['column-ids'],
         values['allow-other-data'],
+        warnings,
       );
       const rec = await openRecommender(values.model, { pool, data, batchSize });
       if (values.explain && rec.model.kind !== 'macridvae') {
@@ -132,11 +135,17 @@ export const recommendCommand: Command = {
         const [r] = await rec.recommend([{ user: 'user', items: ids }], options);
         const out = r as Recommendation & { user: string };
         const known = new Set(ids).size;
-        if (values.json) printJson(record(out, known));
+        if (values.json) printJson({ ...record(out, known), ...(warnings.length > 0 ? { warnings } : {}) });
         else print(out, known);
         return 0;
       }
       const input = values.input as string;
+      try {
+        // Name the user's path for a folder or a missing file, before the stream starts.
+        if (statSync(input).isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR', path: input });
+      } catch (e) {
+        throw fileError(e, 'read', input);
+      }
       // A CSV header: a first line whose item field is no item id and starts like a word.
       const users = readUsers(input, { isHeader: (f) => rec.columnOf(f[1]) === undefined && /^[A-Za-z_]/.test(f[1]) });
       // Known distinct ids per user, in input order (results come back in the same order).

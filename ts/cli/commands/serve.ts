@@ -41,18 +41,21 @@ export async function openCatalogData(
   data: string | undefined,
   columnIds: boolean,
   allowOther: boolean,
+  /** Receives the warnings of --allow-other-data (for --json output). */
+  warnings: string[] = [],
 ): Promise<Dataset | undefined> {
   const own = existsSync(join(model, CATALOG_FILE));
   if (!own) requireIdSource(cmd, data, columnIds);
   if (data === undefined) return undefined;
   const ds = await loadDataset(data);
   const m = readManifest(model);
-  checkSameDataset(
+  const said = checkSameDataset(
     cmd,
     { dir: model, fingerprint: m.dataset?.fingerprint, items: m.items },
     { dir: data, fingerprint: datasetFingerprint(ds), items: ds.itemIds.length },
     allowOther,
   );
+  if (Array.isArray(said)) warnings.push(...said);
   return own ? undefined : ds;
 }
 
