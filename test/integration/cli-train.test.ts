@@ -98,7 +98,7 @@ test.serial('usage errors name the flag (exit 2)', (t) => {
   t.is(JSON.parse(a.stdout).error.message, 'macridvae train: --data is required');
   const b = cli(['train', '--data', data, '--out', join(root, 'x'), '--model', 'vae']);
   t.is(b.code, 2);
-  t.regex(b.stderr, /--model must be one of macridvae, multvae, multdae but got 'vae'/);
+  t.regex(b.stderr, /--model must be one of macridvae, multvae, multdae, ease, pop, itemknn but got 'vae'/);
   const c = cli(['train', '--data', data, '--out', join(root, 'x'), '--model', 'multvae', '--tau', '0.2']);
   t.is(c.code, 2);
   t.regex(c.stderr, /--tau does not apply to --model multvae/);
