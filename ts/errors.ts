@@ -35,6 +35,31 @@ export class BackendUnavailableError extends MacridError {}
 /** A worker of the pool died or could not run the task. */
 export class WorkerError extends MacridError {}
 
+/**
+ * An output path that this call may not write: it holds something macridvae did not create (or
+ * created as another kind of output), it is an input of the same call, or replacing it needs `force`.
+ * The message says what is there.
+ */
+export class OutputConflictError extends MacridError {}
+
+/** Another process is writing the same output (the message names its pid, host and start time). */
+export class LockedError extends MacridError {}
+
+/**
+ * A file-system operation failed on a path the caller gave (permission denied, missing, a directory
+ * where a file was expected, …): `path` is that path (never a temporary one), `code` the system code.
+ */
+export class FileAccessError extends MacridError {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The numeric kinds used by the Rust core's status codes (see `crates/macrid-core/src/error.rs`). */
 export const KERNEL_ERROR_KINDS = {
   1: 'InvalidArgument',
@@ -75,6 +100,8 @@ const ERROR_CLASSES: Record<string, new (message: string) => MacridError> = {
   WasmTrapError,
   BackendUnavailableError,
   WorkerError,
+  OutputConflictError,
+  LockedError,
 };
 
 export function serializeError(e: unknown): SerializedError {

@@ -135,12 +135,16 @@ export type { OpenRecommenderOptions, RecommendOptions, UserRecommendations } fr
 export { Recommender } from './serve/recommender.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
+// Output ownership, one writer per output, crash-safe model directories (issue 11).
 export type {
   Checkpoint,
   CheckpointState,
+  EpochCommit,
   LoadedModel,
   Manifest as ModelManifest,
   MetricTable,
+  ModelDirOptions,
+  ResumePoint,
   TensorFile,
 } from './train/checkpoint.js';
 export {
@@ -148,8 +152,10 @@ export {
   decodeTensorFile,
   encodeTensorFile,
   loadModel,
+  ModelDirWriter,
   readManifest as readModelManifest,
   readTensorFile,
+  writeContentAddressed,
 } from './train/checkpoint.js';
 export type { AdamOptions, AdamState } from './train/optimizer.js';
 export { Adam } from './train/optimizer.js';
@@ -161,6 +167,17 @@ export type { Observation, Param, ParamValue, Point, Space, TpeOptions } from '.
 export { checkSpace, samplePrior, suggest, TPE_DEFAULTS } from './tune/tpe.js';
 export type { TrialRecord, TuneOptions, TuneResult } from './tune/tune.js';
 export { runPoints, tune } from './tune/tune.js';
+export type { LockInfo, OutputCheck, OutputKind, OutputLock } from './util/output.js';
+export {
+  checkOutput,
+  lockOutput,
+  MARKER_FILE,
+  OUTPUT_KINDS,
+  outputKind,
+  requireReplaceable,
+  writeMarker,
+  writeOutputDir,
+} from './util/output.js';
 export { Rng } from './util/rng.js';
 export { VERSION } from './version.js';
 export type {

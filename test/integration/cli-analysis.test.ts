@@ -59,9 +59,13 @@ test('traverse --json: B distinct items of the start concept with increasing val
   t.is(u.code, 0, u.stderr);
   t.regex(u.stdout, /^start: component 0 of a user with 4 items; concept \d/);
   t.regex(u.stdout, /Item \d+/);
-  const bad = cli(['traverse', '--model', model, '--item', '1', '--dim', '99']);
+  const bad = cli(['traverse', '--model', model, '--column-ids', '--item', '1', '--dim', '99']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--dim must be < 16/);
+  // Without --data, ids are never silently taken as column numbers (issue 11, rule 4).
+  const noData = cli(['traverse', '--model', model, '--item', '1', '--dim', '1']);
+  t.is(noData.code, 2);
+  t.regex(noData.stderr, /--data DIR \(the model's dataset\) is needed to read item ids; pass --column-ids/);
 });
 
 test('analyze writes report.md embedding its figures; categories from the dataset genres', (t) => {

@@ -110,9 +110,10 @@ test.serial('usage errors name the flag (exit 2)', (t) => {
   t.regex(g.stderr, /'softmax' passed to resolveTrainConfig\(\) must be one of full, sampled but got 'approx'/);
   mkdirSync(join(root, 'exists'), { recursive: true });
   writeFileSync(join(root, 'exists', 'manifest.json'), '{}');
-  const f = cli(['train', '--data', data, '--out', join(root, 'exists'), ...SMALL]);
-  t.is(f.code, 2);
-  t.regex(f.stderr, /already holds a model; pass --resume to continue it or --force/);
+  // A manifest.json that macridvae did not write is not a model to continue or replace (issue 11, rule 1).
+  const f = cli(['train', '--data', data, '--out', join(root, 'exists'), ...SMALL, '--force']);
+  t.is(f.code, 1);
+  t.regex(f.stderr, /was not written by macridvae as a model directory \(it holds 1 entry: manifest\.json\)/);
   const e = cli(['eval', '--model', join(root, 'nothing'), '--data', data]);
   t.is(e.code, 1);
   t.regex(e.stderr, /is not a model directory/);

@@ -57,7 +57,9 @@ test.serial('tune --json: one record per trial, then the best trial with test me
   t.is(summary.trials, 3);
   t.is(summary.best['ndcg@100'], Math.max(...lines.slice(0, 3).map((l) => l['ndcg@100'])));
   t.true(summary.test['ndcg@100'].mean >= 0);
-  t.true(existsSync(join(out, 'best', 'weights.mvt')));
+  t.true(
+    existsSync(join(out, 'best', JSON.parse(readFileSync(join(out, 'best', 'manifest.json'), 'utf8')).weights.file)),
+  );
   const runs = JSON.parse(readFileSync(join(out, 'runs.json'), 'utf8'));
   t.is(runs.length, 3);
   t.regex(runs[0].method, /^MacridVAE \(K(=1|>1)\)$/);

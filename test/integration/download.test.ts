@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { downloadDataset } from '../../ts/data/download.js';
 import { extractZip, listZip } from '../../ts/data/zip.js';
+import { OutputConflictError } from '../../ts/errors.js';
 import { Rng } from '../helpers/random.js';
 import { tempDir } from '../helpers/tmp.js';
 import { makeZip } from '../helpers/zip.js';
@@ -219,4 +220,26 @@ test('zip reader: refuses links, absolute names and damaged data; reads stored a
   const bad = join(dir, 'bad');
   mkdirSync(bad);
   await t.throwsAsync(extractZip(write('damaged.zip', damaged), bad), { message: /fails its CRC-32 check/ });
+});
+
+test("issue 11, rule 1: an archive already in OUT is the user's: used when it verifies, never deleted; a different one is refused and kept", async (t) => {
+  const { zip, ratings } = fixture();
+  const { base, log } = await serve(t, { zip });
+  const out = tempDir(t);
+  writeFileSync(join(out, 'ml-latest-small.zip'), zip);
+  const r = await downloadDataset({ name: 'ml-latest-small', out, baseUrl: base });
+  t.is(readFileSync(join(out, 'ml-latest-small', 'ratings.csv'), 'utf8'), ratings);
+  t.is(r.fetched, 0);
+  t.false(
+    log.some((l) => l.url === '/ml-latest-small.zip'),
+    'the archive was not downloaded again',
+  );
+  t.true(readFileSync(join(out, 'ml-latest-small.zip')).equals(zip), "the user's archive is still there");
+  const other = tempDir(t);
+  writeFileSync(join(other, 'ml-latest-small.zip'), 'not the archive');
+  await t.throwsAsync(downloadDataset({ name: 'ml-latest-small', out: other, baseUrl: base }), {
+    instanceOf: OutputConflictError,
+    message: /exists but its MD5 is not the expected/,
+  });
+  t.is(readFileSync(join(other, 'ml-latest-small.zip'), 'utf8'), 'not the archive');
 });

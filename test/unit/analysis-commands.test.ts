@@ -118,14 +118,20 @@ test.serial('traverse --user-items --concept prints a Figure-3-like table; usage
   await t.throwsAsync(cmd.run(['--model', 'x', '--data', 'y', '--item', 'nope', '--dim', '1']), {
     message: /--item: item 'nope'/,
   });
-  // without --data, items are named by column number and no titles are printed
-  const plain = await capture(() => cmd.run(['--model', 'x', '--item', '17', '--dim', '3', '--steps', '3', '--json']));
+  // without --data, ids are never taken as column numbers unless asked for (issue 11, rule 4)
+  await t.throwsAsync(cmd.run(['--model', 'x', '--item', '17', '--dim', '3']), { message: /--column-ids/ });
+  // with --column-ids, items are named by column number and no titles are printed
+  const plain = await capture(() =>
+    cmd.run(['--model', 'x', '--column-ids', '--item', '17', '--dim', '3', '--steps', '3', '--json']),
+  );
   const pj = JSON.parse(plain.out);
   t.is(pj.items.length, 3);
   t.true(pj.items.every((x: { id: string; title?: string }) => /^\d+$/.test(x.id) && x.title === undefined));
-  await t.throwsAsync(cmd.run(['--model', 'x', '--item', 'm1', '--dim', '12']), { message: /--dim must be < 12/ });
+  await t.throwsAsync(cmd.run(['--model', 'x', '--column-ids', '--item', 'm1', '--dim', '12']), {
+    message: /--dim must be < 12/,
+  });
   await t.throwsAsync(cmd.run(['--model', 'x', '--user-items', 'm1', '--dim', '1']), { message: /needs --concept/ });
-  await t.throwsAsync(cmd.run(['--model', 'x', '--item', '1', '--dim', '1', '--steps', '500']), {
+  await t.throwsAsync(cmd.run(['--model', 'x', '--column-ids', '--item', '1', '--dim', '1', '--steps', '500']), {
     instanceOf: InvalidArgumentError,
     message: /'steps' must be <=/,
   });

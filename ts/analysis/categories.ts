@@ -4,6 +4,7 @@
  * without one is unknown (left out of the alignment).
  */
 import { alignItemMetadata, readItemMetadata } from '../data/metadata.js';
+import { InvalidArgumentError } from '../errors.js';
 import { type Categories, NO_CATEGORY } from './macro.js';
 
 export interface CategoryFile extends Categories {
@@ -33,6 +34,8 @@ export function readCategories(path: string, itemIds: string[]): CategoryFile {
  * first genre; an item without genres is unknown. Names are in order of first appearance.
  */
 export function categoriesFromGenres(genres: string[][]): Categories {
+  if (!Array.isArray(genres))
+    throw new InvalidArgumentError(`'genres' passed to categoriesFromGenres() must be an array`);
   const labels = new Uint32Array(genres.length).fill(NO_CATEGORY);
   const names: string[] = [];
   const index = new Map<string, number>();

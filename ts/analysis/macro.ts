@@ -7,6 +7,7 @@
 import type { Csr } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
 import { kernels } from '../runtime/kernels.js';
+import { checkObject } from '../validate.js';
 import type { Alignment, Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
 
@@ -100,6 +101,7 @@ export function conceptAlignment(itemConcept: Uint32Array, concepts: number, cat
 }
 
 export function analyzeMacro(input: MacroInput): MacroAnalysis {
+  checkObject('analyzeMacro', 'input', input);
   const { space, tau } = input;
   const similarity = input.similarity ?? 'cosine';
   const asg = kernels.assignConcepts({ ...space, tau, similarity });

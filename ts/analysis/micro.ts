@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { kernels } from '../runtime/kernels.js';
 import { Rng } from '../util/rng.js';
+import { checkObject } from '../validate.js';
 import type { ConceptSpace } from '../wasm/control.js';
 
 /** Users' concept components `μ_u^(k)`: `users × concepts × d`, row-major. */
@@ -45,6 +46,7 @@ export interface MicroInput {
 }
 
 export function analyzeMicro(input: MicroInput): MicroAnalysis {
+  checkObject('analyzeMicro', 'input', input);
   const { space } = input;
   const { items, d } = space;
   if (items < 2) throw new InvalidArgumentError(`analyzeMicro() needs at least 2 items but got ${items}`);

@@ -9,6 +9,7 @@ import { traverse } from '../control/traverse.js';
 import type { Csr } from '../csr.js';
 import { MacridError } from '../errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
+import { checkObject } from '../validate.js';
 import type { Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace, TraverseResult } from '../wasm/control.js';
 import type { KernelPool } from '../workers/pool.js';
@@ -78,6 +79,7 @@ export interface AnalysisResult {
 }
 
 export async function analyze(input: AnalyzeInput): Promise<AnalysisResult> {
+  checkObject('analyze', 'input', input);
   const { space, tau } = input;
   const macro = analyzeMacro({ space, tau, x: input.x, categories: input.categories, similarity: input.similarity });
   const innerMacro = input.inner

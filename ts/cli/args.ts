@@ -12,6 +12,7 @@
  *                `min(2, cores)`; a string option's parser `default` is shown as is
  *   required     shown without brackets in the usage line (the command checks it and names it)
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -149,6 +150,21 @@ export function intOption(command: string, name: string, value: string | undefin
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) {
     throw new UsageError(`macridvae ${command}: --${name} must be an integer >= ${min} but got '${value}'`);
+  }
+  return n;
+}
+
+/**
+ * `--threads N`: worker threads, default min(2, cores). More threads than the machine has cores only
+ * add memory (one WASM instance each) and contention, so a larger value is capped at the core count,
+ * with a note on stderr (rule: options that size resources are checked against the machine).
+ */
+export function threadsOption(command: string, value: string | undefined): number {
+  const cores = availableParallelism();
+  const n = intOption(command, 'threads', value, Math.min(2, cores), 1);
+  if (n > cores) {
+    console.error(`macridvae ${command}: --threads ${n} capped at ${cores}, the number of cores of this machine`);
+    return cores;
   }
   return n;
 }

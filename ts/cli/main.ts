@@ -5,6 +5,7 @@
  * progress bars on stderr. Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import { MacridError } from '../errors.js';
+import { systemErrorOf } from '../util/fs.js';
 import { VERSION } from '../version.js';
 import { type Command, commandLines, helpOf, resolveCommand, suggestion, UsageError, usageOf } from './args.js';
 import { COMMANDS } from './commands/index.js';
@@ -50,7 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     return await command.run(rest);
-  } catch (e) {
+  } catch (caught) {
+    // A path error (permission, missing file, a directory for a file, no space) is the user's to fix:
+    // its message names the path, and no stack is printed.
+    const e = systemErrorOf(caught) ?? caught;
     const err = e instanceof Error ? e : new Error(String(e));
     if (json) process.stdout.write(`${JSON.stringify({ error: { name: err.name, message: err.message } })}\n`);
     if (e instanceof UsageError) {

@@ -14,9 +14,10 @@ import { loadDataset } from '../data/store.js';
 import { InvalidArgumentError } from '../errors.js';
 import { itemEmbeddings, prototypes, userConcepts } from '../models/inspect.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
-import { loadModel } from '../train/checkpoint.js';
+import { datasetFingerprint, loadModel } from '../train/checkpoint.js';
 import type { Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
+import { UsageError } from './args.js';
 
 export interface ModelView {
   /** A name for reports (e.g. the model directory's base name). */
@@ -31,6 +32,8 @@ export interface ModelView {
   prototypeInit?: 'random' | 'kmeans';
   /** Users' concept components `μ_u^(k)` (evaluation mode) for a batch of users over the item columns. */
   encode(x: Csr): Promise<UserComponents>;
+  /** Fingerprint of the dataset the model was trained on (`datasetFingerprint`), when known. */
+  datasetFingerprint?: string;
 }
 
 export interface DatasetView {
@@ -42,6 +45,8 @@ export interface DatasetView {
   titles?: (string | undefined)[];
   /** Item categories (first genre) when the dataset has genres. */
   categories?: Categories;
+  /** The dataset's fingerprint (`datasetFingerprint`), when known. */
+  fingerprint?: string;
 }
 
 export type OpenModel = (modelDir: string) => Promise<ModelView>;
@@ -55,7 +60,77 @@ export async function openData(dir: string): Promise<DatasetView> {
     itemIds: ds.itemIds,
     titles: ds.itemTitles?.map((x) => (x === '' ? undefined : x)),
     categories: ds.itemGenres ? categoriesFromGenres(ds.itemGenres) : undefined,
+    fingerprint: datasetFingerprint(ds),
   };
+}
+
+/** The option that lets a command use a model with a dataset other than its own (then with a warning). */
+export const ALLOW_OTHER_DATA = {
+  'allow-other-data': {
+    type: 'boolean',
+    default: false,
+    description: "use --data even when it is not the model's dataset (a warning instead of an error)",
+  },
+} as const;
+
+/** `--column-ids`: without `--data`, item ids are column numbers (asked for, never implied). */
+export const COLUMN_IDS_OPTION = {
+  'column-ids': {
+    type: 'boolean',
+    default: false,
+    description: 'without --data: item ids are the column numbers',
+  },
+} as const;
+
+/**
+ * Rule: a model is used only with the data it was trained on. Compares the dataset fingerprint the
+ * model stores with the given dataset's: a different one is refused (its columns may be other items),
+ * unless `allow` (`--allow-other-data`), which turns it into a warning, returned for the output (`--json`
+ * carries it as `warnings`) and printed on stderr.
+ */
+export function checkSameDataset(
+  cmd: string,
+  model: { dir: string; fingerprint?: string; items: number },
+  data: { dir: string; fingerprint?: string; items: number },
+  allow: boolean,
+): string[] {
+  const problems: string[] = [];
+  if (model.items !== data.items) {
+    problems.push(
+      `the model in ${model.dir} scores ${model.items} items but the dataset ${data.dir} has ${data.items}`,
+    );
+  } else if (
+    model.fingerprint !== undefined &&
+    data.fingerprint !== undefined &&
+    model.fingerprint !== data.fingerprint
+  ) {
+    problems.push(
+      `${data.dir} is not the dataset the model in ${model.dir} was trained on (dataset fingerprint ${data.fingerprint.slice(0, 12)}… ≠ the model's ${model.fingerprint.slice(0, 12)}…): its item columns may stand for other items`,
+    );
+  }
+  if (problems.length === 0) return [];
+  if (!allow || model.items !== data.items) {
+    const hint = model.items !== data.items ? '' : '; pass --allow-other-data to use it anyway';
+    throw new InvalidArgumentError(`macridvae ${cmd}: ${problems[0]}${hint}`);
+  }
+  const warnings = problems.map((p) => `${p} (used anyway: --allow-other-data)`);
+  for (const w of warnings) console.error(`warning: ${w}`);
+  return warnings;
+}
+
+/**
+ * Rule: ids are never silently reinterpreted. Without `--data`, item ids can only be column numbers,
+ * which the user must ask for with `--column-ids`.
+ */
+export function requireIdSource(cmd: string, data: string | undefined, columnIds: boolean): void {
+  if (data === undefined && !columnIds) {
+    throw new UsageError(
+      `macridvae ${cmd}: --data DIR (the model's dataset) is needed to read item ids; pass --column-ids to give column numbers instead`,
+    );
+  }
+  if (data !== undefined && columnIds) {
+    throw new UsageError(`macridvae ${cmd}: --column-ids and --data exclude each other`);
+  }
 }
 
 /** Item ids when no dataset is given: the column numbers. */
@@ -85,6 +160,7 @@ export async function openModel(dir: string, backend: BackendName = 'auto'): Pro
     tau: stored.config.tau,
     similarity: stored.config.similarity,
     prototypeInit: stored.config.prototypeInit,
+    datasetFingerprint: stored.manifest.dataset?.fingerprint,
     async encode(x: Csr): Promise<UserComponents> {
       if (!ready) ready = selectBackend(backend);
       await ready;

@@ -17,8 +17,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError, MacridError } from '../errors.js';
-import { writeDirAtomic } from '../util/fs.js';
+import { InvalidArgumentError, MacridError, OutputConflictError } from '../errors.js';
+import { fileError, writeDirAtomic } from '../util/fs.js';
+import { describeContents, lockOutput } from '../util/output.js';
 import { extractZip } from './zip.js';
 
 export const DEFAULT_BASE_URL = 'https://files.grouplens.org/datasets/movielens/';
@@ -87,14 +88,24 @@ function get(url: URL, headers: Record<string, string>, redirects = 5): Promise<
       ok(res);
     });
     req.on('timeout', () => req.destroy(new MacridError(`${url}: no response for 60 s`)));
-    req.on('error', fail);
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      fail(
+        e instanceof MacridError
+          ? e
+          : new MacridError(`cannot reach ${url}: ${e.code ? `${e.code} ` : ''}${e.message}`, { cause: e }),
+      ),
+    );
   });
 }
 
 async function fetchText(url: URL): Promise<{ status: number; text: string }> {
   const res = await get(url, {});
   const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
+  try {
+    for await (const c of res) chunks.push(c as Buffer);
+  } catch (e) {
+    throw new MacridError(`${url}: the connection broke (${(e as Error).message})`, { cause: e });
+  }
   return { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') };
 }
 
@@ -153,14 +164,29 @@ async function transfer(
 
 /** Downloads, verifies and extracts one GroupLens archive (see the module doc). */
 export async function downloadDataset(options: DownloadOptions): Promise<DownloadResult> {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(
+      `'options' passed to downloadDataset() must be an object but got ${String(options)}`,
+    );
+  }
   const info = DOWNLOADS[options.name];
   if (!info) {
     throw new InvalidArgumentError(
       `'name' passed to downloadDataset() must be one of ${Object.keys(DOWNLOADS).join(', ')} but got '${options.name}'`,
     );
   }
+  const md5 = options.md5?.toLowerCase();
+  if (md5 !== undefined && !/^[0-9a-f]{32}$/.test(md5)) {
+    throw new InvalidArgumentError(`'md5' passed to downloadDataset() must be 32 hex digits but got '${options.md5}'`);
+  }
   const base = options.baseUrl ?? process.env.MACRIDVAE_DATA_BASE_URL ?? DEFAULT_BASE_URL;
-  const url = new URL(info.file, base.endsWith('/') ? base : `${base}/`);
+  let url: URL;
+  try {
+    url = new URL(info.file, base.endsWith('/') ? base : `${base}/`);
+  } catch {
+    throw new InvalidArgumentError(`'baseUrl' passed to downloadDataset() is not a URL: '${base}'`);
+  }
+  client(url);
   const outDir = resolve(options.out ?? 'data');
   const dest = join(outDir, options.name);
   if (existsSync(join(dest, MARKER))) {
@@ -168,13 +194,32 @@ export async function downloadDataset(options: DownloadOptions): Promise<Downloa
     return { ...rec, dir: dest, reused: true, fetched: 0, resumed: 0 };
   }
   if (existsSync(dest)) {
-    throw new InvalidArgumentError(`${dest} exists but was not made by 'data download'; move it away first`);
+    throw new OutputConflictError(
+      `${dest} exists but was not made by 'data download' (it holds ${describeContents(dest)}); move it away first`,
+    );
   }
-  await mkdir(outDir, { recursive: true });
-  let md5 = options.md5?.toLowerCase();
-  if (md5 !== undefined && !/^[0-9a-f]{32}$/.test(md5)) {
-    throw new InvalidArgumentError(`'md5' passed to downloadDataset() must be 32 hex digits but got '${options.md5}'`);
+  try {
+    await mkdir(outDir, { recursive: true });
+  } catch (e) {
+    throw fileError(e, 'create', outDir);
   }
+  const lock = lockOutput(dest);
+  try {
+    return await fetchAndExtract(options, info, url, md5, outDir, dest);
+  } finally {
+    lock.release();
+  }
+}
+
+async function fetchAndExtract(
+  options: DownloadOptions,
+  info: { file: string },
+  url: URL,
+  md5In: string | undefined,
+  outDir: string,
+  dest: string,
+): Promise<DownloadResult> {
+  let md5 = md5In;
   if (md5 === undefined) {
     const md5Url = new URL(`${info.file}.md5`, url);
     const r = await fetchText(md5Url);
@@ -190,8 +235,15 @@ export async function downloadDataset(options: DownloadOptions): Promise<Downloa
   const part = `${archive}.part`;
   let fetched = 0;
   let resumedCount = 0;
-  if (existsSync(archive) && (await fileDigest(archive, 'md5')) !== md5) rmSync(archive);
-  if (!existsSync(archive)) {
+  // An archive already there is the user's (or an earlier --keep-archive): used when it verifies,
+  // never deleted.
+  const preExisting = existsSync(archive);
+  if (preExisting && (await fileDigest(archive, 'md5')) !== md5) {
+    throw new OutputConflictError(
+      `${archive} exists but its MD5 is not the expected ${md5}; move it away (macridvae does not delete files it did not write)`,
+    );
+  }
+  if (!preExisting) {
     const attempts = Math.max(1, options.attempts ?? 4);
     let lastError: unknown;
     for (let a = 0; a < attempts; a++) {
@@ -243,6 +295,6 @@ export async function downloadDataset(options: DownloadOptions): Promise<Downloa
     await rm(stage, { recursive: true, force: true });
     await writeFile(join(tmp, MARKER), `${JSON.stringify(result, null, 2)}\n`);
   });
-  if (!options.keepArchive) rmSync(archive, { force: true });
+  if (!options.keepArchive && !preExisting) rmSync(archive, { force: true });
   return result;
 }

@@ -14,6 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { writeDirAtomic } from '../util/fs.js';
+import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
 import { checkInt, checkNumber } from '../validate.js';
 import { VERSION } from '../version.js';
 import {
@@ -113,7 +114,7 @@ export function preparedOptions(o: PrepareOptions): PreparedOptions {
     skipInvalid: o.skipInvalid ?? false,
     minUserItems: checkInt(fn, 'minUserItems', o.minUserItems ?? 5, 1),
     minItemUsers: checkInt(fn, 'minItemUsers', o.minItemUsers ?? 0, 0),
-    heldoutUsers: heldout === 'auto' ? 'auto' : checkInt(fn, 'heldoutUsers', heldout, 0),
+    heldoutUsers: heldout === 'auto' ? 'auto' : checkInt(fn, 'heldoutUsers', heldout, 1),
     split,
     seed,
     testProp,
@@ -240,6 +241,7 @@ export async function writeDataset(
   meta?: { titles: string[]; genres: string[][] },
 ): Promise<DatasetManifest> {
   return writeDirAtomic(out, async (tmp) => {
+    writeMarker(tmp, 'dataset');
     const files: DatasetManifest['files'] = {};
     const put = async (name: string, chunks: Uint8Array[]) => {
       const h = createHash('sha256');
@@ -283,6 +285,9 @@ export async function writeDataset(
  */
 export async function prepareDataset(options: PrepareOptions): Promise<PrepareResult> {
   const t0 = performance.now();
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(`'options' passed to prepareDataset() must be an object but got ${String(options)}`);
+  }
   if (typeof options.input !== 'string' || options.input === '') {
     throw new InvalidArgumentError(`'input' passed to prepareDataset() must be a path`);
   }
@@ -293,14 +298,32 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   const inputs = resolveInput(options.input);
   const meta = metadataSpec(options, inputs);
   const out = resolve(options.out);
-  if (existsSync(out) && !options.force) {
-    const manifest = await checkExisting(out, opts, inputs, meta);
-    const s = (performance.now() - t0) / 1000;
-    return { dir: out, manifest, reused: true, seconds: { read: s, split: 0, write: 0, total: s } };
+  const lock = lockOutput(out);
+  try {
+    const state = checkOutput(options.out, 'dataset', {
+      option: 'output',
+      force: options.force,
+      inputs: [options.input, ...inputs.files, meta?.path, meta?.uGenre],
+    });
+    if (state === 'owned' && !options.force) {
+      const manifest = await checkExisting(out, opts, inputs, meta);
+      const s = (performance.now() - t0) / 1000;
+      return { dir: out, manifest, reused: true, seconds: { read: s, split: 0, write: 0, total: s } };
+    }
+    return await build(options, opts, inputs, meta, out, t0);
+  } finally {
+    lock.release();
   }
-  if (existsSync(out) && !statSync(out).isDirectory()) {
-    throw new InvalidArgumentError(`output '${options.out}' exists and is not a directory`);
-  }
+}
+
+async function build(
+  options: PrepareOptions,
+  opts: PreparedOptions,
+  inputs: InputFiles,
+  meta: MetaSpec,
+  out: string,
+  t0: number,
+): Promise<PrepareResult> {
   // A dedicated instance: its memory (hundreds of MB for large inputs) is released with it.
   const inst = new WasmInstance();
   let parts: SplitParts;

@@ -5,10 +5,11 @@
  * work.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, MacridError, ParseError } from '../errors.js';
+import { withFileErrors } from '../util/fs.js';
 import { RatingsReader, type ReaderOptions, type ReaderStats } from '../wasm/data.js';
 import type { WasmInstance } from '../wasm/raw.js';
 
@@ -50,6 +51,51 @@ function sortedMatching(dir: string, re: RegExp): string[] {
  * `ratings.dat` or `u.data`).
  */
 export function resolveInput(input: string): InputFiles {
+  const found = withFileErrors('read', input, () => findInput(input));
+  for (const f of found.files) checkTextFile(f, f === found.path ? input : f);
+  return found;
+}
+
+/** Compressed or binary formats recognized by their first bytes (what to do instead is in the message). */
+const SIGNATURES: Array<[number[], string, string]> = [
+  [[0x1f, 0x8b], 'gzip', 'decompress it first (gunzip FILE)'],
+  [[0x50, 0x4b, 0x03, 0x04], 'zip archive', "extract it first (unzip FILE), or use 'macridvae data download'"],
+  [[0x42, 0x5a, 0x68], 'bzip2', 'decompress it first (bunzip2 FILE)'],
+  [[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], 'xz', 'decompress it first (unxz FILE)'],
+  [[0x28, 0xb5, 0x2f, 0xfd], 'zstd', 'decompress it first (unzstd FILE)'],
+  [[0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], '7-zip archive', 'extract it first'],
+  [[0xff, 0xfe], 'UTF-16 text', 'convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8 FILE)'],
+  [[0xfe, 0xff], 'UTF-16 text', 'convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8 FILE)'],
+];
+
+/**
+ * Refuses a ratings file that is compressed or binary (the text parser would report a confusing
+ * line error, or count every line invalid): looks at its first 4 KiB. `shown` names it as the user did.
+ */
+export function checkTextFile(path: string, shown = path): void {
+  const head = Buffer.alloc(4096);
+  const n = withFileErrors('read', shown, () => {
+    const fd = openSync(path, 'r');
+    try {
+      return readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  });
+  const b = head.subarray(0, n);
+  for (const [sig, what, todo] of SIGNATURES) {
+    if (b.length >= sig.length && sig.every((x, i) => b[i] === x)) {
+      throw new ParseError(
+        `${shown}: this looks like ${what} data, not a text ratings file: ${todo.replace('FILE', shown)}`,
+      );
+    }
+  }
+  if (b.includes(0)) {
+    throw new ParseError(`${shown}: this looks like a binary file (it holds NUL bytes), not a text ratings file`);
+  }
+}
+
+function findInput(input: string): InputFiles {
   const path = resolve(input);
   if (!existsSync(path)) throw new InvalidArgumentError(`input '${input}' does not exist`);
   const st = statSync(path);

@@ -13,7 +13,8 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, ParseError } from '../errors.js';
-import { writeDirAtomic } from '../util/fs.js';
+import { writeOutputDir } from '../util/output.js';
+import { checkObject, checkPath } from '../validate.js';
 import type { SplitMatrix, SplitParts } from '../wasm/data.js';
 import type { WasmInstance } from '../wasm/raw.js';
 import { readRatingsFiles } from './read.js';
@@ -52,40 +53,59 @@ async function writeLines(path: string, emit: (push: (s: string) => void) => voi
   await Promise.race([once(ws, 'finish'), failed]);
 }
 
-/** Writes the pro_sg files of dataset directory `dir` into `out` (atomically: a new directory). */
-export async function exportReference(dir: string, out: string): Promise<{ files: string[]; dir: string }> {
+/**
+ * Writes the pro_sg files of dataset directory `dir` into `out` (atomically: a new directory). An
+ * existing `out` is replaced only when it is an earlier export and `options.force` is set; `out` may
+ * not be the dataset itself nor contain it.
+ */
+export async function exportReference(
+  dir: string,
+  out: string,
+  options: { force?: boolean } = {},
+): Promise<{ files: string[]; dir: string }> {
+  if (typeof dir !== 'string' || dir === '') {
+    throw new InvalidArgumentError(`'dir' passed to exportReference() must be a path but got ${String(dir)}`);
+  }
+  if (typeof out !== 'string' || out === '') {
+    throw new InvalidArgumentError(`'out' passed to exportReference() must be a path but got ${String(out)}`);
+  }
   readManifest(dir);
+  const files = await writeOutputDir(out, 'export', { option: 'output', force: options.force, inputs: [dir] }, (tmp) =>
+    writeExport(dir, tmp),
+  );
+  return { files, dir: out };
+}
+
+async function writeExport(dir: string, tmp: string): Promise<string[]> {
   const matrices = loadMatrices(dir);
   const itemIds = readFileSync(join(dir, 'item_ids.txt'));
   if (itemIds.length > 0 && itemIds[itemIds.length - 1] !== 10) {
     throw new ParseError(`${join(dir, 'item_ids.txt')}: must end with a line break`);
   }
   const files: string[] = ['unique_sid.txt'];
-  await writeDirAtomic(out, async (tmp) => {
-    await writeFile(join(tmp, 'unique_sid.txt'), itemIds);
-    for (const name of MATRICES) {
-      const m = matrices[name];
-      const order = readOrderFile(join(dir, `${name}.order`));
-      if (order.length !== m.indices.length) {
-        throw new ParseError(
-          `${join(dir, `${name}.order`)}: ${order.length} entries but the matrix has ${m.indices.length}`,
-        );
-      }
-      const rows = m.indptr.length - 1;
-      const userAt = new Uint32Array(m.indices.length);
-      for (let r = 0; r < rows; r++) userAt.fill(m.users[r], m.indptr[r], m.indptr[r + 1]);
-      const file = REFERENCE_FILE_OF[name];
-      files.push(file);
-      await writeLines(join(tmp, file), (push) => {
-        push('uid,sid\n');
-        for (let t = 0; t < order.length; t++) {
-          const p = order[t];
-          push(`${userAt[p]},${m.indices[p]}\n`);
-        }
-      });
+  await writeFile(join(tmp, 'unique_sid.txt'), itemIds);
+  for (const name of MATRICES) {
+    const m = matrices[name];
+    const order = readOrderFile(join(dir, `${name}.order`));
+    if (order.length !== m.indices.length) {
+      throw new ParseError(
+        `${join(dir, `${name}.order`)}: ${order.length} entries but the matrix has ${m.indices.length}`,
+      );
     }
-  });
-  return { files, dir: out };
+    const rows = m.indptr.length - 1;
+    const userAt = new Uint32Array(m.indices.length);
+    for (let r = 0; r < rows; r++) userAt.fill(m.users[r], m.indptr[r], m.indptr[r + 1]);
+    const file = REFERENCE_FILE_OF[name];
+    files.push(file);
+    await writeLines(join(tmp, file), (push) => {
+      push('uid,sid\n');
+      for (let t = 0; t < order.length; t++) {
+        const p = order[t];
+        push(`${userAt[p]},${m.indices[p]}\n`);
+      }
+    });
+  }
+  return files;
 }
 
 /**
@@ -165,6 +185,8 @@ function firstAppearance(...lists: Uint32Array[]): Uint32Array {
 
 /** Reads a pro_sg directory into a split (user ids are the `uid` numbers: the raw ids are not in it). */
 export async function importReference(inst: WasmInstance, dir: string): Promise<SplitParts> {
+  checkObject('importReference', 'inst', inst, 'a WasmInstance');
+  checkPath('importReference', 'dir', dir);
   const itemIds = readFileSync(join(dir, 'unique_sid.txt'), 'utf8').split('\n');
   if (itemIds[itemIds.length - 1] === '') itemIds.pop();
   const nItems = itemIds.length;

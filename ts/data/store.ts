@@ -31,6 +31,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Csr } from '../csr.js';
 import { InvalidArgumentError, MacridError, ParseError } from '../errors.js';
+import { checkPath } from '../validate.js';
 import { u32FromLE } from '../wasm/data.js';
 import type { HeldOut, SplitData } from './types.js';
 
@@ -229,6 +230,7 @@ export function readOrderFile(path: string): Uint32Array {
 
 /** Reads and checks `manifest.json`. */
 export function readManifest(dir: string): DatasetManifest {
+  checkPath('readManifest', 'dir', dir);
   const path = join(dir, 'manifest.json');
   if (!existsSync(path)) throw new InvalidArgumentError(`${dir} is not a dataset directory (no manifest.json)`);
   let m: DatasetManifest;
@@ -304,6 +306,7 @@ export async function loadDataset(dir: string): Promise<Dataset> {
 
 /** Synchronous {@link loadDataset}. */
 export function loadDatasetSync(dir: string): Dataset {
+  checkPath('loadDataset', 'dir', dir);
   const manifest = readManifest(dir);
   const m = loadMatrices(dir);
   const userIds = readLines(join(dir, 'user_ids.txt'));
@@ -340,6 +343,7 @@ const indexCache = new WeakMap<string[], Map<string, number>>();
 
 /** The inverse of an id list (raw id → index), built once per list. */
 export function indexOf(ids: string[]): Map<string, number> {
+  if (!Array.isArray(ids)) throw new InvalidArgumentError(`'ids' passed to indexOf() must be an array of ids`);
   let m = indexCache.get(ids);
   if (!m) {
     m = new Map();

@@ -10,12 +10,13 @@
  * different request is refused unless `force`.
  */
 import { once } from 'node:events';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { writeDirAtomic } from '../util/fs.js';
-import { checkInt } from '../validate.js';
+import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
+import { checkInt, checkObject, checkPath } from '../validate.js';
 import { SynthGenerator, type SynthOptions } from '../wasm/data.js';
 import { WasmInstance } from '../wasm/raw.js';
 
@@ -86,6 +87,8 @@ function request(o: SynthesizeOptions): Record<string, unknown> {
 
 /** Generates a synthetic dataset directory (or reuses an identical one). */
 export async function synthesize(options: SynthesizeOptions): Promise<SynthesizeResult> {
+  checkObject('synthesize', 'options', options);
+  checkPath('synthesize', 'out', options.out);
   const t0 = performance.now();
   const fn = 'synthesize';
   if (!(SYNTH_PRESETS as readonly string[]).includes(options.preset)) {
@@ -98,7 +101,24 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const out = resolve(options.out);
   const req = request(options);
   const metaPath = join(out, 'synth.json');
-  if (existsSync(out) && !options.force) {
+  const lock = lockOutput(out);
+  try {
+    return await generate(options, out, req, metaPath, batch, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function generate(
+  options: SynthesizeOptions,
+  out: string,
+  req: ReturnType<typeof request>,
+  metaPath: string,
+  batch: number,
+  t0: number,
+): Promise<SynthesizeResult> {
+  const state = checkOutput(options.out, 'synthetic', { option: 'output', force: options.force });
+  if (state === 'owned' && !options.force) {
     let prev: { request?: unknown; summary?: SynthSummary } | undefined;
     try {
       prev = JSON.parse(readFileSync(metaPath, 'utf8'));
@@ -118,6 +138,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const gen = new SynthGenerator(inst, { ...options, seed: options.seed ?? 98765 });
   try {
     return await writeDirAtomic(out, async (tmp) => {
+      writeMarker(tmp, 'synthetic');
       const ratings = new Sink(join(tmp, 'ratings.csv'));
       const intentions = new Sink(join(tmp, 'user_intentions.csv'));
       await ratings.write(Buffer.from('userId,movieId,rating,timestamp\n'));

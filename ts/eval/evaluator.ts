@@ -14,7 +14,7 @@ import { type Csr, checkCsr, csrRows, csrSliceRows } from '../csr.js';
 import type { HeldOut } from '../data/types.js';
 import { InvalidArgumentError, MacridError } from '../errors.js';
 import { kernels } from '../runtime/kernels.js';
-import { checkInt } from '../validate.js';
+import { checkInt, checkMemory } from '../validate.js';
 import { checkKs, type RankingMetricsArgs, type RankingMetricsResult } from '../wasm/eval.js';
 import type { KernelPool } from '../workers/pool.js';
 import type { BatchScorer, EvalResult, MetricSummary, PerUserMetrics } from './types.js';
@@ -108,6 +108,15 @@ export async function evaluate(
   const batchSize = checkInt(fn, 'batchSize', options.batchSize ?? DEFAULT_EVAL_BATCH, 1);
   const allKs = [...new Set([...ndcgKs, ...recallKs])].sort((a, b) => a - b);
   const nk = allKs.length;
+  // One dense score block per batch in flight (plus the one being scored).
+  checkMemory(
+    fn,
+    'batchSize',
+    batchSize,
+    Math.min(batchSize, users) * items * 4 * ((options.pool ? options.pool.threads + 1 : 0) + 1),
+    `the dense score blocks of ${Math.min(batchSize, users)} users × ${items} items`,
+    true,
+  );
 
   const ndcg = new Float64Array(users * nk);
   const recall = new Float64Array(users * nk);

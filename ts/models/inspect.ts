@@ -17,6 +17,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { kernels } from '../runtime/kernels.js';
 import type { RuntimeLike } from '../runtime/runtime.js';
 import type { LoadedModel } from '../train/checkpoint.js';
+import { checkObject } from '../validate.js';
 import type { MacridVaeConfig } from './config.js';
 import { createModel } from './index.js';
 import type { Model } from './types.js';
@@ -29,10 +30,18 @@ export interface Matrix {
 }
 
 function macrid(fn: string, m: LoadedModel): MacridVaeConfig {
+  loaded(fn, m);
   if (m.config.kind !== 'macridvae') {
     throw new InvalidArgumentError(`${fn}() needs a MacridVAE model but got a '${m.config.kind}' model`);
   }
   return m.config;
+}
+
+/** Refuses anything but a loaded model (`loadModel`) with the typed error. */
+function loaded(fn: string, m: LoadedModel): void {
+  checkObject(fn, 'm', m, 'a loaded model (loadModel)');
+  checkObject(fn, 'm.config', m.config, 'a model config');
+  checkObject(fn, 'm.weights', m.weights, 'named weights');
 }
 
 function weight(fn: string, m: LoadedModel, name: string): Matrix {
@@ -86,6 +95,7 @@ export function conceptAssignment(m: LoadedModel): Matrix {
 
 /** A tfjs model holding the loaded weights (the caller disposes it; needs a tfjs backend, see `selectBackend`). */
 export function instantiate(m: LoadedModel, runtime?: RuntimeLike): Model {
+  loaded('instantiate', m);
   const model = createModel(m.config, m.items, { seed: 0, runtime });
   model.setWeights(m.weights);
   return model;

@@ -13,7 +13,7 @@ import type { Model } from '../models/types.js';
 import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { type LoadedModel, loadModel } from '../train/checkpoint.js';
-import { checkInt } from '../validate.js';
+import { checkInt, checkMemory, checkObject } from '../validate.js';
 
 export interface RecommendOptions {
   /** Items per user, ≥ 1. Default 10. */
@@ -56,6 +56,7 @@ export class Recommender {
   private readonly runtime: Runtime;
 
   constructor(model: Model | LoadedModel, runtime?: RuntimeLike) {
+    checkObject('Recommender', 'model', model, 'a model or a loaded model (loadModel)');
     this.runtime = Runtime.from(runtime);
     this.model = 'weights' in model ? instantiate(model, this.runtime) : model;
   }
@@ -83,6 +84,14 @@ export class Recommender {
     const fn = 'Recommender.recommend';
     const k = checkInt(fn, 'k', options.k ?? 10, 1, this.items);
     const batchSize = checkInt(fn, 'batchSize', options.batchSize ?? 500, 1);
+    checkMemory(
+      fn,
+      'batchSize',
+      batchSize,
+      batchSize * this.items * 4 * 2,
+      `score blocks of ${batchSize} users × ${this.items} items`,
+      true,
+    );
     const explain = options.explain ?? false;
     if (explain && !this.model.explain) {
       throw new InvalidArgumentError(

@@ -4,22 +4,42 @@
  * - the tensor file (`*.mvt`): a self-describing little-endian container of named float32 tensors plus
  *   string metadata, readable without a JSON parser (the Rust reader is `macrid_core::tensorfile`);
  * - the model directory: `manifest.json` (config, dataset fingerprint, versions, best epoch, metrics)
- *   and `weights.mvt` (the best epoch's weights; its metadata repeats the model config as key/values);
+ *   and `weights-<sha8>.mvt` (the best epoch's weights, named by the first 8 hex digits of their
+ *   SHA-256; its metadata repeats the model config as key/values);
  * - the training checkpoint `checkpoint.mvt` in the same directory: the latest epoch's weights, Adam's
- *   step and moments, and the trainer's state as JSON metadata, in one file so one rename commits it.
+ *   step and moments, and the trainer's state as JSON metadata (including which weights file holds
+ *   the best epoch), in one file so one rename commits it.
  *
- * Every file is written atomically: to a temporary file in the same directory, fsync'd, then renamed.
+ * **Crash safety** ({@link ModelDirWriter}; the protocol of git's objects and refs): files are never
+ * rewritten in place. Each epoch writes a new content-addressed weights file (when the epoch is the
+ * best), then the checkpoint, the log and last `manifest.json`, each to a temporary file that is
+ * fsync'd and renamed. Renaming the manifest is the commit point of a loadable model: it names a
+ * weights file that is already complete, and weights files are deleted only once neither the manifest
+ * nor the checkpoint names them. A new directory is built as a temporary sibling and renamed into
+ * place at its first commit. So whenever a run is killed, the directory is absent (nothing committed
+ * yet), or loadable (the manifest's weights verify) and resumable (`checkpoint.mvt`); temporaries a
+ * killed run left are removed by the next writer.
  */
 
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Csr, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
 import type { MetricTable } from '../eval/evaluator.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig } from '../models/config.js';
 import type { Weight, Weights } from '../models/types.js';
+import {
+  fileError,
+  makeStagingDir,
+  removeStaleTempsIn,
+  replaceDirSync,
+  withFileErrors,
+  writeFileAtomicSync,
+} from '../util/fs.js';
+import { checkOutput, lockOutput, type OutputLock, writeMarker } from '../util/output.js';
+import { checkArray, checkObject, checkPath } from '../validate.js';
 
 export const TENSOR_MAGIC = 'MVTENSOR';
 export const TENSOR_END = 'MVTEND\0\0';
@@ -28,9 +48,12 @@ export const TENSOR_FORMAT_VERSION = 1;
 export const DTYPE_F32 = 1;
 
 export const MANIFEST_FILE = 'manifest.json';
+/** The weights file of directories written before content-addressed names (still read). */
 export const WEIGHTS_FILE = 'weights.mvt';
 export const CHECKPOINT_FILE = 'checkpoint.mvt';
 export const LOG_FILE = 'train.jsonl';
+/** Weights files this package writes into a model directory: `weights.mvt` or `weights-<sha8>.mvt`. */
+const WEIGHTS_RE = /^weights(?:-[0-9a-f]{8})?\.mvt$/;
 
 /** A tensor file's content: string metadata and named tensors, both in file order. */
 export interface TensorFile {
@@ -40,17 +63,7 @@ export interface TensorFile {
 
 /** Writes `bytes` to `path` atomically (temporary file, fsync, rename). */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, bytes);
 }
 
 const pad4 = (n: number) => (4 - (n % 4)) % 4;
@@ -60,6 +73,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
 /** Serializes a tensor file (layout: `docs/model-format.md`). */
 export function encodeTensorFile(file: TensorFile): Uint8Array {
+  checkObject('encodeTensorFile', 'file', file, '{meta, tensors}');
+  checkObject('encodeTensorFile', 'file.meta', file.meta);
+  checkObject('encodeTensorFile', 'file.tensors', file.tensors);
   const enc = new TextEncoder();
   const metaEntries = Object.entries(file.meta).map(([k, v]) => [enc.encode(k), enc.encode(v)] as const);
   const tensors = Object.entries(file.tensors).map(([name, w]) => {
@@ -110,6 +126,7 @@ export function encodeTensorFile(file: TensorFile): Uint8Array {
 
 /** Parses a tensor file; `source` names it in errors (which give the byte offset). */
 export function decodeTensorFile(buf: Uint8Array, source: string): TensorFile {
+  checkArray<Uint8Array>('decodeTensorFile', 'buf', buf, Uint8Array);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dec = new TextDecoder('utf-8', { fatal: true });
   let o = 0;
@@ -182,13 +199,15 @@ export function readTensorFile(path: string): TensorFile {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new InvalidArgumentError(`cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    const f = fileError(e, 'read', path);
+    throw f instanceof Error && f !== e ? f : new InvalidArgumentError(`cannot read ${path}: ${String(e)}`);
   }
   return decodeTensorFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
 }
 
 /** A hex SHA-256 over the split's matrices: the same data gives the same fingerprint, any change another. */
 export function datasetFingerprint(data: SplitData): string {
+  checkObject('datasetFingerprint', 'data', data, 'split data {items, train, validation, test}');
   const h = createHash('sha256');
   const add = (name: string, m: Csr) => {
     h.update(`${name}:${csrRows(m)}x${m.cols}:`);
@@ -234,7 +253,33 @@ export function configMeta(model: ModelConfig, items: number): Record<string, st
   return meta;
 }
 
-/** Writes a model's weights file atomically; returns the manifest's `weights` entry for it. */
+/** The SHA-256 (hex) of `bytes`. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Writes `bytes` as `STEM-<sha8>EXT` in `dir` (atomically; skipped when that file already exists) and
+ * returns its manifest entry. Content-addressed names let a new version be written beside the one the
+ * manifest names, so the manifest's rename commits the switch (see the module doc). Model-directory
+ * files that change over a run (weights; any other per-epoch file) go through this.
+ */
+export function writeContentAddressed(
+  dir: string,
+  stem: string,
+  ext: string,
+  bytes: Uint8Array,
+): { file: string; bytes: number; sha256: string } {
+  checkPath('writeContentAddressed', 'dir', dir);
+  checkArray<Uint8Array>('writeContentAddressed', 'bytes', bytes, Uint8Array);
+  const sha256 = sha256Hex(bytes);
+  const file = `${stem}-${sha256.slice(0, 8)}${ext}`;
+  const path = join(dir, file);
+  if (!existsSync(path) || sha256Hex(readFileSync(path)) !== sha256) writeFileAtomicSync(path, bytes);
+  return { file, bytes: bytes.length, sha256 };
+}
+
+/** Writes a model's weights file (content-addressed, atomically); returns the manifest's `weights` entry. */
 export function saveWeights(
   dir: string,
   model: ModelConfig,
@@ -243,18 +288,18 @@ export function saveWeights(
   weights: Weights,
 ): Manifest['weights'] {
   const bytes = encodeTensorFile({ meta: { ...configMeta(model, items), epoch: String(epoch) }, tensors: weights });
-  writeFileAtomic(join(dir, WEIGHTS_FILE), bytes);
-  return { file: WEIGHTS_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return writeContentAddressed(dir, 'weights', '.mvt', bytes);
 }
 
-/** Writes `manifest.json` atomically (stamping `updated`). */
+/** Writes `manifest.json` atomically (stamping `updated`): the commit point of a model directory. */
 export function writeManifest(dir: string, manifest: Omit<Manifest, 'updated'>): Manifest {
   const full: Manifest = { ...manifest, updated: new Date().toISOString() };
-  writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
+  writeFileAtomicSync(join(dir, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
   return full;
 }
 
 export function readManifest(dir: string): Manifest {
+  checkPath('readManifest', 'dir', dir);
   const path = join(dir, MANIFEST_FILE);
   let text: string;
   try {
@@ -284,15 +329,42 @@ export interface LoadedModel {
   weights: Weights;
 }
 
-/** Reads a model directory written by `macridvae train` (see `docs/model-format.md`). */
+/** Says how to recover a model directory whose weights cannot be used, when its checkpoint can. */
+function recoveryHint(dir: string): string {
+  if (!existsSync(join(dir, CHECKPOINT_FILE))) return '';
+  try {
+    loadCheckpoint(dir);
+  } catch {
+    return '';
+  }
+  return `; its training checkpoint ${CHECKPOINT_FILE} is intact: run 'macridvae train --resume --data DATA --out ${dir}' with the run's options to finish it`;
+}
+
+/** Reads a model directory written by `macridvae train` (see `docs/model-format.md`); verifies the weights. */
 export function loadModel(dir: string): LoadedModel {
-  const manifest = readManifest(dir);
+  if (typeof dir !== 'string' || dir === '') {
+    throw new InvalidArgumentError(`'dir' passed to loadModel() must be a path but got ${String(dir)}`);
+  }
+  let manifest: Manifest;
+  try {
+    manifest = readManifest(dir);
+  } catch (e) {
+    const hint = recoveryHint(dir);
+    if (!hint) throw e;
+    throw new InvalidArgumentError(`${(e as Error).message}${hint}`);
+  }
   const path = join(dir, manifest.weights.file);
-  const buf = readFileSync(path);
-  const sha = createHash('sha256').update(buf).digest('hex');
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    const f = fileError(e, 'read', path);
+    throw new ParseError(`${(f as Error).message}${recoveryHint(dir)}`, { cause: e });
+  }
+  const sha = sha256Hex(buf);
   if (sha !== manifest.weights.sha256) {
     throw new ParseError(
-      `${path}: SHA-256 ${sha} does not match the manifest's ${manifest.weights.sha256} (a partial write?)`,
+      `${path}: SHA-256 ${sha} does not match the manifest's ${manifest.weights.sha256} (a partial write?)${recoveryHint(dir)}`,
     );
   }
   const file = decodeTensorFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
@@ -324,6 +396,8 @@ export interface CheckpointState {
   history: unknown[];
   /** How batch order and noise are drawn: a function of (seed, epoch) and (seed, step), so no generator state is stored. */
   rng: { seed: number; scheme: 'counter-v1' };
+  /** The weights file holding the best epoch (absent in checkpoints of older builds and before a best epoch). */
+  bestWeights?: Manifest['weights'];
 }
 
 const ADAM_PREFIX = 'adam.';
@@ -338,7 +412,7 @@ export function saveCheckpoint(
   const tensors: Weights = { ...weights };
   for (const [k, w] of Object.entries(adam.moments)) tensors[`${ADAM_PREFIX}${k}`] = w;
   const meta = { format: 'macridvae-checkpoint', state: JSON.stringify(state), 'adam.step': String(adam.step) };
-  writeFileAtomic(join(dir, CHECKPOINT_FILE), encodeTensorFile({ meta, tensors }));
+  writeFileAtomicSync(join(dir, CHECKPOINT_FILE), encodeTensorFile({ meta, tensors }));
 }
 
 export interface Checkpoint {
@@ -364,4 +438,195 @@ export function loadCheckpoint(dir: string): Checkpoint {
     else weights[k] = w as Weight;
   }
   return { state, weights, adam: { step: Number(f.meta['adam.step']), moments } };
+}
+
+/** What one epoch commits to a model directory (see {@link ModelDirWriter.commit}). */
+export interface EpochCommit {
+  /** The manifest without `weights` and `updated` (the writer fills them). */
+  manifest: Omit<Manifest, 'weights' | 'updated'>;
+  /** The trainer's state after the epoch (`bestWeights` is filled by the writer). */
+  state: CheckpointState;
+  /** The latest weights and Adam's state. */
+  weights: Weights;
+  adam: { step: number; moments: Weights };
+  /** The best epoch's weights when this epoch is the new best. */
+  best?: Weights;
+  /** The per-epoch records so far: `train.jsonl` is rewritten from them (one JSON object a line). */
+  log: unknown[];
+}
+
+/** What a resumed writer found in the directory. */
+export interface ResumePoint {
+  checkpoint: Checkpoint;
+  /** The best epoch's weights (undefined before any best epoch). */
+  best?: Weights;
+}
+
+export interface ModelDirOptions {
+  /** Continue the run in `out` (its checkpoint must exist). */
+  resume?: boolean;
+  /** Replace an existing model directory at `out`. */
+  force?: boolean;
+  /** Paths the run reads (the dataset directory): `out` may not be one of them nor contain one. */
+  inputs?: Array<string | undefined>;
+  /**
+   * Files to place in a new directory before it appears (`name → bytes`), e.g. item ids: written once,
+   * they appear atomically with the first commit. Files that change per epoch go through
+   * {@link writeContentAddressed} and the manifest instead.
+   */
+  files?: Record<string, string | Uint8Array>;
+}
+
+/**
+ * Writes a model directory crash-safely (see the module doc): holds the output's lock, builds a new
+ * directory in a temporary sibling until the first {@link commit}, then commits every epoch in place
+ * in the order weights → checkpoint → log → manifest, and removes the weights files nobody names.
+ */
+export class ModelDirWriter {
+  private dir: string;
+  private staged: boolean;
+  private bestRef: Manifest['weights'] | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly out: string,
+    private readonly lock: OutputLock,
+    dir: string,
+    staged: boolean,
+    readonly resumed?: ResumePoint,
+  ) {
+    this.dir = dir;
+    this.staged = staged;
+    this.bestRef = resumed?.checkpoint.state.bestWeights;
+  }
+
+  /**
+   * Opens `out` for a run: a fresh one (refused when `out` holds a model, unless `force`; refused
+   * when it holds anything else) or, with `resume`, the continuation of the run whose checkpoint is
+   * there. Takes `out`'s lock (a second writer is refused).
+   */
+  static open(out: string, opts: ModelDirOptions = {}): ModelDirWriter {
+    if (typeof out !== 'string' || out === '') {
+      throw new InvalidArgumentError(`'out' passed to trainModel() must be a path but got ${String(out)}`);
+    }
+    if (opts.resume && opts.force) throw new InvalidArgumentError("'resume' and 'force' exclude each other");
+    const lock = lockOutput(out);
+    try {
+      const state = checkOutput(out, 'model', { option: 'output', force: opts.force, inputs: opts.inputs });
+      if (opts.resume) {
+        removeStaleTempsIn(out);
+        const ck = join(out, CHECKPOINT_FILE);
+        if (state !== 'owned' || !existsSync(ck)) throw new InvalidArgumentError(`cannot resume: ${ck} does not exist`);
+        const checkpoint = loadCheckpoint(out);
+        const w = new ModelDirWriter(out, lock, out, false, { checkpoint });
+        (w.resumed as ResumePoint).best = w.readBest(checkpoint);
+        return w;
+      }
+      if (state === 'owned' && !opts.force) {
+        throw new InvalidArgumentError(
+          `${out} already holds a model; pass --resume (resume: true) to continue its run or --force (force: true) to train a new one over it`,
+        );
+      }
+      const staging = makeStagingDir(out);
+      withFileErrors('write', out, () => {
+        writeMarker(staging, 'model');
+        for (const [name, bytes] of Object.entries(opts.files ?? {})) writeFileAtomicSync(join(staging, name), bytes);
+      });
+      return new ModelDirWriter(out, lock, staging, true);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** The best weights named by the checkpoint (older checkpoints: the manifest's, if it verifies). */
+  private readBest(ck: Checkpoint): Weights | undefined {
+    const s = ck.state;
+    if (s.bestEpoch <= 0) return undefined;
+    const ref = s.bestWeights;
+    if (ref) {
+      const path = join(this.out, ref.file);
+      const buf = withFileErrors('read', path, () => readFileSync(path));
+      if (sha256Hex(buf) !== ref.sha256) {
+        throw new ParseError(`${path}: SHA-256 does not match the checkpoint's; the model directory is damaged`);
+      }
+      return decodeTensorFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path).tensors;
+    }
+    try {
+      const stored = loadModel(this.out);
+      this.bestRef = stored.manifest.weights;
+      return stored.weights;
+    } catch {
+      // An older build died between weights.mvt and manifest.json: its weights.mvt is the epoch after the
+      // checkpoint, which the resumed run replays (deterministically) and rewrites; until then the
+      // checkpoint's own weights stand in.
+      return ck.weights;
+    }
+  }
+
+  /** Where files of the run go now (a temporary sibling of `out` until the first commit). */
+  get path(): string {
+    return this.dir;
+  }
+
+  /** Whether a best epoch's weights are committed (else pass them as `best` to the next commit). */
+  get hasBest(): boolean {
+    return this.bestRef !== undefined;
+  }
+
+  /**
+   * Commits one epoch (see the class doc); returns the manifest written. Before any best epoch (a
+   * warm-up), only the checkpoint and the log are written: the directory is then resumable, and
+   * loadable from the first best epoch on.
+   */
+  commit(c: EpochCommit): Manifest | undefined {
+    if (this.closed) throw new InvalidArgumentError('ModelDirWriter.commit() after close()');
+    const dir = this.dir;
+    const manifest = withFileErrors('write', this.out, () => {
+      if (c.best) {
+        const m = c.manifest;
+        this.bestRef = saveWeights(dir, m.model, m.items, m.bestEpoch, c.best);
+      }
+      const state: CheckpointState = this.bestRef ? { ...c.state, bestWeights: this.bestRef } : c.state;
+      saveCheckpoint(dir, state, c.weights, c.adam);
+      writeFileAtomicSync(join(dir, LOG_FILE), c.log.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      return this.bestRef ? writeManifest(dir, { ...c.manifest, weights: this.bestRef }) : undefined;
+    });
+    if (this.staged) {
+      withFileErrors('create', this.out, () => replaceDirSync(dir, this.out));
+      this.dir = this.out;
+      this.staged = false;
+    }
+    this.collect();
+    return manifest;
+  }
+
+  /** Rewrites `manifest.json` (e.g. adding test metrics) keeping the committed weights. */
+  updateManifest(update: (m: Manifest) => Omit<Manifest, 'updated'>): Manifest {
+    const m = readManifest(this.dir);
+    return withFileErrors('write', this.out, () => writeManifest(this.dir, update(m)));
+  }
+
+  /** Removes weights files neither the manifest nor the checkpoint names, and stale temporaries. */
+  private collect(): void {
+    const keep = new Set<string>();
+    if (this.bestRef) keep.add(this.bestRef.file);
+    try {
+      keep.add(readManifest(this.dir).weights.file);
+    } catch {
+      return;
+    }
+    for (const name of readdirSync(this.dir)) {
+      if (WEIGHTS_RE.test(name) && !keep.has(name)) rmSync(join(this.dir, name), { force: true });
+    }
+    removeStaleTempsIn(this.dir);
+  }
+
+  /** Releases the lock; a directory never committed is removed (`out` is left as it was). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.staged) rmSync(this.dir, { recursive: true, force: true });
+    this.lock.release();
+  }
 }

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
 import type { Weights } from '../models/types.js';
-import { checkNumber } from '../validate.js';
+import { checkNumber, checkObject } from '../validate.js';
 
 export interface AdamOptions {
   lr: number;
@@ -37,6 +37,7 @@ export class Adam {
   private readonly v = new Map<string, { shape: number[]; data: Float32Array }>();
 
   constructor(options: AdamOptions) {
+    checkObject('Adam', 'options', options, '{lr, …}');
     this.lr = checkNumber('Adam', 'lr', options.lr, 0);
     this.beta1 = checkNumber('Adam', 'beta1', options.beta1 ?? 0.9, 0, 1);
     this.beta2 = checkNumber('Adam', 'beta2', options.beta2 ?? 0.999, 0, 1);

@@ -4,8 +4,9 @@
  * {@link Trainer.trainEpoch} (Adam over shuffled minibatches of training users, β from the schedule),
  * {@link Trainer.validateEpoch} (validation NDCG@100 by the evaluator of `ts/eval/`; the best epoch
  * kept, early stopping after `patience` epochs without improvement) and {@link Trainer.saveCheckpoint}
- * (when a model directory is given: the best weights `weights.mvt` + `manifest.json` and the latest
- * state `checkpoint.mvt` — weights, Adam moments, step, epoch, history — written atomically, so
+ * (when a model directory is given: the best weights `weights-<sha8>.mvt` + `manifest.json` and the
+ * latest state `checkpoint.mvt` — weights, Adam moments, step, epoch, history — committed by
+ * `ModelDirWriter` (`checkpoint.ts`: crash-safe, one writer, never over what it did not create), so
  * `resume` continues a run killed at any point exactly as if it had not stopped), and at the end
  * {@link Trainer.test}: the best weights on the test users, written into the manifest once.
  *
@@ -18,8 +19,6 @@
  * Randomness is counter-based: epoch e's batch order is drawn from `(seed, e)` and step t's noise from
  * `(seed, t)`, so the checkpoint needs no generator state and a resumed run is bit-for-bit the same run.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, csrGatherRows, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
@@ -32,22 +31,19 @@ import { lap } from '../models/profile.js';
 import type { EpochNote, LossTerms, Model, Weights } from '../models/types.js';
 import { kernels } from '../runtime/kernels.js';
 import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
+import { checkOutput } from '../util/output.js';
 import { Rng } from '../util/rng.js';
+import { checkMemory, checkObject } from '../validate.js';
 import { VERSION } from '../version.js';
 import type { SampledNegatives } from '../wasm/nn.js';
 import { DEFAULT_ALPHA } from '../wasm/sampling.js';
 import {
-  CHECKPOINT_FILE,
   type CheckpointState,
   datasetFingerprint,
-  LOG_FILE,
-  loadCheckpoint,
-  loadModel,
+  type EpochCommit,
   type Manifest,
   type MetricTable,
-  saveCheckpoint,
-  saveWeights,
-  writeManifest,
+  ModelDirWriter,
 } from './checkpoint.js';
 import { Adam } from './optimizer.js';
 import { betaAt } from './schedule.js';
@@ -96,6 +92,8 @@ export interface TrainOptions {
   out?: string;
   /** Continue from `out`'s checkpoint (its configs and dataset fingerprint must match). */
   resume?: boolean;
+  /** Replace a model directory already at `out` (without it, an existing one is refused). */
+  force?: boolean;
   /** Called after every epoch (after the checkpoint is written). */
   onEpoch?: (record: EpochRecord) => void;
   /**
@@ -221,15 +219,37 @@ export class Trainer {
   /** Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform). */
   private readonly popularity?: Float32Array;
   private bestWeights: Weights;
-  private weightsInfo?: Manifest['weights'];
+  /** The model directory being written (while `fit` runs with `out`). */
+  private writer?: ModelDirWriter;
 
   constructor(opts: TrainOptions) {
+    checkObject('trainModel', 'opts', opts);
+    checkObject('trainModel', 'opts.model', opts.model, 'a model config');
+    checkObject('trainModel', 'opts.data', opts.data, 'split data {items, train, validation, test}');
     this.opts = opts;
     this.train = resolveTrainConfig(opts.model.kind, opts.train);
     const cfg = this.train;
     this.data = opts.data;
     this.trainUsers = csrRows(this.data.train);
     if (this.trainUsers === 0) throw new InvalidArgumentError("trainModel(): 'data.train' has no users");
+    // Refused up front, before anything is written: validation chooses the epoch.
+    if (csrRows(this.data.validation.foldIn) === 0) {
+      throw new InvalidArgumentError(
+        'trainModel(): the dataset has no validation users with held-out items, and the best epoch is chosen on them; prepare it with --heldout-users >= 1 (and enough users)',
+      );
+    }
+    if (opts.resume && !opts.out) {
+      throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
+    }
+    checkTrainingMemory(opts.model, cfg, this.data.items, this.trainUsers);
+    // The output is checked before any work (fit checks again, holding its lock).
+    if (opts.out) {
+      checkOutput(opts.out, 'model', {
+        option: 'output',
+        force: opts.force,
+        inputs: [(this.data as { dir?: unknown }).dir as string | undefined],
+      });
+    }
     this.fingerprint = datasetFingerprint(this.data);
     this.batchesPerEpoch = Math.ceil(this.trainUsers / cfg.batchSize);
     this.runtime = Runtime.from(opts.runtime);
@@ -253,10 +273,25 @@ export class Trainer {
 
   /** Trains (resuming when asked), restores the best epoch's weights, evaluates them on the test users. */
   async fit(): Promise<TrainResult> {
+    const { opts } = this;
+    if (opts.out) {
+      this.writer = ModelDirWriter.open(opts.out, {
+        resume: opts.resume,
+        force: opts.force,
+        inputs: [(this.data as { dir?: unknown }).dir as string | undefined],
+      });
+    }
+    try {
+      return await this.run();
+    } finally {
+      this.writer?.close();
+      this.writer = undefined;
+    }
+  }
+
+  private async run(): Promise<TrainResult> {
     const { opts, train: cfg } = this;
-    if (opts.out) mkdirSync(opts.out, { recursive: true });
     if (opts.resume) this.resume();
-    else if (opts.out) writeFileSync(join(opts.out, LOG_FILE), '');
     let stoppedEarly = false;
     try {
       while (this.epoch < cfg.epochs) {
@@ -272,12 +307,22 @@ export class Trainer {
         this.saveCheckpoint(rec);
         opts.onEpoch?.(rec);
       }
+      // A resumed run with nothing left to train still commits: a crash may have left the manifest (and
+      // the log) one epoch behind the checkpoint.
+      if (this.writer?.resumed && this.manifest === undefined && this.epoch > 0) {
+        this.manifest = this.writer.commit(this.commitOf(false));
+      }
     } finally {
       this.adam.dispose();
     }
     this.model.setWeights(this.bestWeights);
     const test = opts.test === false ? undefined : await this.test();
-    if (test && opts.out) this.manifest = this.writeManifest(test.table);
+    if (test && this.writer?.hasBest) {
+      this.manifest = this.writer.updateManifest(({ updated: _, ...m }) => ({
+        ...m,
+        metrics: { ...m.metrics, test: test.table },
+      }));
+    }
     const bestRec = this.history.find((h) => h.epoch === this.bestEpoch);
     return {
       model: this.model,
@@ -298,11 +343,9 @@ export class Trainer {
    */
   resume(): void {
     const { opts, train: cfg } = this;
-    if (!opts.out) throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
-    if (!existsSync(join(opts.out, CHECKPOINT_FILE))) {
-      throw new InvalidArgumentError(`cannot resume: ${join(opts.out, CHECKPOINT_FILE)} does not exist`);
-    }
-    const ck = loadCheckpoint(opts.out);
+    const resumed = this.writer?.resumed;
+    if (!resumed) throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
+    const ck = resumed.checkpoint;
     const s = ck.state;
     if (s.datasetFingerprint !== this.fingerprint) {
       throw new InvalidArgumentError(
@@ -327,13 +370,8 @@ export class Trainer {
     ({ epoch: this.epoch, step: this.step, bestEpoch: this.bestEpoch, bestScore: this.bestScore } = s);
     this.sinceBest = s.sinceBest;
     this.history = s.history as EpochRecord[];
-    if (this.bestEpoch > 0) {
-      // weights.mvt holds the best epoch's weights; if the run died after writing it but before the
-      // checkpoint, it is one epoch ahead, and replaying that epoch (deterministic) rewrites it.
-      const stored = loadModel(opts.out);
-      this.bestWeights = stored.weights;
-      this.weightsInfo = stored.manifest.weights;
-    }
+    // The best epoch's weights: the file the checkpoint names (see `ModelDirWriter.open`).
+    if (resumed.best) this.bestWeights = resumed.best;
   }
 
   /** One pass over the training users in epoch `e`'s order (1-based): a step per minibatch. */
@@ -425,14 +463,15 @@ export class Trainer {
     return rec;
   }
 
-  /** Writes the model directory after epoch `rec`: best weights (when it is the best), manifest, checkpoint, log line. */
+  /** Commits the model directory after epoch `rec` (see `ModelDirWriter.commit`). */
   saveCheckpoint(rec: EpochRecord): void {
+    if (!this.writer) return;
+    this.manifest = this.writer.commit(this.commitOf(rec.best));
+  }
+
+  /** What one commit writes: the manifest, the checkpoint state, the weights, the log. */
+  private commitOf(isBest: boolean): EpochCommit {
     const { opts, train: cfg, data } = this;
-    if (!opts.out) return;
-    if (rec.best) {
-      this.weightsInfo = saveWeights(opts.out, opts.model, data.items, this.bestEpoch, this.bestWeights);
-    }
-    this.manifest = this.writeManifest();
     const state: CheckpointState = {
       epoch: this.epoch,
       step: this.step,
@@ -446,8 +485,32 @@ export class Trainer {
       history: this.history,
       rng: { seed: cfg.seed, scheme: 'counter-v1' },
     };
-    saveCheckpoint(opts.out, state, this.model.getWeights(), this.adam.getState());
-    appendFileSync(join(opts.out, LOG_FILE), `${JSON.stringify(rec)}\n`);
+    const bestVal = this.history.find((h) => h.epoch === this.bestEpoch)?.validation ?? {};
+    return {
+      manifest: {
+        format: 'macridvae-model',
+        formatVersion: 1,
+        model: opts.model,
+        train: cfg,
+        items: data.items,
+        dataset: {
+          fingerprint: this.fingerprint,
+          users: this.trainUsers,
+          items: data.items,
+          validationUsers: csrRows(data.validation.foldIn),
+          testUsers: csrRows(data.test.foldIn),
+        },
+        versions: { macridvae: VERSION, tfjs: tfVersion(), node: process.version },
+        bestEpoch: this.bestEpoch,
+        epochs: this.epoch,
+        metrics: { validation: bestVal },
+      },
+      state,
+      weights: this.model.getWeights(),
+      adam: this.adam.getState(),
+      best: this.bestEpoch > 0 && (isBest || !this.writer?.hasBest) ? this.bestWeights : undefined,
+      log: this.history,
+    };
   }
 
   /** The model's current weights on the test users (absent when there are none). */
@@ -460,30 +523,33 @@ export class Trainer {
     });
     return { table: metricTable(r), users: r.users };
   }
+}
 
-  private writeManifest(test?: MetricTable): Manifest {
-    const { opts, train: cfg, data } = this;
-    const bestVal = this.history.find((h) => h.epoch === this.bestEpoch)?.validation ?? {};
-    return writeManifest(opts.out as string, {
-      format: 'macridvae-model',
-      formatVersion: 1,
-      model: opts.model,
-      train: cfg,
-      items: data.items,
-      dataset: {
-        fingerprint: this.fingerprint,
-        users: this.trainUsers,
-        items: data.items,
-        validationUsers: csrRows(data.validation.foldIn),
-        testUsers: csrRows(data.test.foldIn),
-      },
-      versions: { macridvae: VERSION, tfjs: tfVersion(), node: process.version },
-      bestEpoch: this.bestEpoch,
-      epochs: this.epoch,
-      metrics: test ? { validation: bestVal, test } : { validation: bestVal },
-      weights: this.weightsInfo as Manifest['weights'],
-    });
-  }
+/**
+ * Refuses settings whose memory would not fit this machine (`checkMemory`): a batch's dense
+ * users × items blocks (the decoder's logits and gradients), and the item-sized weights with their
+ * Adam moments and the best epoch's copy.
+ */
+function checkTrainingMemory(model: ModelConfig, cfg: TrainConfig, items: number, users: number): void {
+  const b = Math.min(cfg.batchSize, users);
+  const blocks = model.kind === 'macridvae' ? model.concepts + 2 : 3;
+  checkMemory(
+    'trainModel',
+    'batchSize',
+    cfg.batchSize,
+    b * items * 4 * blocks,
+    `${blocks} dense blocks of ${b} users × ${items} items per batch`,
+    true,
+  );
+  const width =
+    model.kind === 'macridvae' ? 2 * model.d : 2 * ((model.hidden[0] as number | undefined) ?? model.latent);
+  checkMemory(
+    'trainModel',
+    model.kind === 'macridvae' ? 'd' : 'hidden',
+    model.kind === 'macridvae' ? model.d : width / 2,
+    items * width * 4 * 4,
+    `the item-sized weights (${items} items × ${width}) with Adam's two moments and the best epoch's copy`,
+  );
 }
 
 /** Trains a model on `data.train`, choosing the epoch by validation NDCG@100 (see the module doc). */

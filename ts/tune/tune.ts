@@ -15,13 +15,19 @@
  * - `best/`: the model directory (see docs/model-format.md) of the best trial so far; a trial trains into
  *   `trial/` and replaces `best/` only when it is better.
  *
+ * Crash safety: a new search directory appears whole (built in a temporary sibling); a trial that
+ * beats the best replaces `best/` (a model directory, renamed into place) before its line is appended
+ * to `trials.jsonl`, so after a crash `best/` is the best recorded trial or the unrecorded next one,
+ * which the resumed search reruns (deterministically) and installs again; a resume also puts back a
+ * `best/` that a crash left moved aside. One process writes a search at a time (`ts/util/output.ts`).
+ *
  * Resuming (`resume: true`) reads `trials.jsonl` (a last line cut short by a crash is dropped) and
  * continues with the next trial; since trial t's point depends only on the seed, t and the finished
  * trials, a resumed search is the same search. A trial that fails (an exception, or no finite
  * validation NDCG@100, e.g. a diverging learning rate) is recorded with its error and a null loss, which
  * TPE ignores; the search goes on.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -31,8 +37,15 @@ import { kernels } from '../runtime/kernels.js';
 import type { RuntimeLike } from '../runtime/runtime.js';
 import { datasetFingerprint } from '../train/checkpoint.js';
 import { type EpochRecord, trainModel } from '../train/trainer.js';
-import { removeStaleTemps, replaceDirSync, writeFileAtomicSync } from '../util/fs.js';
-import { checkInt } from '../validate.js';
+import {
+  makeStagingDir,
+  removeStaleTemps,
+  removeStaleTempsIn,
+  replaceDirSync,
+  writeFileAtomicSync,
+} from '../util/fs.js';
+import { checkOutput, lockOutput, writeMarker } from '../util/output.js';
+import { checkInt, checkObject } from '../validate.js';
 import { checkModelSpace, configsOf, paperSpace } from './space.js';
 import { type Observation, type Point, type Space, suggest, type TpeOptions } from './tpe.js';
 
@@ -60,6 +73,8 @@ export interface TuneOptions {
   out?: string;
   /** Continue the search in `out`. */
   resume?: boolean;
+  /** Replace a search already in `out` (without it, an existing one is refused). */
+  force?: boolean;
   onTrial?: (t: TrialRecord) => void;
   onEpoch?: (trial: number, e: EpochRecord) => void;
 }
@@ -141,6 +156,18 @@ function readTrials(path: string): TrialRecord[] {
 
 /** Runs (or resumes) a TPE search; see the module doc. */
 export async function tune(opts: TuneOptions): Promise<TuneResult> {
+  checkObject('tune', 'opts', opts);
+  checkObject('tune', 'opts.data', opts.data, 'split data {items, train, validation, test}');
+  // One writer per search directory, for the whole search.
+  const lock = opts.out ? lockOutput(opts.out) : undefined;
+  try {
+    return await search(opts);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function search(opts: TuneOptions): Promise<TuneResult> {
   const fn = 'tune';
   const kind = opts.kind;
   const total = checkInt(fn, 'trials', opts.trials ?? 200, 1);
@@ -160,10 +187,18 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const out = opts.out;
   let trials: TrialRecord[] = [];
   if (out) {
-    mkdirSync(out, { recursive: true });
+    const state = checkOutput(out, 'search', {
+      option: 'output',
+      force: opts.force,
+      inputs: [(opts.data as { dir?: unknown }).dir as string | undefined],
+    });
     const tunePath = join(out, TUNE_FILE);
     if (opts.resume) {
-      if (!existsSync(tunePath)) throw new InvalidArgumentError(`cannot resume: ${tunePath} does not exist`);
+      if (state !== 'owned' || !existsSync(tunePath)) {
+        throw new InvalidArgumentError(`cannot resume: ${tunePath} does not exist`);
+      }
+      // Puts back best/ if a crash came between the two renames of its replacement.
+      removeStaleTempsIn(out);
       const saved = JSON.parse(readFileSync(tunePath, 'utf8'));
       if (JSON.stringify(saved) !== JSON.stringify(settings)) {
         throw new InvalidArgumentError(
@@ -171,11 +206,26 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         );
       }
       trials = readTrials(join(out, TRIALS_FILE));
+      // Rewritten without a last line a crash cut short, so the next append starts a clean line.
+      writeFileAtomicSync(join(out, TRIALS_FILE), trials.map((r) => `${JSON.stringify(r)}\n`).join(''));
     } else {
-      rmSync(join(out, BEST_DIR), { recursive: true, force: true });
-      writeFileSync(join(out, TRIALS_FILE), '');
-      writeFileAtomicSync(join(out, RUNS_FILE), '[]\n');
-      writeFileAtomicSync(tunePath, `${JSON.stringify(settings)}\n`);
+      if (state === 'owned' && !opts.force) {
+        throw new InvalidArgumentError(
+          `${out} already holds a search; pass --resume (resume: true) to continue it or --force (force: true) to start over`,
+        );
+      }
+      // A new search directory appears whole (settings, empty trial list) or not at all.
+      const staging = makeStagingDir(out);
+      try {
+        writeMarker(staging, 'search');
+        writeFileAtomicSync(join(staging, TRIALS_FILE), '');
+        writeFileAtomicSync(join(staging, RUNS_FILE), '[]\n');
+        writeFileAtomicSync(join(staging, TUNE_FILE), `${JSON.stringify(settings)}\n`);
+        replaceDirSync(staging, out);
+      } catch (e) {
+        rmSync(staging, { recursive: true, force: true });
+        throw e;
+      }
     }
     rmSync(join(out, TRIAL_DIR), { recursive: true, force: true });
   }

@@ -15,9 +15,10 @@ import type { RunPoint } from '../../analysis/figures.js';
 import { analysisSummary, analyze, writeAnalysis } from '../../analysis/report.js';
 import { type Csr, csrFromRows, csrRow } from '../../csr.js';
 import { ParseError } from '../../errors.js';
+import { requireReplaceable, writeOutputDir } from '../../util/output.js';
 import { Rng } from '../../util/rng.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
-import type { OpenData, OpenModel } from '../model-view.js';
+import { ALLOW_OTHER_DATA, checkSameDataset, type OpenData, type OpenModel } from '../model-view.js';
 
 export const ANALYZE_OPTIONS = {
   model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
@@ -58,6 +59,8 @@ export const ANALYZE_OPTIONS = {
     default: '5000',
     description: "users beyond this are sampled for the users' statistics",
   },
+  force: { type: 'boolean', default: false, description: 'replace an earlier report in --out (only a report)' },
+  ...ALLOW_OTHER_DATA,
 } as const;
 
 /** Reads Figure 4's runs: a JSON array of `{method, independence, ndcg100, label?}`. */
@@ -107,17 +110,31 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
       for (const o of ['model', 'data', 'out'] as const) {
         if (!values[o]) throw new UsageError(`macridvae ${cmd}: --${o} DIR is required`);
       }
+      const outCheck = {
+        option: '--out',
+        force: values.force,
+        inputs: [
+          values.model,
+          values.data,
+          values.categories,
+          values['inner-model'],
+          ...(values.runs?.split(',') ?? []),
+        ],
+      };
+      // Checked before the (long) analysis too, so a refusal comes at once.
+      requireReplaceable(values.out!, 'report', outCheck);
       const maxItems = intOption(cmd, 'map-items', values['map-items'], 1500, 0);
       const maxUsers = intOption(cmd, 'map-users', values['map-users'], 200, 0);
       const seed = intOption(cmd, 'seed', values.seed, 98765);
       const maxEncode = intOption(cmd, 'max-users', values['max-users'], 5000, 2);
       const view = await openModel(values.model!);
       const data = await openData(values.data!);
-      if (data.itemIds.length !== view.space.items) {
-        throw new UsageError(
-          `macridvae ${cmd}: the model scores ${view.space.items} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
-        );
-      }
+      const warnings = checkSameDataset(
+        cmd,
+        { dir: values.model!, fingerprint: view.datasetFingerprint, items: view.space.items },
+        { dir: values.data!, fingerprint: data.fingerprint, items: data.itemIds.length },
+        values['allow-other-data'],
+      );
       const file = values.categories ? readCategories(values.categories, data.itemIds) : undefined;
       const cats = file ?? data.categories;
       const inner = values['inner-model'] ? await openModel(values['inner-model']) : undefined;
@@ -152,10 +169,19 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
         name: view.name || basename(resolve(values.model!)),
         prototypeInit: view.prototypeInit,
       });
-      const figures = await writeAnalysis(r, values.out!, { categories: cats, itemIds: data.itemIds, titles });
+      const figures = await writeOutputDir(values.out!, 'report', outCheck, (tmp) =>
+        writeAnalysis(r, tmp, { categories: cats, itemIds: data.itemIds, titles }),
+      );
       const seconds = (performance.now() - t0) / 1000;
       if (values.json) {
-        printJson({ out: values.out, report: `${values.out}/report.md`, figures, seconds, ...analysisSummary(r) });
+        printJson({
+          out: values.out,
+          report: `${values.out}/report.md`,
+          figures,
+          seconds,
+          ...analysisSummary(r),
+          ...(warnings.length > 0 ? { warnings } : {}),
+        });
       } else {
         console.log(`wrote ${values.out}/report.md with ${figures.length} figures (${seconds.toFixed(1)} s)`);
         const al = r.macro.alignment;

@@ -8,14 +8,16 @@
  *                [--separator S] [--header auto|yes|no] [--items PATH|none] [--skip-invalid] [--force]
  *   data stats DIR
  *   data synth --preset tiny|ml-1m|ml-20m|netflix [--seed S] --out DIR [--force]
- *   data export --format reference DIR --out DIR
+ *   data export --format reference DIR --out DIR [--force]
  *   data download NAME [--out DIR] [--base-url URL] [--md5 HEX] [--keep-archive]
  *
  * `--min-rating R` keeps ratings strictly greater than R (the MultVAE protocol: > 3.5). `--columns`
  * names or 0-based indices (generic CSV); two columns mean implicit data. `--heldout-users` defaults to
  * ⌊users / 12⌋ (the paper's ML-100k 50 and ML-1M 500 are close to it; pass the paper's value to
  * reproduce it). An existing `--out` is reused only when identical (options and source checksum);
- * otherwise the command fails saying what differs, and `--force` replaces it.
+ * otherwise the command fails saying what differs, and `--force` replaces it. Every output is replaced
+ * only when it is the same kind of macridvae output and `--force` is given (`ts/util/output.ts`);
+ * anything else there is refused, and one output has one writer at a time.
  */
 
 import { DOWNLOADS, downloadDataset } from '../../data/download.js';
@@ -155,7 +157,8 @@ async function prepareCmd(argv: string[]): Promise<number> {
     minRating: numberOption(cmd, 'min-rating', values['min-rating'], 3.5),
     minUserItems: intOption(cmd, 'min-user-items', values['min-user-items'], 5, 1),
     minItemUsers: intOption(cmd, 'min-item-users', values['min-item-users'], 0, 0),
-    heldoutUsers: heldout === undefined || heldout === 'auto' ? 'auto' : intOption(cmd, 'heldout-users', heldout, 0, 0),
+    // 0 would leave nothing to choose the epoch on (validation) or to report (test): refused up front.
+    heldoutUsers: heldout === undefined || heldout === 'auto' ? 'auto' : intOption(cmd, 'heldout-users', heldout, 0, 1),
     split: oneOf(cmd, 'split', values.split, ['reference', 'seeded'] as const),
     seed: intOption(cmd, 'seed', values.seed, 98765, 0),
     separator: values.separator,
@@ -342,6 +345,7 @@ export const EXPORT_OPTIONS = {
     description: "the export format (reference: the MultVAE code's pro_sg files)",
   },
   out: { type: 'string', value: 'DIR', required: true, description: 'the directory to write' },
+  force: { type: 'boolean', default: false, description: 'replace an earlier export in --out (only an export)' },
 } as const;
 
 async function exportCmd(argv: string[]): Promise<number> {
@@ -349,7 +353,7 @@ async function exportCmd(argv: string[]): Promise<number> {
   const { values, positionals } = parse(cmd, argv, EXPORT_OPTIONS, true);
   oneOf(cmd, 'format', need(cmd, 'format', values.format), ['reference'] as const);
   if (positionals.length !== 1) throw new UsageError(`macridvae ${cmd}: expected one dataset directory`);
-  const r = await exportReference(positionals[0], need(cmd, 'out', values.out));
+  const r = await exportReference(positionals[0], need(cmd, 'out', values.out), { force: values.force });
   if (values.json) printJson({ dir: r.dir, format: 'reference', files: r.files });
   else console.log(`wrote the reference pro_sg files (${r.files.join(', ')}) to ${r.dir}`);
   return 0;
@@ -385,6 +389,9 @@ async function downloadCmd(argv: string[]): Promise<number> {
     );
   }
   const name = positionals[0];
+  if (values.md5 !== undefined && !/^[0-9a-fA-F]{32}$/.test(values.md5)) {
+    throw new UsageError(`macridvae ${cmd}: --md5 must be 32 hex digits but got '${values.md5}'`);
+  }
   const b = bar('downloading', values.json);
   const r = await downloadDataset({
     name,

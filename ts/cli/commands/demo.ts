@@ -3,9 +3,9 @@
  * the reference split (50 validation + 50 test users), trains MacridVAE with the released code's
  * settings for a short schedule, evaluates the best epoch on the test users, and prints the metrics next
  * to the paper's Table 1 row for that dataset. A thin layer over `prepareDataset`, `trainModel` and
- * `evaluate`; the files land in `--out` (default `macridvae-demo/`: `data/` and `model/`).
+ * `evaluate`; the files land in `--out` (default `macridvae-demo/`: `data/` and `model/`; the dataset
+ * is reused, an earlier demo's model is replaced only with `--force`).
  */
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { prepareDataset } from '../../data/prepare.js';
 import { loadDataset } from '../../data/store.js';
@@ -14,7 +14,7 @@ import { selectBackend } from '../../tf/backend.js';
 import { trainModel } from '../../train/trainer.js';
 import { packageRoot } from '../../wasm/loader.js';
 import { KernelPool } from '../../workers/pool.js';
-import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION } from '../args.js';
+import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, threadsOption } from '../args.js';
 import { progress } from '../progress.js';
 import { backendOption } from './backend.js';
 
@@ -33,6 +33,7 @@ export const DEMO_OPTIONS = {
   seed: { type: 'string', value: 'S', default: '98765', description: 'training seed' },
   threads: THREADS_OPTION,
   backend: BACKEND_OPTION,
+  force: { type: 'boolean', default: false, description: 'replace the model of an earlier demo in --out' },
 } as const;
 
 export const demo: Command = {
@@ -45,7 +46,7 @@ export const demo: Command = {
     const out = values.out ?? 'macridvae-demo';
     const epochs = intOption(cmd, 'epochs', values.epochs, 150, 1);
     const seed = intOption(cmd, 'seed', values.seed, 98765);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const json = values.json;
     const say = (s: string) => {
       if (!json) console.log(s);
@@ -73,6 +74,7 @@ export const demo: Command = {
         train: { epochs, seed },
         data,
         out: join(out, 'model'),
+        force: values.force,
         runtime: { pool, threads },
         onEpoch: (e) => bar.tick(1, `val ndcg@100 ${e['ndcg@100'].toFixed(3)}`),
       });

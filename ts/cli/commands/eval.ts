@@ -3,16 +3,26 @@
  * users of a prepared dataset with a trained model and reports NDCG@100, Recall@20 and Recall@50 (mean
  * and standard error), the paper's Table 1 metrics. With --json: `{ "users", "skippedUsers", "split",
  * "metrics": { "ndcg@100": { "mean", "se" }, "recall@20": …, "recall@50": … }, "datasetMatches" }`.
+ * A dataset other than the model's (by fingerprint) is refused; `--allow-other-data` uses it with a
+ * warning (stderr, and `warnings` in the JSON).
  */
-import { availableParallelism } from 'node:os';
 import { loadDataset } from '../../data/store.js';
-import { InvalidArgumentError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
 import { instantiate } from '../../models/inspect.js';
 import { selectBackend } from '../../tf/backend.js';
 import { datasetFingerprint, loadModel } from '../../train/checkpoint.js';
 import { KernelPool } from '../../workers/pool.js';
-import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
+import {
+  BACKEND_OPTION,
+  type Command,
+  intOption,
+  parse,
+  printJson,
+  THREADS_OPTION,
+  threadsOption,
+  UsageError,
+} from '../args.js';
+import { ALLOW_OTHER_DATA, checkSameDataset } from '../model-view.js';
 import { backendOption } from './backend.js';
 
 export const REPORTED = ['ndcg@100', 'recall@20', 'recall@50'] as const;
@@ -24,6 +34,7 @@ export const EVAL_OPTIONS = {
   'batch-size': { type: 'string', value: 'B', default: '500', description: 'users scored per batch' },
   threads: THREADS_OPTION,
   backend: BACKEND_OPTION,
+  ...ALLOW_OTHER_DATA,
 } as const;
 
 export const evalCommand: Command = {
@@ -40,18 +51,16 @@ export const evalCommand: Command = {
       throw new UsageError(`macridvae ${cmd}: --split must be test or validation but got '${split}'`);
     }
     const batchSize = intOption(cmd, 'batch-size', values['batch-size'], 500, 1);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const stored = loadModel(values.model);
     const data = await loadDataset(values.data);
-    if (data.items !== stored.items) {
-      throw new InvalidArgumentError(
-        `the model in ${values.model} scores ${stored.items} items but the dataset ${values.data} has ${data.items}`,
-      );
-    }
-    const datasetMatches = datasetFingerprint(data) === stored.manifest.dataset.fingerprint;
-    if (!datasetMatches && !values.json) {
-      console.error(`warning: ${values.data} is not the dataset the model was trained on (fingerprints differ)`);
-    }
+    const warnings = checkSameDataset(
+      cmd,
+      { dir: values.model, fingerprint: stored.manifest.dataset?.fingerprint, items: stored.items },
+      { dir: values.data, fingerprint: datasetFingerprint(data), items: data.items },
+      values['allow-other-data'],
+    );
+    const datasetMatches = warnings.length === 0;
     await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     const model = instantiate(stored, { pool, threads });
@@ -66,6 +75,7 @@ export const evalCommand: Command = {
           metrics,
           datasetMatches,
           bestEpoch: stored.manifest.bestEpoch,
+          ...(warnings.length > 0 ? { warnings } : {}),
         });
       } else {
         console.log(

@@ -8,19 +8,30 @@
  * `--items` is one user's history. `--input FILE` holds many users, one `user,item` pair per line
  * (comma, tab or semicolon separated; further columns ignored; a header line is skipped); users come out
  * in order of first appearance, and items the model does not know are counted and skipped. With
- * `--data DIR` (the model's dataset) ids are the dataset's raw item ids and titles are printed; without
- * it ids are column numbers. `--explain` (MacridVAE) adds each item's concept and share and the user's
+ * `--data DIR` (the model's dataset, checked by fingerprint; `--allow-other-data` downgrades a mismatch
+ * to a warning) ids are the dataset's raw item ids and titles are printed; `--column-ids` instead
+ * (never implied) makes ids column numbers. `--explain` (MacridVAE) adds each item's concept and share and the user's
  * concept shares. `--json`: one object per user `{user, items: [{id, score, title?, concept?, share?}],
  * concepts?, unknownItems}`.
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { loadDataset } from '../../data/store.js';
 import { ParseError } from '../../errors.js';
 import { Recommender } from '../../serve/recommender.js';
+import { datasetFingerprint, readManifest } from '../../train/checkpoint.js';
+import { withFileErrors } from '../../util/fs.js';
 import { KernelPool } from '../../workers/pool.js';
-import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
-import { columnIds } from '../model-view.js';
+import {
+  BACKEND_OPTION,
+  type Command,
+  intOption,
+  parse,
+  printJson,
+  THREADS_OPTION,
+  threadsOption,
+  UsageError,
+} from '../args.js';
+import { ALLOW_OTHER_DATA, COLUMN_IDS_OPTION, checkSameDataset, columnIds, requireIdSource } from '../model-view.js';
 import { backendOption } from './backend.js';
 import { columnIndex, ITEM_IDS_OPTION, itemColumns } from './traverse.js';
 
@@ -42,6 +53,8 @@ export const RECOMMEND_OPTIONS = {
   },
   threads: THREADS_OPTION,
   backend: BACKEND_OPTION,
+  ...COLUMN_IDS_OPTION,
+  ...ALLOW_OTHER_DATA,
 } as const;
 
 interface UserInput {
@@ -54,7 +67,7 @@ interface UserInput {
 export function readHistories(path: string, itemIds: string[]): UserInput[] {
   const col = columnIndex(itemIds);
   const users = new Map<string, UserInput>();
-  const lines = readFileSync(path, 'utf8').split(/\r?\n/);
+  const lines = withFileErrors('read', path, () => readFileSync(path, 'utf8')).split(/\r?\n/);
   lines.forEach((line, n) => {
     if (line.trim() === '') return;
     const f = line.split(/[,\t;]/).map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
@@ -85,8 +98,9 @@ export const recommendCommand: Command = {
     if ((values.items === undefined) === (values.input === undefined)) {
       throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);
     }
+    requireIdSource(cmd, values.data, values['column-ids']);
     const k = intOption(cmd, 'k', values.k, 10, 1);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     try {
       const rec = await Recommender.open(values.model, {
@@ -99,11 +113,14 @@ export const recommendCommand: Command = {
         }
         if (k > rec.items) throw new UsageError(`macridvae ${cmd}: --k must be <= ${rec.items} (the model's items)`);
         const data = values.data ? await loadDataset(values.data) : undefined;
-        if (data && data.itemIds.length !== rec.items) {
-          throw new UsageError(
-            `macridvae ${cmd}: the model scores ${rec.items} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
-          );
-        }
+        const warnings = data
+          ? checkSameDataset(
+              cmd,
+              { dir: values.model, fingerprint: readManifest(values.model).dataset?.fingerprint, items: rec.items },
+              { dir: values.data as string, fingerprint: datasetFingerprint(data), items: data.itemIds.length },
+              values['allow-other-data'],
+            )
+          : [];
         const itemIds = data?.itemIds ?? columnIds(rec.items);
         const titles = data?.itemTitles;
         const inputs: UserInput[] =
@@ -138,6 +155,7 @@ export const recommendCommand: Command = {
               historyItems: new Set(inputs[u].columns).size,
               unknownItems: inputs[u].unknown,
               items,
+              ...(warnings.length > 0 ? { warnings } : {}),
               ...(r.userConcepts ? { concepts: r.userConcepts } : {}),
             });
             return;

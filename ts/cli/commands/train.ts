@@ -18,9 +18,6 @@
  * kmeans), then a summary (`bestEpoch`, validation and test
  * metrics of the best epoch, `out`). Otherwise a progress bar on a TTY and one line per epoch.
  */
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError } from '../../errors.js';
 import {
@@ -35,8 +32,8 @@ import {
   trainDefaults,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import { CHECKPOINT_FILE, MANIFEST_FILE } from '../../train/checkpoint.js';
 import { trainModel } from '../../train/trainer.js';
+import { checkOutput } from '../../util/output.js';
 import { KernelPool } from '../../workers/pool.js';
 import {
   BACKEND_OPTION,
@@ -46,6 +43,7 @@ import {
   parse,
   printJson,
   THREADS_OPTION,
+  threadsOption,
   UsageError,
 } from '../args.js';
 import { progress } from '../progress.js';
@@ -319,16 +317,19 @@ export const train: Command = {
     const { values } = parse(cmd, argv, TRAIN_OPTIONS);
     const dataDir = need(cmd, 'data', values.data);
     const out = need(cmd, 'out', values.out);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const cfg = configsFromArgs(cmd, values);
-    if (
-      !values.resume &&
-      !values.force &&
-      (existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, MANIFEST_FILE)))
-    ) {
+    if (values.resume && values.force)
+      throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
+    // Checked before the data is read (fails fast); trainModel checks again holding the output's lock.
+    const state = checkOutput(out, 'model', { option: '--out', force: values.force, inputs: [dataDir] });
+    if (state === 'owned' && !values.resume && !values.force) {
       throw new UsageError(
-        `macridvae ${cmd}: ${out} already holds a model; pass --resume to continue it or --force to train a new one over it`,
+        `macridvae ${cmd}: --out ${out} already holds a model; pass --resume to continue its run or --force to train a new one over it`,
       );
+    }
+    if (state === 'absent' && values.resume) {
+      throw new UsageError(`macridvae ${cmd}: --resume: ${out} holds no model to resume`);
     }
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
@@ -348,6 +349,7 @@ export const train: Command = {
         data,
         out,
         resume: values.resume,
+        force: values.force,
         runtime: { pool, threads },
         onStep: (done, total) => {
           if (done === 1) bar = progress(`epoch ${epochNo + 1}`, total, !json && process.stderr.isTTY === true);

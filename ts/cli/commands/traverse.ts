@@ -4,18 +4,27 @@
  * --concept K`), varies dimension J, and prints the B items retrieved along it with their value on J
  * and their score. `--json` prints `{concept, range: [a, b], items: [{id, value, score, title?}], …}`.
  * With `--data DIR` (the model's dataset) item ids are the dataset's raw ids (e.g. MovieLens movieId)
- * and titles are printed when the dataset has them; without it, item ids are column numbers.
+ * and titles are printed when the dataset has them (a dataset other than the model's is refused unless
+ * `--allow-other-data`); with `--column-ids` instead, item ids are column numbers (never implied).
  */
 import { TRAVERSE_DEFAULTS, type TraverseStart, traverse } from '../../control/traverse.js';
 import { csrFromRows } from '../../csr.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
-import { columnIds, type OpenData, type OpenModel } from '../model-view.js';
+import {
+  ALLOW_OTHER_DATA,
+  COLUMN_IDS_OPTION,
+  checkSameDataset,
+  columnIds,
+  type OpenData,
+  type OpenModel,
+  requireIdSource,
+} from '../model-view.js';
 
 /** `--data DIR` of the commands that print items: the model's dataset gives raw ids and titles. */
 export const ITEM_IDS_OPTION = {
   type: 'string',
   value: 'DIR',
-  description: "the model's dataset: raw item ids and titles (else column numbers)",
+  description: "the model's dataset: raw item ids and titles (required unless --column-ids)",
 } as const;
 
 export const TRAVERSE_OPTIONS = {
@@ -47,6 +56,8 @@ export const TRAVERSE_OPTIONS = {
     default: String(TRAVERSE_DEFAULTS.gamma),
     description: 'γ, weight of the pairwise-similarity term of the beam search (paper §2.4)',
   },
+  ...COLUMN_IDS_OPTION,
+  ...ALLOW_OTHER_DATA,
 } as const;
 
 /** External item id → column. */
@@ -83,6 +94,7 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
           `macridvae ${cmd}: --user-items needs --concept K (which component of the user to start from)`,
         );
       }
+      requireIdSource(cmd, values.data, values['column-ids']);
       const dim = intOption(cmd, 'dim', values.dim, 0);
       const steps = intOption(cmd, 'steps', values.steps, TRAVERSE_DEFAULTS.steps, 1);
       const beam = intOption(cmd, 'beam', values.beam, TRAVERSE_DEFAULTS.beam, 1);
@@ -90,11 +102,14 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
       const view = await open(values.model);
       const data = values.data ? await openData(values.data) : undefined;
       const { d, concepts, items: nItems } = view.space;
-      if (data && data.itemIds.length !== nItems) {
-        throw new UsageError(
-          `macridvae ${cmd}: the model scores ${nItems} items but the dataset ${values.data} has ${data.itemIds.length}: not the model's dataset`,
-        );
-      }
+      const warnings = data
+        ? checkSameDataset(
+            cmd,
+            { dir: values.model, fingerprint: view.datasetFingerprint, items: nItems },
+            { dir: values.data as string, fingerprint: data.fingerprint, items: data.itemIds.length },
+            values['allow-other-data'],
+          )
+        : [];
       const itemIds = data?.itemIds ?? columnIds(nItems);
       const titles = data?.titles;
       if (dim >= d) throw new UsageError(`macridvae ${cmd}: --dim must be < ${d} (the model's d) but got ${dim}`);
@@ -135,6 +150,7 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
           gamma,
           objective: r.objective,
           items,
+          ...(warnings.length > 0 ? { warnings } : {}),
         });
       } else {
         const what =

@@ -10,8 +10,7 @@
  * OUT/best/ (the best trial's model directory). With --json: one JSON object per trial (the trial
  * record), then a summary with the best trial and its test metrics.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError, ParseError } from '../../errors.js';
@@ -22,9 +21,10 @@ import { loadModel } from '../../train/checkpoint.js';
 import { EVAL_KS } from '../../train/trainer.js';
 import { checkModelSpace } from '../../tune/space.js';
 import type { Space } from '../../tune/tpe.js';
-import { RUNS_FILE, TRIALS_FILE, type TrialRecord, TUNE_FILE, tune } from '../../tune/tune.js';
+import { RUNS_FILE, TRIALS_FILE, type TrialRecord, tune } from '../../tune/tune.js';
+import { checkOutput } from '../../util/output.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { type Command, intOption, parse, printJson, threadsOption, UsageError } from '../args.js';
 import { backendOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 
@@ -90,11 +90,12 @@ export const tuneCommand: Command = {
     const trials = intOption(cmd, 'trials', values.trials, 200, 1);
     const tpeSeed = intOption(cmd, 'tpe-seed', values['tpe-seed'], 98765);
     const startup = intOption(cmd, 'startup', values.startup, 20, 1);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const threads = threadsOption(cmd, values.threads);
     const space = values.space && values.space !== 'paper' ? readSpace(cmd, cfg.kind, values.space) : undefined;
     if (values.resume && values.force)
       throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
-    if (!values.resume && !values.force && existsSync(join(out, TUNE_FILE))) {
+    const state = checkOutput(out, 'search', { option: '--out', force: values.force, inputs: [dataDir] });
+    if (state === 'owned' && !values.resume && !values.force) {
       throw new UsageError(
         `macridvae ${cmd}: ${out} already holds a search; pass --resume to continue it or --force to start over`,
       );
@@ -120,6 +121,7 @@ export const tuneCommand: Command = {
         runtime: { pool, threads },
         out,
         resume: values.resume,
+        force: values.force,
         onTrial: (t: TrialRecord) => {
           if (json) printJson(t);
           else {
