@@ -1,54 +1,86 @@
 /**
- * bench-serve: throughput of `Recommender.recommend` (top 20 per user, own history skipped) for a
- * MacridVAE (K = 7, d = 100, weights as initialized: the cost does not depend on their values) over
- * ML-1M-shaped (3,706 items) and ML-20M-shaped (20,108 items) catalogues, for USERS users with 50
- * random clicks each, on the calling thread and on a pool of THREADS workers; with `--explain` too.
+ * bench-serve: throughput of TF.js-free serving (`ServingRecommender.recommend`: fold-in encoding,
+ * scores over all items and top 20 per user, own history skipped, one `serveTopK` kernel call per group
+ * of users split over the pool) for a MacridVAE (K = 7, d = 100; weights as initialized: the cost does
+ * not depend on their values) over ML-1M-shaped (3,706 items) and ML-20M-shaped (20,108 items)
+ * catalogues, USERS users with 50 random clicks each, on the calling thread and on a pool of THREADS
+ * workers (all cores by default).
  *
- * Usage: tsx scripts/bench-serve.ts   (env: USERS, default 5000; THREADS, default min(2, cores))
+ * Scoring is a GEMM of `2·K·d·M` FLOP per user (28 MFLOP at M = 20,108), so next to users/s the bench
+ * prints the GFLOP/s this reaches and, measured in the same run on the same threads, the GEMM kernel's
+ * own rate (`gemmPeak`: the kernel alone, operands already in WASM memory, one product per thread at
+ * once), and the ratio of the two.
+ *
+ * Usage: tsx scripts/bench-serve.ts   (env: USERS, default 3000; THREADS, default all cores; BATCH, default 256)
  */
 import { availableParallelism } from 'node:os';
-import { csrFromRows } from '../ts/csr.js';
 import { resolveModelConfig } from '../ts/models/config.js';
 import { createModel } from '../ts/models/index.js';
-import { Recommender } from '../ts/serve/recommender.js';
+import { Runtime } from '../ts/runtime/runtime.js';
+import { scoringModel } from '../ts/serve/scoring-model.js';
+import { ServingRecommender } from '../ts/serve/service.js';
 import { selectBackend } from '../ts/tf/backend.js';
+import { columnIds } from '../ts/train/catalog.js';
 import { Rng } from '../ts/util/rng.js';
 import { KernelPool } from '../ts/workers/pool.js';
 
-const users = Number(process.env.USERS ?? 5000);
-const threads = Number(process.env.THREADS ?? Math.min(2, availableParallelism()));
+const users = Number(process.env.USERS ?? 3000);
+const threads = Number(process.env.THREADS ?? availableParallelism());
+const batchSize = Number(process.env.BATCH ?? 256);
+const K = 7;
+const d = 100;
 
-function histories(items: number, seed: number) {
+function histories(items: number, seed: number, n: number): string[][] {
   const rng = new Rng(seed);
-  return Array.from({ length: users }, () => {
+  return Array.from({ length: n }, () => {
     const s = new Set<number>();
     while (s.size < 50) s.add(rng.int(items));
-    return [...s].sort((a, b) => a - b);
+    return [...s].map(String);
   });
+}
+
+/** The GEMM kernel's rate on `n` threads at once (pool workers, or this thread when n = 1). */
+async function gemmRate(runtime: Runtime, n: number, items: number): Promise<number> {
+  // The decoder's shape: a chunk of users' K rows × d against the d × items item matrix.
+  const args = { m: 8 * K, n: items, k: d, reps: 20 };
+  const runs = await Promise.all(Array.from({ length: n }, () => runtime.run('gemmPeak', args)));
+  return runs.reduce((a, r) => a + r.gflops, 0);
 }
 
 async function main(): Promise<void> {
   await selectBackend('wasm');
   const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
-  console.log(`recommend: ${users} users × 50 clicks, top 20, MacridVAE K=7 d=100, backend wasm`);
+  console.log(
+    `bench:serve — ${users} users × 50 clicks, top 20, MacridVAE K=${K} d=${d}, groups of ${batchSize} users, no TF.js at scoring (shared machine: ratios, not absolutes)`,
+  );
   for (const items of [3706, 20108]) {
-    const x = csrFromRows(histories(items, items), items);
-    for (const [label, runtime] of [
-      ['1 thread', { threads: 1 }],
-      ...(pool ? [[`pool of ${threads}`, { pool, threads }] as const] : []),
+    const model = createModel(resolveModelConfig('macridvae', { concepts: K, d }), items, { seed: 1 });
+    const m = scoringModel({ config: model.config, items, weights: model.getWeights() });
+    model.dispose();
+    const flopPerUser = 2 * K * d * items;
+    const x = histories(items, items, users);
+    for (const [label, n, p] of [
+      ['1 thread', 1, undefined],
+      ...(pool ? [[`pool of ${threads}`, threads, pool] as const] : []),
     ] as const) {
-      const model = createModel(resolveModelConfig('macridvae'), items, { seed: 1, runtime });
-      const rec = new Recommender(model, runtime);
-      for (const explain of [false, true]) {
-        await rec.recommend(csrFromRows(histories(items, 7).slice(0, 500), items), { k: 20, explain });
-        const t0 = performance.now();
-        await rec.recommend(x, { k: 20, explain });
-        const s = (performance.now() - t0) / 1000;
-        console.log(
-          `  ${String(items).padStart(6)} items  ${label.padEnd(10)} ${explain ? 'explain' : '       '}  ${(users / s).toFixed(0).padStart(6)} users/s  (${s.toFixed(2)} s)`,
-        );
-      }
-      rec.dispose();
+      const rec = new ServingRecommender(
+        m,
+        { ids: columnIds(items), popularity: new Array(items).fill(1) },
+        {
+          pool: p,
+          batchSize,
+        },
+      );
+      await rec.recommend(histories(items, 7, Math.min(users, batchSize)), { k: 20 });
+      const t0 = performance.now();
+      await rec.recommend(x, { k: 20 });
+      const s = (performance.now() - t0) / 1000;
+      const rate = users / s;
+      const gflops = (rate * flopPerUser) / 1e9;
+      const peak = await gemmRate(p ? rec.runtime : new Runtime(), n, items);
+      console.log(
+        `  ${String(items).padStart(6)} items  ${label.padEnd(10)} ${rate.toFixed(0).padStart(6)} users/s  ${gflops.toFixed(1).padStart(5)} GFLOP/s  GEMM kernel ${peak.toFixed(1).padStart(5)} GFLOP/s  → ${((100 * gflops) / peak).toFixed(0)}% of it`,
+      );
     }
   }
   await pool?.close();

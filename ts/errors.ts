@@ -29,6 +29,17 @@ export class InternalError extends MacridError {}
  */
 export class WasmTrapError extends MacridError {}
 
+/** An item id the model does not know (serving by ids); names the id and the user it came with. */
+export class UnknownItemError extends InvalidArgumentError {
+  readonly id?: string;
+  readonly user?: string;
+  constructor(message: string, details: { id?: string; user?: string } = {}) {
+    super(message);
+    this.id = details.id;
+    this.user = details.user;
+  }
+}
+
 /** A requested TensorFlow.js backend (or another optional component) cannot be loaded here. */
 export class BackendUnavailableError extends MacridError {}
 
@@ -96,6 +107,7 @@ const ERROR_CLASSES: Record<string, new (message: string) => MacridError> = {
   InvalidArgumentError,
   OutOfRangeError,
   ParseError,
+  UnknownItemError,
   InternalError,
   WasmTrapError,
   BackendUnavailableError,

@@ -131,10 +131,13 @@ export type { OpArgs, OpName, OpResult } from './runtime/kernels.js';
 export { KERNELS, kernels } from './runtime/kernels.js';
 export type { Merge, MergeSpec, RuntimeLike, RuntimeOptions } from './runtime/runtime.js';
 export { mergeSlices, Runtime } from './runtime/runtime.js';
+// Serving by item ids without TensorFlow.js (also the lighter entry `macridvae/serve`).
+export { buildServer, openRecommender, ServingRecommender, scoreTopK, scoringModel } from './serve/index.js';
 export type { OpenRecommenderOptions, RecommendOptions, UserRecommendations } from './serve/recommender.js';
 export { Recommender } from './serve/recommender.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 export { BACKENDS, selectBackend } from './tf/backend.js';
+export { CATALOG_FILE, type ItemCatalog, loadCatalog } from './train/catalog.js';
 // Output ownership, one writer per output, crash-safe model directories (issue 11).
 export type {
   Checkpoint,

@@ -22,3 +22,22 @@ export function cli(
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * A synthetic dataset (`data synth --preset tiny`), prepared, and a model trained on it with `trainArgs`,
+ * under `root`: returns the dataset and model directories. Throws with the command's stderr on failure.
+ */
+export function cliModel(root: string, trainArgs: string[]): { raw: string; data: string; model: string } {
+  const raw = `${root}/raw`;
+  const data = `${root}/ds`;
+  const model = `${root}/model`;
+  for (const args of [
+    ['data', 'synth', '--preset', 'tiny', '--out', raw],
+    ['data', 'prepare', '--input', raw, '--out', data],
+    ['train', '--data', data, '--out', model, ...trainArgs, '--json'],
+  ]) {
+    const r = cli(args);
+    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
+  }
+  return { raw, data, model };
+}

@@ -6,23 +6,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { cli } from '../helpers/cli.js';
+import { cli, cliModel } from '../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'macridvae-cli-analysis-'));
-const raw = join(root, 'raw');
-const data = join(root, 'ds');
-const model = join(root, 'model');
-
-test.before(() => {
-  for (const args of [
-    ['data', 'synth', '--preset', 'tiny', '--out', raw],
-    ['data', 'prepare', '--input', raw, '--out', data],
-    ['train', '--data', data, '--out', model, '--epochs', '5', '--concepts', '4', '--d', '16', '--json'],
-  ]) {
-    const r = cli(args);
-    if (r.code !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}`);
-  }
-});
+const { data, model } = cliModel(root, ['--epochs', '5', '--concepts', '4', '--d', '16']);
 test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
 test('traverse --json: B distinct items of the start concept with increasing values, titles from the dataset', (t) => {
@@ -120,7 +107,7 @@ test('recommend: --items and --input FILE, titles, --explain, JSON, and errors n
     [...scores].sort((a: number, b: number) => b - a),
   );
   const input = join(root, 'histories.csv');
-  writeFileSync(input, 'user,item\nu1,1\nu1,5\nu2,7\nu1,no-such-item\n');
+  writeFileSync(input, 'user,item\nu1,1\nu1,5\nu1,no-such-item\nu2,7\n');
   const many = cli(['recommend', '--model', model, '--data', data, '--input', input, '--k', '3']);
   t.is(many.code, 0, many.stderr);
   t.regex(many.stdout, /^u1 \(2 known items; 1 unknown skipped\)\n {4}1 /);
@@ -132,6 +119,33 @@ test('recommend: --items and --input FILE, titles, --explain, JSON, and errors n
   const both = cli(['recommend', '--model', model, '--items', '1', '--input', input]);
   t.is(both.code, 2);
   t.regex(both.stderr, /exactly one of --items/);
+  // Streamed to a file: JSON lines in, JSON lines out in input order, a summary on stdout.
+  const jsonl = join(root, 'users.jsonl');
+  const output = join(root, 'recs.jsonl');
+  writeFileSync(
+    jsonl,
+    '{"user": "a", "items": ["1", "2"]}\n{"user": "b", "items": ["nope"]}\n{"user": "c", "items": ["3"]}\n',
+  );
+  const streamed = cli(['recommend', '--model', model, '--input', jsonl, '--output', output, '--k', '2', '--json']);
+  t.is(streamed.code, 0, streamed.stderr);
+  t.like(JSON.parse(streamed.stdout), { users: 3, unknownItems: 1, popularityFallback: 1 });
+  const lines = readFileSync(output, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.deepEqual(
+    lines.map((l) => [l.user, l.historyItems, l.items.length]),
+    [
+      ['a', 2, 2],
+      ['b', 0, 2],
+      ['c', 1, 2],
+    ],
+  );
+  t.is(lines[1].fallback, 'popularity');
+  writeFileSync(input, 'u1,1\nu2,2\nu1,3\n');
+  const scattered = cli(['recommend', '--model', model, '--input', input]);
+  t.is(scattered.code, 1);
+  t.regex(scattered.stderr, /histories\.csv:3: user 'u1' appears again after other users/);
   writeFileSync(input, 'u1,1\nu2\n');
   const bad = cli(['recommend', '--model', model, '--data', data, '--input', input]);
   t.is(bad.code, 1);

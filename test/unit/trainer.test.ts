@@ -45,6 +45,7 @@ test.serial(
     t.deepEqual(readdirSync(out).sort(), [
       '.macridvae',
       'checkpoint.mvt',
+      'items.json',
       'manifest.json',
       'train.jsonl',
       m.weights.file,

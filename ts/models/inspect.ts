@@ -14,20 +14,16 @@
 import type { Csr } from '../csr.js';
 import { checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
-import { kernels } from '../runtime/kernels.js';
 import type { RuntimeLike } from '../runtime/runtime.js';
 import type { LoadedModel } from '../train/checkpoint.js';
 import { checkObject } from '../validate.js';
 import type { MacridVaeConfig } from './config.js';
 import { createModel } from './index.js';
-import type { Model } from './types.js';
+import { assignConceptsSoft, type Matrix } from './item-state.js';
 
-/** A row-major matrix. */
-export interface Matrix {
-  data: Float32Array;
-  rows: number;
-  cols: number;
-}
+export { type Matrix, normalizeRows } from './item-state.js';
+
+import type { Model } from './types.js';
 
 function macrid(fn: string, m: LoadedModel): MacridVaeConfig {
   loaded(fn, m);
@@ -63,34 +59,10 @@ export function prototypes(m: LoadedModel): Matrix {
   return weight('prototypes', m, 'prototypes');
 }
 
-/** Row-wise L2 normalization (`x / max(‖x‖, 1e-12)`), as the model computes cosines. */
-export function normalizeRows(x: Matrix): Matrix {
-  const out = new Float32Array(x.data.length);
-  for (let r = 0; r < x.rows; r++) {
-    let s = 0;
-    for (let j = 0; j < x.cols; j++) s += x.data[r * x.cols + j] ** 2;
-    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-    for (let j = 0; j < x.cols; j++) out[r * x.cols + j] = x.data[r * x.cols + j] * inv;
-  }
-  return { data: out, rows: x.rows, cols: x.cols };
-}
-
 /** `c_i = softmax_k(s_ik)`, `s_ik = cos(h_i, m_k)/τ` (or `h_i·m_k/τ` for the inner-product ablation); `items × K`. */
 export function conceptAssignment(m: LoadedModel): Matrix {
   const cfg = macrid('conceptAssignment', m);
-  const cosine = cfg.similarity === 'cosine';
-  const h = cosine ? normalizeRows(itemEmbeddings(m)) : itemEmbeddings(m);
-  const p = cosine ? normalizeRows(prototypes(m)) : prototypes(m);
-  const K = p.rows;
-  const s = kernels.gemm({ a: h.data, b: p.data, m: h.rows, n: K, k: h.cols, transB: true });
-  for (let i = 0; i < h.rows; i++) {
-    let mx = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < K; k++) mx = Math.max(mx, s[i * K + k] / cfg.tau);
-    let z = 0;
-    for (let k = 0; k < K; k++) z += s[i * K + k] = Math.exp(s[i * K + k] / cfg.tau - mx);
-    for (let k = 0; k < K; k++) s[i * K + k] /= z;
-  }
-  return { data: s, rows: h.rows, cols: K };
+  return assignConceptsSoft(itemEmbeddings(m), prototypes(m), cfg.tau, cfg.similarity === 'cosine');
 }
 
 /** A tfjs model holding the loaded weights (the caller disposes it; needs a tfjs backend, see `selectBackend`). */

@@ -12,11 +12,13 @@
  */
 
 import { macridEncode, macridSliceTrain } from '../models/macrid-slice.js';
+import { scoreTopK } from '../serve/engine.js';
 import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
 import * as evaluation from '../wasm/eval.js';
 import * as nn from '../wasm/nn.js';
+import { gemmPeak } from '../wasm/peak.js';
 import * as ranking from '../wasm/ranking.js';
 import { threadInstance, type WasmInstance } from '../wasm/raw.js';
 import * as sampling from '../wasm/sampling.js';
@@ -34,6 +36,7 @@ export const KERNELS = {
   tsne: analysis.tsne,
   sphericalKmeans: analysis.sphericalKmeans,
   gemm: nn.gemm,
+  gemmPeak,
   noise: nn.noise,
   sparseMixForward: nn.sparseMixForward,
   sparseMixBackward: nn.sparseMixBackward,
@@ -46,6 +49,7 @@ export const KERNELS = {
   multSliceTrain: nn.multSliceTrain,
   macridEncode,
   macridSliceTrain,
+  serveTopK: scoreTopK,
   rankingMetrics: evaluation.rankingMetrics,
   denseBatch: batch.denseBatch,
   sparseBatch: batch.sparseBatch,

@@ -37,6 +37,7 @@ import { checkMemory, checkObject } from '../validate.js';
 import { VERSION } from '../version.js';
 import type { SampledNegatives } from '../wasm/nn.js';
 import { DEFAULT_ALPHA } from '../wasm/sampling.js';
+import { CATALOG_FILE, catalogJson, catalogOf } from './catalog.js';
 import {
   type CheckpointState,
   datasetFingerprint,
@@ -279,6 +280,8 @@ export class Trainer {
         resume: opts.resume,
         force: opts.force,
         inputs: [(this.data as { dir?: unknown }).dir as string | undefined],
+        // Item ids, titles and popularity, so the directory serves by the dataset's ids on its own.
+        files: { [CATALOG_FILE]: catalogJson(catalogOf(this.data)) },
       });
     }
     try {

@@ -7,6 +7,7 @@ import { data } from './data.js';
 import { demo } from './demo.js';
 import { evalCommand } from './eval.js';
 import { recommendCommand } from './recommend.js';
+import { serveCommand } from './serve.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
 import { tuneCommand } from './tune.js';
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   tuneCommand,
   evalCommand,
   recommendCommand,
+  serveCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),
 ];

@@ -1,48 +1,45 @@
 /**
- * `macridvae recommend`: top-k items for new users from a trained model (a thin layer over
- * `Recommender`, ts/serve/recommender.ts).
+ * `macridvae recommend`: top-k items for new users from a trained model, by the dataset's item ids,
+ * without TensorFlow.js (a thin layer over `openRecommender` and `rec.stream`, ts/serve/).
  *
- *   --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain]
- *   [--threads N] [--backend NAME] [--json]
+ *   --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--output FILE] [--k N] [--include-seen]
+ *   [--explain] [--threads N] [--batch-size N] [--json]
  *
- * `--items` is one user's history. `--input FILE` holds many users, one `user,item` pair per line
- * (comma, tab or semicolon separated; further columns ignored; a header line is skipped); users come out
- * in order of first appearance, and items the model does not know are counted and skipped. With
- * `--data DIR` (the model's dataset, checked by fingerprint; `--allow-other-data` downgrades a mismatch
- * to a warning) ids are the dataset's raw item ids and titles are printed; `--column-ids` instead
- * (never implied) makes ids column numbers. `--explain` (MacridVAE) adds each item's concept and share and the user's
- * concept shares. `--json`: one object per user `{user, items: [{id, score, title?, concept?, share?}],
- * concepts?, unknownItems}`.
+ * `--items` is one user's history (an unknown id is an error). `--input FILE` holds many users and is
+ * streamed (memory stays flat whatever its size): JSON lines (`.jsonl`/`.ndjson`: `{"user": …, "items":
+ * [ids]}`) or CSV (`user,item` per line, comma, tab or semicolon separated, further columns ignored, a
+ * header line skipped; a user's lines must be contiguous); ids the model does not know are counted and
+ * skipped. `--output FILE` writes one JSON object per user to FILE (atomically: a temporary file renamed
+ * at the end) and prints a summary (users, users/s). The model directory's `items.json` gives ids,
+ * titles and popularity; `--data DIR` (the model's dataset) gives them to directories written before it.
+ * `--explain` (MacridVAE) adds each item's concept and share and the user's concept shares.
+ * `--json`: one object per user `{user, historyItems, unknownItems, items: [{id, score, title?, concept?,
+ * share?}], concepts?, fallback?}`.
  */
-import { readFileSync } from 'node:fs';
-import { loadDataset } from '../../data/store.js';
-import { ParseError } from '../../errors.js';
-import { Recommender } from '../../serve/recommender.js';
-import { datasetFingerprint, readManifest } from '../../train/checkpoint.js';
-import { withFileErrors } from '../../util/fs.js';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Recommendation } from '../../serve/service.js';
+import { openRecommender } from '../../serve/service.js';
+import { readUsers } from '../../serve/stream.js';
 import { KernelPool } from '../../workers/pool.js';
-import {
-  BACKEND_OPTION,
-  type Command,
-  intOption,
-  parse,
-  printJson,
-  THREADS_OPTION,
-  threadsOption,
-  UsageError,
-} from '../args.js';
-import { ALLOW_OTHER_DATA, COLUMN_IDS_OPTION, checkSameDataset, columnIds, requireIdSource } from '../model-view.js';
-import { backendOption } from './backend.js';
-import { columnIndex, ITEM_IDS_OPTION, itemColumns } from './traverse.js';
+import { type Command, intOption, parse, printJson, THREADS_OPTION, threadsOption, UsageError } from '../args.js';
+import { ALLOW_OTHER_DATA, COLUMN_IDS_OPTION } from '../model-view.js';
+import { CATALOG_DATA_OPTION, openCatalogData } from './serve.js';
 
 export const RECOMMEND_OPTIONS = {
   model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
-  data: ITEM_IDS_OPTION,
+  data: CATALOG_DATA_OPTION,
   items: { type: 'string', value: 'ID,ID,…', description: "one user's history (or --input)" },
   input: {
     type: 'string',
     value: 'FILE',
-    description: "many users' histories, one 'user,item' pair per line (or --items)",
+    description: "many users, streamed: JSON lines {user, items} (.jsonl) or 'user,item' lines (or --items)",
+  },
+  output: {
+    type: 'string',
+    value: 'FILE',
+    description: 'write one JSON line per user there (atomically) and print a summary (with --input)',
   },
   k: { type: 'string', value: 'N', default: '10', description: 'items recommended per user' },
   'include-seen': { type: 'boolean', default: false, description: "allow items already in the user's history" },
@@ -52,44 +49,50 @@ export const RECOMMEND_OPTIONS = {
     description: "each item's concept and share, and the user's concept shares (MacridVAE)",
   },
   threads: THREADS_OPTION,
-  backend: BACKEND_OPTION,
+  'batch-size': { type: 'string', value: 'N', default: '256', description: 'users scored per kernel call' },
   ...COLUMN_IDS_OPTION,
   ...ALLOW_OTHER_DATA,
 } as const;
 
-interface UserInput {
-  user: string;
-  columns: number[];
-  unknown: number;
+/** The JSON record of one user (stdout with --json, and --output files). */
+function record(r: Recommendation & { user: string }, history: number) {
+  return {
+    user: r.user,
+    historyItems: history,
+    unknownItems: r.unknown.length,
+    items: r.items,
+    ...(r.concepts ? { concepts: r.concepts } : {}),
+    ...(r.fallback ? { fallback: r.fallback } : {}),
+  };
 }
 
-/** Reads `user,item` lines; see the module doc. */
-export function readHistories(path: string, itemIds: string[]): UserInput[] {
-  const col = columnIndex(itemIds);
-  const users = new Map<string, UserInput>();
-  const lines = withFileErrors('read', path, () => readFileSync(path, 'utf8')).split(/\r?\n/);
-  lines.forEach((line, n) => {
-    if (line.trim() === '') return;
-    const f = line.split(/[,\t;]/).map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
-    if (f.length < 2 || f[0] === '' || f[1] === '') {
-      throw new ParseError(`${path}:${n + 1}: expected 'user,item' but got '${line}'`);
-    }
-    if (n === 0 && !col.has(f[1]) && /^[A-Za-z_]/.test(f[1])) return; // header
-    let u = users.get(f[0]);
-    if (!u) {
-      u = { user: f[0], columns: [], unknown: 0 };
-      users.set(f[0], u);
-    }
-    const c = col.get(f[1]);
-    if (c === undefined) u.unknown++;
-    else u.columns.push(c);
+/** The people's view of one user. */
+function print(r: Recommendation & { user: string }, history: number): void {
+  const notes = [`${history} known items`];
+  if (r.unknown.length) notes.push(`${r.unknown.length} unknown skipped`);
+  if (r.fallback) notes.push('most popular items');
+  if (r.concepts) {
+    notes.push(
+      `concepts ${r.concepts
+        .map((s, kk) => [kk, s] as const)
+        .filter(([, s]) => s >= 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(([kk, s]) => `${kk}:${(100 * s).toFixed(0)}%`)
+        .join(' ')}`,
+    );
+  }
+  console.log(`${r.user} (${notes.join('; ')})`);
+  r.items.forEach((it, j) => {
+    const why = it.concept !== undefined ? `  concept ${it.concept} (${(100 * (it.share ?? 0)).toFixed(0)}%)` : '';
+    console.log(
+      `  ${String(j + 1).padStart(3)}  ${it.score.toFixed(3).padStart(8)}  ${it.id.padEnd(8)} ${it.title ?? ''}${why}`,
+    );
   });
-  return [...users.values()];
 }
 
 export const recommendCommand: Command = {
   name: 'recommend',
-  summary: 'top-k items for new users from their histories (optionally explained by concept)',
+  summary: 'top-k items for new users by item ids (streamed, explained by concept; no TensorFlow.js)',
   options: RECOMMEND_OPTIONS,
   async run(argv) {
     const cmd = 'recommend';
@@ -98,93 +101,114 @@ export const recommendCommand: Command = {
     if ((values.items === undefined) === (values.input === undefined)) {
       throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);
     }
-    requireIdSource(cmd, values.data, values['column-ids']);
+    if (values.output !== undefined && values.input === undefined) {
+      throw new UsageError(`macridvae ${cmd}: --output needs --input FILE`);
+    }
     const k = intOption(cmd, 'k', values.k, 10, 1);
     const threads = threadsOption(cmd, values.threads);
+    const batchSize = intOption(cmd, 'batch-size', values['batch-size'], 256, 1);
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     try {
-      const rec = await Recommender.open(values.model, {
-        runtime: { pool, threads },
-        backend: backendOption(values.backend),
-      });
-      try {
-        if (values.explain && rec.model.config.kind !== 'macridvae') {
-          throw new UsageError(`macridvae ${cmd}: --explain needs a MacridVAE model, not '${rec.model.config.kind}'`);
-        }
-        if (k > rec.items) throw new UsageError(`macridvae ${cmd}: --k must be <= ${rec.items} (the model's items)`);
-        const data = values.data ? await loadDataset(values.data) : undefined;
-        const warnings = data
-          ? checkSameDataset(
-              cmd,
-              { dir: values.model, fingerprint: readManifest(values.model).dataset?.fingerprint, items: rec.items },
-              { dir: values.data as string, fingerprint: datasetFingerprint(data), items: data.itemIds.length },
-              values['allow-other-data'],
-            )
-          : [];
-        const itemIds = data?.itemIds ?? columnIds(rec.items);
-        const titles = data?.itemTitles;
-        const inputs: UserInput[] =
-          values.items !== undefined
-            ? [
-                {
-                  user: 'user',
-                  columns: itemColumns(
-                    cmd,
-                    'items',
-                    itemIds,
-                    values.items.split(',').map((s) => s.trim()),
-                  ),
-                  unknown: 0,
-                },
-              ]
-            : readHistories(values.input as string, itemIds);
-        const recs = await rec.recommend(
-          inputs.map((u) => u.columns),
-          { k, includeSeen: values['include-seen'], explain: values.explain },
-        );
-        recs.forEach((r, u) => {
-          const items = r.items.map((c, j) => ({
-            id: itemIds[c],
-            score: r.scores[j],
-            ...(titles?.[c] ? { title: titles[c] } : {}),
-            ...(r.concepts ? { concept: r.concepts[j], share: r.shares?.[j] } : {}),
-          }));
-          if (values.json) {
-            printJson({
-              user: inputs[u].user,
-              historyItems: new Set(inputs[u].columns).size,
-              unknownItems: inputs[u].unknown,
-              items,
-              ...(warnings.length > 0 ? { warnings } : {}),
-              ...(r.userConcepts ? { concepts: r.userConcepts } : {}),
-            });
-            return;
-          }
-          const notes = [`${new Set(inputs[u].columns).size} known items`];
-          if (inputs[u].unknown) notes.push(`${inputs[u].unknown} unknown skipped`);
-          if (r.userConcepts) {
-            notes.push(
-              `concepts ${r.userConcepts
-                .map((s, kk) => [kk, s] as const)
-                .filter(([, s]) => s >= 0.05)
-                .sort((a, b) => b[1] - a[1])
-                .map(([kk, s]) => `${kk}:${(100 * s).toFixed(0)}%`)
-                .join(' ')}`,
-            );
-          }
-          console.log(`${inputs[u].user} (${notes.join('; ')})`);
-          items.forEach((it, j) => {
-            const why =
-              it.concept !== undefined ? `  concept ${it.concept} (${(100 * (it.share ?? 0)).toFixed(0)}%)` : '';
-            console.log(
-              `  ${String(j + 1).padStart(3)}  ${it.score.toFixed(3).padStart(8)}  ${it.id.padEnd(8)} ${it.title ?? ''}${why}`,
-            );
-          });
-        });
-        return 0;
-      } finally {
-        rec.dispose();
+      const data = await openCatalogData(
+        cmd,
+        values.model,
+        values.data,
+        values['column-ids'],
+        values['allow-other-data'],
+      );
+      const rec = await openRecommender(values.model, { pool, data, batchSize });
+      if (values.explain && rec.model.kind !== 'macridvae') {
+        throw new UsageError(`macridvae ${cmd}: --explain needs a MacridVAE model, not '${rec.model.kind}'`);
       }
+      if (k > rec.items) throw new UsageError(`macridvae ${cmd}: --k must be <= ${rec.items} (the model's items)`);
+      const options = { k, includeSeen: values['include-seen'], explain: values.explain };
+      if (values.items !== undefined) {
+        const ids = values.items.split(',').map((s) => s.trim());
+        for (const id of ids) {
+          if (rec.columnOf(id) === undefined) {
+            throw new UsageError(`macridvae ${cmd}: --items: item '${id}' is not an item of the model`);
+          }
+        }
+        const [r] = await rec.recommend([{ user: 'user', items: ids }], options);
+        const out = r as Recommendation & { user: string };
+        const known = new Set(ids).size;
+        if (values.json) printJson(record(out, known));
+        else print(out, known);
+        return 0;
+      }
+      const input = values.input as string;
+      // A CSV header: a first line whose item field is no item id and starts like a word.
+      const users = readUsers(input, { isHeader: (f) => rec.columnOf(f[1]) === undefined && /^[A-Za-z_]/.test(f[1]) });
+      // Known distinct ids per user, in input order (results come back in the same order).
+      const known: number[] = [];
+      let next = 0;
+      const counted = (async function* () {
+        for await (const u of users) {
+          let n = 0;
+          const distinct = new Set(u.items);
+          for (const id of distinct) if (rec.columnOf(id) !== undefined) n++;
+          known.push(n);
+          yield u;
+        }
+      })();
+      const recs = rec.stream(counted, { ...options, onUnknown: 'skip', batchSize, inFlight: 2 });
+      const history = () => {
+        const n = known[next];
+        // Drop what was consumed now and then, so the queue stays as short as the batches in flight.
+        if (++next >= 4096) {
+          known.splice(0, next);
+          next = 0;
+        }
+        return n;
+      };
+      if (values.output === undefined) {
+        for await (const r of recs) {
+          if (values.json) printJson(record(r, history()));
+          else print(r, history());
+        }
+        return 0;
+      }
+      const output = values.output;
+      const tmp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
+      const t0 = performance.now();
+      let count = 0;
+      let unknown = 0;
+      let fallback = 0;
+      try {
+        await pipeline(
+          recs,
+          async function* (src: AsyncIterable<Recommendation & { user: string }>) {
+            for await (const r of src) {
+              count++;
+              unknown += r.unknown.length;
+              if (r.fallback) fallback++;
+              yield `${JSON.stringify(record(r, history()))}\n`;
+            }
+          },
+          createWriteStream(tmp),
+        );
+        renameSync(tmp, output);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw e;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const summary = {
+        output,
+        users: count,
+        seconds: Number(seconds.toFixed(3)),
+        usersPerSecond: Math.round(count / Math.max(seconds, 1e-9)),
+        unknownItems: unknown,
+        popularityFallback: fallback,
+        maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      };
+      if (values.json) printJson(summary);
+      else {
+        console.log(
+          `wrote ${count} users to ${output} in ${summary.seconds} s (${summary.usersPerSecond} users/s; ${unknown} unknown ids skipped; ${fallback} most-popular fallbacks; peak RSS ${summary.maxRssMB} MB)`,
+        );
+      }
+      return 0;
     } finally {
       await pool?.close();
     }
