@@ -3,7 +3,7 @@
  * one kernel on the main thread and one on a worker — what a user of the published package does.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import test from 'ava';
@@ -47,6 +47,8 @@ console.log(JSON.stringify({ version: VERSION, main: [...main.items], worker: [.
     t.true(out.typed);
     const bin = execFileSync(join(proj, 'node_modules', '.bin', 'macridvae'), ['--version'], { encoding: 'utf8' });
     t.is(bin.trim(), out.version);
+    // The explorer page `macridvae serve` shows (web/explorer) ships in the tarball.
+    t.true(existsSync(join(proj, 'node_modules', 'macridvae', 'web', 'explorer', 'index.html')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

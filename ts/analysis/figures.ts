@@ -17,6 +17,9 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { writeFileAtomicSync } from '../util/fs.js';
 import type { MapPoint } from './map.js';
+import { PALETTE } from './palette.js';
+
+export { PALETTE };
 
 const CONFIG = {
   background: 'white',
@@ -26,30 +29,6 @@ const CONFIG = {
   legend: { labelFontSize: 11, titleFontSize: 12 },
   title: { fontSize: 14 },
 };
-
-/** Tableau-10 then more distinct colours, so up to 20 labels stay distinguishable. */
-export const PALETTE = [
-  '#4e79a7',
-  '#f28e2b',
-  '#e15759',
-  '#76b7b2',
-  '#59a14f',
-  '#edc948',
-  '#b07aa1',
-  '#ff9da7',
-  '#9c755f',
-  '#bab0ac',
-  '#1f77b4',
-  '#aec7e8',
-  '#ffbb78',
-  '#98df8a',
-  '#ff9896',
-  '#c5b0d5',
-  '#c49c94',
-  '#f7b6d2',
-  '#dbdb8d',
-  '#9edae5',
-];
 
 export interface LabelledPoint extends MapPoint {
   /** The colour label shown in the legend. */

@@ -5,6 +5,7 @@
  * L2-normalized first (the model compares them by cosine). Items are sampled per concept in proportion
  * to the concept's size, users uniformly; both seeded.
  */
+import { InvalidArgumentError } from '../errors.js';
 import { Runtime } from '../runtime/runtime.js';
 import { Rng } from '../util/rng.js';
 import type { ConceptSpace } from '../wasm/control.js';
@@ -19,6 +20,8 @@ export interface MapInput {
   userConfidence?: Float32Array;
   /** Default 1500. */
   maxItems?: number;
+  /** Embed exactly these items (columns, ascending) instead of the per-concept sample of `maxItems`. */
+  items?: number[];
   /** Default 200 (each gives 2 points). */
   maxUsers?: number;
   /** Default 30. */
@@ -64,9 +67,18 @@ export async function conceptMap(input: MapInput): Promise<ConceptMap> {
   const maxItems = input.maxItems ?? 1500;
   const byConcept: number[][] = Array.from({ length: concepts }, () => []);
   for (let i = 0; i < space.items; i++) byConcept[itemConcept[i]].push(i);
-  const items: number[] = [];
-  for (const ids of byConcept) {
-    items.push(...sample(rng, ids, Math.max(1, Math.round((ids.length / Math.max(space.items, 1)) * maxItems))));
+  const items: number[] = input.items ? input.items.slice() : [];
+  items.forEach((i, j) => {
+    if (!Number.isInteger(i) || i < 0 || i >= space.items) {
+      throw new InvalidArgumentError(
+        `'items[${j}]' passed to conceptMap() must be an item column in [0, ${space.items}) but got ${i}`,
+      );
+    }
+  });
+  if (!input.items) {
+    for (const ids of byConcept) {
+      items.push(...sample(rng, ids, Math.max(1, Math.round((ids.length / Math.max(space.items, 1)) * maxItems))));
+    }
   }
   const meta: Omit<MapPoint, 'x' | 'y'>[] = items.map((i) => ({ kind: 'item', id: i, concept: itemConcept[i] }));
   const vectors: Float32Array[] = items.map((i) => space.h.subarray(i * d, (i + 1) * d));

@@ -8,13 +8,14 @@
  * Binds to 127.0.0.1 unless `--host` says otherwise. Prints the address it listens on (`--json`:
  * `{"listening": "http://…"}`). SIGTERM or SIGINT: stops accepting connections, finishes the requests in
  * flight, closes the worker pool and exits 0. `--data DIR` (the model's dataset) gives ids, titles and
- * popularity to model directories written before `items.json`.
+ * popularity to model directories written before `items.json`. The explorer page (docs/explorer.md) is at `/`.
  */
 
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type Dataset, loadDataset } from '../../data/store.js';
+import { explorerPlugin } from '../../serve/explorer/plugin.js';
 import { buildServer } from '../../serve/http.js';
 import { openRecommender } from '../../serve/service.js';
 import { CATALOG_FILE } from '../../train/catalog.js';
@@ -110,10 +111,14 @@ export const serveCommand: Command = {
       );
       const rec = await openRecommender(values.model, { pool, data });
       const app = await buildServer({ service: rec, limits });
+      // The explorer page at / (docs/explorer.md).
+      await app.register(explorerPlugin, { source: rec });
       const url = await app.listen({ host: values.host, port });
       if (values.json) printJson({ listening: url, items: rec.items, kind: rec.model.kind });
       else
-        console.log(`macridvae serve: listening on ${url} (${rec.model.kind}, ${rec.items} items, ${threads} threads)`);
+        console.log(
+          `macridvae serve: listening on ${url} (${rec.model.kind}, ${rec.items} items, ${threads} threads); the explorer page: ${url}/`,
+        );
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGTERM', stop);
