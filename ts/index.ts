@@ -1,5 +1,11 @@
 /**
  * macridvae — the public API (the one barrel). See README.md for a tour.
+ *
+ * Importing it loads no TensorFlow.js, Vega, Vega-Lite or resvg (test/unit/imports.test.ts checks):
+ * `trainModel`, `tune` and `selectBackend` here load TensorFlow.js when called (ts/lazy.ts), figures load
+ * Vega and resvg when rendered. The model classes and other synchronous TensorFlow.js code are in the
+ * subpath entries (ts/entry/): `macridvae/models`, `macridvae/train`, `macridvae/tune`, `macridvae/serve`;
+ * `macridvae/kernels`, `macridvae/analysis` and `macridvae/data` are light subsets of this one.
  */
 export type { CategoryFile } from './analysis/categories.js';
 export { categoriesFromGenres, readCategories } from './analysis/categories.js';
@@ -81,6 +87,7 @@ export {
   sparseBatch,
   topk,
 } from './kernels.js';
+export { selectBackend, trainModel, tune } from './lazy.js';
 export type {
   BetaSchedule,
   MacridVaeConfig,
@@ -100,19 +107,7 @@ export {
   trainDefaults,
 } from './models/config.js';
 export type { CreateModelOptions } from './models/index.js';
-export { createModel } from './models/index.js';
 export type { Matrix } from './models/inspect.js';
-export {
-  conceptAssignment,
-  instantiate,
-  itemEmbeddings,
-  normalizeRows,
-  prototypes,
-  userConcepts,
-} from './models/inspect.js';
-export { ItemState, MacridVae } from './models/macridvae.js';
-export { MultDae } from './models/multdae.js';
-export { MultModel } from './models/multvae.js';
 export type { Phase } from './models/profile.js';
 export { PHASES, profileTimes, setProfiling } from './models/profile.js';
 export type {
@@ -134,9 +129,7 @@ export { mergeSlices, Runtime } from './runtime/runtime.js';
 // Serving by item ids without TensorFlow.js (also the lighter entry `macridvae/serve`).
 export { buildServer, openRecommender, ServingRecommender, scoreTopK, scoringModel } from './serve/index.js';
 export type { OpenRecommenderOptions, RecommendOptions, UserRecommendations } from './serve/recommender.js';
-export { Recommender } from './serve/recommender.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
-export { BACKENDS, selectBackend } from './tf/backend.js';
 export { CATALOG_FILE, type ItemCatalog, loadCatalog } from './train/catalog.js';
 // Output ownership, one writer per output, crash-safe model directories (issue 11).
 export type {
@@ -161,15 +154,12 @@ export {
   writeContentAddressed,
 } from './train/checkpoint.js';
 export type { AdamOptions, AdamState } from './train/optimizer.js';
-export { Adam } from './train/optimizer.js';
 export { betaAt } from './train/schedule.js';
 export type { EpochRecord, EpochTraining, EpochValidation, TrainOptions, TrainResult } from './train/trainer.js';
-export { EVAL_KS, Trainer, trainModel } from './train/trainer.js';
 export { checkModelSpace, configsOf, paperSpace, tunableNames } from './tune/space.js';
 export type { Observation, Param, ParamValue, Point, Space, TpeOptions } from './tune/tpe.js';
 export { checkSpace, samplePrior, suggest, TPE_DEFAULTS } from './tune/tpe.js';
 export type { TrialRecord, TuneOptions, TuneResult } from './tune/tune.js';
-export { runPoints, tune } from './tune/tune.js';
 export type { LockInfo, OutputCheck, OutputKind, OutputLock } from './util/output.js';
 export {
   checkOutput,

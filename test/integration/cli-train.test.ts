@@ -127,3 +127,73 @@ test.serial('demo --json trains MacridVAE on the bundled ml-latest-small and rep
   t.is(out.paper.macridvae['ndcg@100'], 0.28895);
   t.is(typeof out.test['ndcg@100'].mean, 'number');
 });
+
+test.serial('train --config MODEL_DIR/manifest.json replays a run exactly; flags override the file', (t) => {
+  const a = join(root, 'cfg-a');
+  const first = cli([
+    'train',
+    '--data',
+    data,
+    '--out',
+    a,
+    '--epochs',
+    '2',
+    ...SMALL,
+    '--tau',
+    '0.2',
+    '--seed',
+    '7',
+    '--json',
+  ]);
+  t.is(first.code, 0, first.stderr);
+  const ma = JSON.parse(readFileSync(join(a, 'manifest.json'), 'utf8'));
+  const b = join(root, 'cfg-b');
+  const replay = cli([
+    'train',
+    '--data',
+    data,
+    '--out',
+    b,
+    '--config',
+    join(a, 'manifest.json'),
+    '--threads',
+    '1',
+    '--json',
+  ]);
+  t.is(replay.code, 0, replay.stderr);
+  const mb = JSON.parse(readFileSync(join(b, 'manifest.json'), 'utf8'));
+  t.deepEqual(mb.model, ma.model);
+  t.deepEqual(mb.train, ma.train);
+  t.is(mb.weights.sha256, ma.weights.sha256, 'the same weights, bit for bit');
+  // A plain {model, train} file with a flag over it.
+  const file = join(root, 'cfg.json');
+  writeFileSync(file, JSON.stringify({ model: ma.model, train: ma.train }));
+  const c = join(root, 'cfg-c');
+  const over = cli([
+    'train',
+    '--data',
+    data,
+    '--out',
+    c,
+    '--config',
+    file,
+    '--epochs',
+    '1',
+    '--threads',
+    '1',
+    '--json',
+  ]);
+  t.is(over.code, 0, over.stderr);
+  const mc = JSON.parse(readFileSync(join(c, 'manifest.json'), 'utf8'));
+  t.deepEqual(mc.model, ma.model);
+  t.deepEqual({ ...mc.train, epochs: 2 }, ma.train);
+  t.is(mc.train.epochs, 1);
+  writeFileSync(file, JSON.stringify({ model: ma.model, trian: {} }));
+  const bad = cli(['train', '--data', data, '--out', join(root, 'cfg-d'), '--config', file]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /cfg\.json: unknown key 'trian' \(expected 'model' and 'train'\)/);
+  writeFileSync(file, JSON.stringify({ model: { ...ma.model, concepts: 0 } }));
+  const invalid = cli(['train', '--data', data, '--out', join(root, 'cfg-e'), '--config', file, '--json']);
+  t.is(invalid.code, 2);
+  t.regex(JSON.parse(invalid.stdout).error.message, /cfg\.json with the flags: 'concepts' .* must be >= 1 but got 0/);
+});

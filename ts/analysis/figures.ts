@@ -1,7 +1,8 @@
 /**
  * The figures of the analysis, as Vega-Lite specifications rendered to SVG by Vega (headless, no
  * canvas) and rasterized to PNG by resvg (`@resvg/resvg-js`, a prebuilt binary shipped in a platform
- * npm package). Text in the PNG uses the system's fonts (DejaVu Sans when present).
+ * npm package). Text in the PNG uses the system's fonts (DejaVu Sans when present). Vega, Vega-Lite and
+ * resvg are loaded when a figure is first rendered, not when this module (or the package) is imported.
  *
  * - {@link mapSpec}: Figure 2a–d, the 2-D map of items (dots) and user components (crosses) coloured
  *   by learned concept or by true category;
@@ -11,10 +12,9 @@
  */
 
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomicSync } from '../util/fs.js';
 import type { MapPoint } from './map.js';
 import { PALETTE } from './palette.js';
@@ -151,6 +151,7 @@ export function correlationSpec(corr: ArrayLike<number>, d: number, title: strin
 
 /** Renders a Vega-Lite specification to an SVG document (Vega, headless). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -161,6 +162,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** Rasterizes an SVG document to PNG with resvg, at `scale` × its size. */
 export function svgToPng(svg: string, scale = 2): Uint8Array {
+  // resvg-js is CommonJS (a native addon), so it loads synchronously here, at the first use.
+  const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const r = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },

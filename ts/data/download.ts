@@ -9,6 +9,7 @@
  * - Safe: see `zip.ts` (no path escapes, no links); the extracted folder appears atomically at
  *   `OUT/NAME` with a `.macridvae-download.json` record; a later call finds it and does nothing.
  * - Base URL: `baseUrl`, else `$MACRIDVAE_DATA_BASE_URL`, else https://files.grouplens.org/datasets/movielens/.
+ * - Proxies: `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` from the environment, as curl reads them (`proxy.ts`).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, MacridError, OutputConflictError } from '../errors.js';
 import { fileError, writeDirAtomic } from '../util/fs.js';
 import { describeContents, lockOutput } from '../util/output.js';
+import { proxyFor, viaProxy } from './proxy.js';
 import { extractZip } from './zip.js';
 
 export const DEFAULT_BASE_URL = 'https://files.grouplens.org/datasets/movielens/';
@@ -45,6 +47,8 @@ export interface DownloadOptions {
   attempts?: number;
   /** Keep the archive after extraction (default false). */
   keepArchive?: boolean;
+  /** CA certificates (PEM) to trust besides Node's, for a mirror with a private CA. */
+  ca?: string | Buffer;
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
@@ -71,10 +75,21 @@ function client(url: URL) {
   throw new InvalidArgumentError(`unsupported URL scheme '${url.protocol}' (http or https)`);
 }
 
-/** GET with redirects; resolves to the response once its headers arrive. */
-function get(url: URL, headers: Record<string, string>, redirects = 5): Promise<http.IncomingMessage> {
+/** Connection settings of one download: the extra CAs. */
+interface Net {
+  ca?: string | Buffer;
+}
+
+/** GET with redirects, through the environment's proxy; resolves to the response once its headers arrive. */
+async function get(url: URL, headers: Record<string, string>, net: Net, redirects = 5): Promise<http.IncomingMessage> {
+  const tlsOptions = net.ca === undefined ? {} : { ca: net.ca };
+  const proxy = proxyFor(url);
+  const via = proxy ? await viaProxy(proxy, url, tlsOptions) : undefined;
   return new Promise((ok, fail) => {
-    const req = client(url).get(url, { headers, timeout: 60_000 }, (res) => {
+    const options: http.RequestOptions = via
+      ? { ...via, headers: { ...via.headers, ...headers }, timeout: 60_000 }
+      : { headers, timeout: 60_000, ...tlsOptions };
+    const onResponse = (res: http.IncomingMessage) => {
       const code = res.statusCode ?? 0;
       if (code >= 300 && code < 400 && res.headers.location) {
         res.resume();
@@ -82,11 +97,16 @@ function get(url: URL, headers: Record<string, string>, redirects = 5): Promise<
           fail(new MacridError(`${url}: too many redirects`));
           return;
         }
-        get(new URL(res.headers.location, url), headers, redirects - 1).then(ok, fail);
+        get(new URL(res.headers.location, url), headers, net, redirects - 1).then(ok, fail);
         return;
       }
       ok(res);
-    });
+    };
+    // Through an http proxy the request goes to the proxy (absolute-form path); else to the URL.
+    const req =
+      via && url.protocol === 'http:'
+        ? http.get(options, onResponse)
+        : client(url).get(url, options as https.RequestOptions, onResponse);
     req.on('timeout', () => req.destroy(new MacridError(`${url}: no response for 60 s`)));
     req.on('error', (e: NodeJS.ErrnoException) =>
       fail(
@@ -98,8 +118,8 @@ function get(url: URL, headers: Record<string, string>, redirects = 5): Promise<
   });
 }
 
-async function fetchText(url: URL): Promise<{ status: number; text: string }> {
-  const res = await get(url, {});
+async function fetchText(url: URL, net: Net): Promise<{ status: number; text: string }> {
+  const res = await get(url, {}, net);
   const chunks: Buffer[] = [];
   try {
     for await (const c of res) chunks.push(c as Buffer);
@@ -119,10 +139,11 @@ async function fileDigest(path: string, algo: 'md5' | 'sha256'): Promise<string>
 async function transfer(
   url: URL,
   part: string,
+  net: Net,
   onProgress?: (done: number, total: number | undefined) => void,
 ): Promise<{ fetched: number; resumed: boolean }> {
   const have = existsSync(part) ? statSync(part).size : 0;
-  const res = await get(url, have > 0 ? { Range: `bytes=${have}-` } : {});
+  const res = await get(url, have > 0 ? { Range: `bytes=${have}-` } : {}, net);
   const code = res.statusCode ?? 0;
   if (code === 416) {
     res.resume();
@@ -222,7 +243,7 @@ async function fetchAndExtract(
   let md5 = md5In;
   if (md5 === undefined) {
     const md5Url = new URL(`${info.file}.md5`, url);
-    const r = await fetchText(md5Url);
+    const r = await fetchText(md5Url, { ca: options.ca });
     const m = /\b([0-9a-fA-F]{32})\b/.exec(r.text);
     if (r.status !== 200 || !m) {
       throw new MacridError(
@@ -248,7 +269,7 @@ async function fetchAndExtract(
     let lastError: unknown;
     for (let a = 0; a < attempts; a++) {
       try {
-        const t = await transfer(url, part, options.onProgress);
+        const t = await transfer(url, part, { ca: options.ca }, options.onProgress);
         fetched += t.fetched;
         if (t.resumed) resumedCount++;
         lastError = undefined;

@@ -30,6 +30,7 @@ import { WasmInstance } from '../wasm/raw.js';
 import { alignItemMetadata, readItemMetadata } from './metadata.js';
 import { hashFiles, type InputFiles, readRatingsFiles, resolveInput } from './read.js';
 import { importReference } from './reference.js';
+import { type RatingRows, readRatingsRows } from './rows.js';
 import {
   DATASET_FORMAT,
   DATASET_VERSION,
@@ -44,8 +45,14 @@ import {
 } from './store.js';
 
 export interface PrepareOptions extends ReaderOptions, SplitOptions {
-  /** A ratings file, or a directory (see `resolveInput`). */
-  input: string;
+  /** A ratings file, or a directory (see `resolveInput`). Exactly one of `input` and `rows`. */
+  input?: string;
+  /**
+   * Ratings in memory instead of a file: an array or an (async) iterable of `{ user, item, rating?,
+   * timestamp? }` (e.g. a database cursor); see `rows.ts`. `format`, `separator`, `header` and `columns`
+   * do not apply; the other options do, with the same validation (errors name the row and field).
+   */
+  rows?: RatingRows;
   /** The dataset directory to write. */
   out: string;
   /** An item metadata file; default: found next to the input (`findItemMetadata`); `false`: none. */
@@ -169,7 +176,7 @@ function metaHash(spec: MetaSpec): string | null {
 }
 
 /** Checks an existing dataset against the request; returns its manifest when it can be reused. */
-async function checkExisting(out: string, opts: PreparedOptions, inputs: InputFiles, meta: MetaSpec) {
+async function checkExisting(out: string, opts: PreparedOptions, sha: string, sourcePath: string, meta: MetaSpec) {
   const again = 'pass --force (force: true) to replace it, or choose another output directory';
   let prev: DatasetManifest;
   try {
@@ -181,10 +188,9 @@ async function checkExisting(out: string, opts: PreparedOptions, inputs: InputFi
   if (diffs.length > 0) {
     throw new InvalidArgumentError(`${out} was prepared with different options (${diffs.join('; ')}); ${again}`);
   }
-  const sha = await hashFiles(inputs.files);
   if (sha !== prev.source.sha256) {
     throw new InvalidArgumentError(
-      `${out} was prepared from a different source: ${prev.source.path} had sha256 ${prev.source.sha256.slice(0, 12)}…, ${inputs.path} has ${sha.slice(0, 12)}…; ${again}`,
+      `${out} was prepared from a different source: ${prev.source.path} had sha256 ${prev.source.sha256.slice(0, 12)}…, ${sourcePath} has ${sha.slice(0, 12)}…; ${again}`,
     );
   }
   const mh = metaHash(meta);
@@ -288,8 +294,9 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
   if (options === null || typeof options !== 'object') {
     throw new InvalidArgumentError(`'options' passed to prepareDataset() must be an object but got ${String(options)}`);
   }
+  if (options.rows !== undefined) return prepareRows(options);
   if (typeof options.input !== 'string' || options.input === '') {
-    throw new InvalidArgumentError(`'input' passed to prepareDataset() must be a path`);
+    throw new InvalidArgumentError(`'input' passed to prepareDataset() must be a path (or give 'rows')`);
   }
   if (typeof options.out !== 'string' || options.out === '') {
     throw new InvalidArgumentError(`'out' passed to prepareDataset() must be a path`);
@@ -306,7 +313,7 @@ export async function prepareDataset(options: PrepareOptions): Promise<PrepareRe
       inputs: [options.input, ...inputs.files, meta?.path, meta?.uGenre],
     });
     if (state === 'owned' && !options.force) {
-      const manifest = await checkExisting(out, opts, inputs, meta);
+      const manifest = await checkExisting(out, opts, await hashFiles(inputs.files), inputs.path, meta);
       const s = (performance.now() - t0) / 1000;
       return { dir: out, manifest, reused: true, seconds: { read: s, split: 0, write: 0, total: s } };
     }
@@ -411,6 +418,89 @@ async function build(
       parse: parse as Record<string, unknown>,
     },
     aligned,
+  );
+  const t4 = performance.now();
+  return {
+    dir: out,
+    manifest,
+    reused: false,
+    seconds: { read: (t2 - t1) / 1000, split: (t3 - t2) / 1000, write: (t4 - t3) / 1000, total: (t4 - t0) / 1000 },
+  };
+}
+
+/** `prepareDataset({ rows, … })`: the same protocol and reuse rule, with the rows as the source. */
+async function prepareRows(options: PrepareOptions): Promise<PrepareResult> {
+  const fn = 'prepareDataset';
+  const t0 = performance.now();
+  if (options.input !== undefined) {
+    throw new InvalidArgumentError(`'input' and 'rows' passed to ${fn}() exclude each other; give one`);
+  }
+  for (const k of ['format', 'separator', 'header', 'columns', 'implicit'] as const) {
+    if (options[k] !== undefined) {
+      throw new InvalidArgumentError(
+        `'${k}' passed to ${fn}() does not apply to 'rows' (fields are named; no rating on any row means implicit)`,
+      );
+    }
+  }
+  if (typeof options.out !== 'string' || options.out === '') {
+    throw new InvalidArgumentError(`'out' passed to ${fn}() must be a path`);
+  }
+  const opts = preparedOptions(options);
+  const out = resolve(options.out);
+  if (typeof options.items === 'string') {
+    throw new InvalidArgumentError(`'items' (a metadata file) passed to ${fn}() is not supported with 'rows' yet`);
+  }
+  const lock = lockOutput(out);
+  try {
+    return await buildFromRows(options, opts, out, t0);
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildFromRows(
+  options: PrepareOptions,
+  opts: PreparedOptions,
+  out: string,
+  t0: number,
+): Promise<PrepareResult> {
+  const state = checkOutput(options.out as string, 'dataset', { option: 'output', force: options.force, inputs: [] });
+  const inst = new WasmInstance();
+  const t1 = performance.now();
+  const r = await readRatingsRows(inst, options.rows as RatingRows, opts, { onProgress: options.onProgress });
+  const source = { path: '(rows)', files: [] as string[], bytes: r.bytes, sha256: r.sha256, format: 'rows' };
+  if (state === 'owned' && !options.force) {
+    r.reader.free();
+    const manifest = await checkExisting(out, opts, source.sha256, source.path, undefined);
+    const s = (performance.now() - t0) / 1000;
+    return { dir: out, manifest, reused: true, seconds: { read: s, split: 0, write: 0, total: s } };
+  }
+  const t2 = performance.now();
+  let parts: SplitParts;
+  try {
+    parts = prepareSplit(inst, r.reader, {
+      minUserItems: opts.minUserItems,
+      minItemUsers: opts.minItemUsers,
+      heldoutUsers: opts.heldoutUsers,
+      split: opts.split,
+      seed: opts.seed,
+      testProp: opts.testProp,
+    });
+  } finally {
+    r.reader.free();
+  }
+  const t3 = performance.now();
+  const { users: _u, items: _i, examples: _e, ...rest } = r.stats;
+  const manifest = await writeDataset(
+    out,
+    parts,
+    {
+      source,
+      metadata: null,
+      options: opts as unknown as Record<string, unknown>,
+      parse: { ...rest, examples: r.examples.map((e) => ({ file: 'rows', line: e.row, message: e.message })) },
+    },
+    undefined,
   );
   const t4 = performance.now();
   return {

@@ -125,13 +125,13 @@ function columnsOption(cmd: string, v: string | undefined): Pick<PrepareOptions,
 }
 
 /** A progress bar on stderr for `(done, total)` callbacks, created on the first call; none with --json. */
-function bar(label: string, json: boolean) {
+function bar(label: string, json: boolean, unit: 'items' | 'bytes' = 'items') {
   let p: Progress | undefined;
   let last = 0;
   return {
     onProgress(done: number, total: number | undefined) {
       if (json || total === undefined) return;
-      p ??= progress(label, total);
+      p ??= progress(label, total, undefined, { unit });
       p.tick(done - last);
       last = done;
     },
@@ -149,7 +149,7 @@ async function prepareCmd(argv: string[]): Promise<number> {
   const cmd = 'data prepare';
   const { values } = parse(cmd, argv, PREPARE_OPTIONS);
   const heldout = values['heldout-users'];
-  const b = bar('reading', values.json);
+  const b = bar('reading', values.json, 'bytes');
   const opts: PrepareOptions = {
     input: need(cmd, 'input', values.input),
     out: need(cmd, 'out', values.out),
@@ -392,7 +392,7 @@ async function downloadCmd(argv: string[]): Promise<number> {
   if (values.md5 !== undefined && !/^[0-9a-fA-F]{32}$/.test(values.md5)) {
     throw new UsageError(`macridvae ${cmd}: --md5 must be 32 hex digits but got '${values.md5}'`);
   }
-  const b = bar('downloading', values.json);
+  const b = bar('downloading', values.json, 'bytes');
   const r = await downloadDataset({
     name,
     out: values.out,

@@ -18,8 +18,9 @@
  * kmeans), then a summary (`bestEpoch`, validation and test
  * metrics of the best epoch, `out`). Otherwise a progress bar on a TTY and one line per epoch.
  */
+import { readFileSync } from 'node:fs';
 import { loadDataset } from '../../data/store.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError, ParseError } from '../../errors.js';
 import {
   BETA_SCHEDULES,
   type BetaSchedule,
@@ -73,6 +74,11 @@ export const TRAIN_OPTIONS = {
   data: { type: 'string', value: 'DIR', required: true, description: 'the prepared dataset (macridvae data prepare)' },
   out: { type: 'string', value: 'MODEL_DIR', required: true, description: 'the model directory to write' },
   model: { type: 'string', value: MODEL_KINDS.join('|'), defaultText: 'macridvae', description: 'the model to train' },
+  config: {
+    type: 'string',
+    value: 'FILE',
+    description: "JSON {model, train} (a model directory's manifest.json is one) to replay; flags override it",
+  },
   resume: { type: 'boolean', default: false, description: 'continue the model in --out from its last checkpoint' },
   force: { type: 'boolean', default: false, description: 'train a new model over an existing one in --out' },
   concepts: {
@@ -230,9 +236,48 @@ function widths(cmd: string, v: string | undefined): number[] | undefined {
   });
 }
 
-/** The model and training configs from the command line (validated; errors name the flag's field). */
+/** A config file's `{ model, train }` (see readConfigFile). */
+export interface ConfigFile {
+  path: string;
+  model: Partial<ModelConfig> & { kind?: ModelKind };
+  train: Partial<TrainConfig>;
+}
+
+/**
+ * Reads `--config FILE`: JSON `{ "model": {…}, "train": {…} }` (either may be left out), a model
+ * directory's `manifest.json` (its `model` and `train` blocks; the rest is ignored), or `{ "config": {
+ * "model", "train" } }`. Any other key is an error naming it.
+ */
+export function readConfigFile(path: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ParseError(`${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const isObject = (x: unknown): x is Record<string, unknown> =>
+    typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObject(raw)) throw new ParseError(`${path}: expected a JSON object { "model": {…}, "train": {…} }`);
+  let o: Record<string, unknown> = raw;
+  if (raw.format === 'macridvae-model') o = { model: raw.model, train: raw.train };
+  else if (isObject(raw.config)) o = raw.config;
+  for (const k of Object.keys(o)) {
+    if (k !== 'model' && k !== 'train')
+      throw new ParseError(`${path}: unknown key '${k}' (expected 'model' and 'train')`);
+  }
+  for (const k of ['model', 'train'] as const) {
+    if (o[k] !== undefined && !isObject(o[k])) throw new ParseError(`${path}: '${k}' must be an object`);
+  }
+  return { path, model: (o.model ?? {}) as ConfigFile['model'], train: (o.train ?? {}) as ConfigFile['train'] };
+}
+
+/**
+ * The model and training configs from the command line over `--config FILE` when given (validated;
+ * errors name the flag's field, or the file).
+ */
 export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; model: ModelConfig; train: TrainConfig } {
-  const kind = (str(v, 'model') ?? 'macridvae') as ModelKind;
+  const file = str(v, 'config') === undefined ? undefined : readConfigFile(str(v, 'config') as string);
+  const kind = (str(v, 'model') ?? file?.model.kind ?? 'macridvae') as ModelKind;
   if (!MODEL_KINDS.includes(kind)) {
     throw new UsageError(`macridvae ${cmd}: --model must be one of ${MODEL_KINDS.join(', ')} but got '${kind}'`);
   }
@@ -289,14 +334,17 @@ export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; mode
     negatives: int('negatives', 1),
     proposal: str(v, 'proposal') as TrainConfig['proposal'] | undefined,
   });
+  const { kind: _k, ...fileModel } = file?.model ?? {};
   try {
     return {
       kind,
-      model: resolveModelConfig(kind, modelPartial as Partial<ModelConfig>),
-      train: resolveTrainConfig(kind, trainPartial),
+      model: resolveModelConfig(kind, { ...fileModel, ...modelPartial } as Partial<ModelConfig>),
+      train: resolveTrainConfig(kind, { ...file?.train, ...trainPartial }),
     };
   } catch (e) {
-    if (e instanceof InvalidArgumentError) throw new UsageError(`macridvae ${cmd}: ${e.message}`);
+    if (e instanceof InvalidArgumentError) {
+      throw new UsageError(`macridvae ${cmd}: ${file ? `${file.path} with the flags: ` : ''}${e.message}`);
+    }
     throw e;
   }
 }

@@ -1,0 +1,27 @@
+/**
+ * The main entry's TensorFlow.js-backed functions, loaded on first call (a dynamic import at the point of
+ * need) so that importing `macridvae` does not load TensorFlow.js. Same signatures as the modules they
+ * forward to; the subpath entries (`macridvae/train`, `macridvae/tune`, `macridvae/models`) export those
+ * modules directly.
+ */
+import type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
+import type { TrainOptions, TrainResult } from './train/trainer.js';
+import type { TuneOptions, TuneResult } from './tune/tune.js';
+
+/** Trains a model (ts/train/trainer.ts `trainModel`; loads TensorFlow.js on first call). */
+export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
+  const { trainModel: train } = await import('./train/trainer.js');
+  return train(opts);
+}
+
+/** TPE hyperparameter search (ts/tune/tune.ts `tune`; loads TensorFlow.js on first call). */
+export async function tune(opts: TuneOptions): Promise<TuneResult> {
+  const { tune: run } = await import('./tune/tune.js');
+  return run(opts);
+}
+
+/** Selects the TensorFlow.js backend (ts/tf/backend.ts `selectBackend`; loads TensorFlow.js on first call). */
+export async function selectBackend(requested?: BackendName, options?: BackendOptions): Promise<BackendInfo> {
+  const { selectBackend: select } = await import('./tf/backend.js');
+  return select(requested, options);
+}
