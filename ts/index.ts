@@ -142,11 +142,21 @@ export { Adam } from './train/optimizer.js';
 export { betaAt } from './train/schedule.js';
 export type { EpochRecord, TrainOptions, TrainResult } from './train/trainer.js';
 export { EVAL_KS, trainModel } from './train/trainer.js';
-export { checkModelSpace, configsOf, paperSpace, tunableNames } from './tune/space.js';
+export type { ProcessExecutorOptions } from './tune/parallel.js';
+export { ProcessTrialExecutor } from './tune/parallel.js';
+export { checkModelSpace, checkPoints, configsOf, defaultPoint, paperSpace, tunableNames } from './tune/space.js';
 export type { Observation, Param, ParamValue, Point, Space, TpeOptions } from './tune/tpe.js';
 export { checkSpace, samplePrior, suggest, TPE_DEFAULTS } from './tune/tpe.js';
-export type { TrialRecord, TuneOptions, TuneResult } from './tune/tune.js';
-export { runPoints, tune } from './tune/tune.js';
+export type {
+  Proposal,
+  TrialExecutor,
+  TrialJob,
+  TrialOutcome,
+  TrialRecord,
+  TuneOptions,
+  TuneResult,
+} from './tune/tune.js';
+export { failedOutcome, localExecutor, runPoints, runTrial, tune } from './tune/tune.js';
 export { Rng } from './util/rng.js';
 export { VERSION } from './version.js';
 export type {

@@ -25,6 +25,10 @@
  * - `choice` of m values: categorical, P(v) = (c_v + priorWeight/m) / (Σ_v c_v + priorWeight), c_v the
  *   (forgetting-weighted) count of v in the group.
  *
+ * Pending trials (`pending: true`: proposed and still running, in parallel searches) are optuna's
+ * "constant liar": each enters the "above" group as if it had the worst loss, so g(x) is raised where a
+ * trial already runs, but n (the split, the start-up count) counts finished trials only.
+ *
  * Before `startup` finite losses exist, points are drawn from the prior (uniform, log-uniform, uniform
  * integer, uniform choice). All randomness of trial t comes from `new Rng(mixSeed(seed, 0x7e9e, t))`, so a
  * resumed search suggests exactly what an uninterrupted one would.
@@ -52,10 +56,15 @@ export type Param =
   | { name: string; kind: 'choice'; values: ParamValue[] };
 export type Space = readonly Param[];
 export type Point = Record<string, ParamValue>;
-/** A finished trial; loss null = failed (ignored by the density model but still counted as a trial). Lower loss is better. */
+/**
+ * A trial: finished with a loss (lower is better), failed (loss null: ignored by the density model but
+ * still counted as a trial), or `pending` (proposed, still running: the constant liar, see `suggest`).
+ */
 export interface Observation {
   point: Point;
   loss: number | null;
+  /** Still running: modelled as the worst possible result (in "above", not counted in n). Its loss is ignored. */
+  pending?: boolean;
 }
 export interface TpeOptions {
   /** uint32 seed of the whole search. */
@@ -192,9 +201,19 @@ export function suggest(space: Space, history: readonly Observation[], trial: nu
   if (!Array.isArray(history)) {
     throw new InvalidArgumentError(`'history' passed to ${fn}() must be an array but got ${typeof history}`);
   }
-  // Finite-loss observations, in trial order.
+  // Finite-loss observations, in trial order; pending ones apart.
   const done: { point: Point; loss: number; i: number }[] = [];
+  const pending: { point: Point; loss: number; i: number }[] = [];
   history.forEach((o, i) => {
+    if (o?.pending === true) {
+      if (typeof o.point !== 'object' || o.point === null) {
+        throw new InvalidArgumentError(
+          `'history[${i}].point' passed to ${fn}() must be an object but got ${show(o.point)}`,
+        );
+      }
+      pending.push({ point: o.point, loss: Number.POSITIVE_INFINITY, i });
+      return;
+    }
     const loss = o?.loss;
     if (loss !== null && typeof loss !== 'number') {
       throw new InvalidArgumentError(
@@ -216,9 +235,9 @@ export function suggest(space: Space, history: readonly Observation[], trial: nu
   const nBelow = Math.min(n, Math.max(1, Math.ceil(opts.gamma * Math.sqrt(n))), LINEAR_FORGETTING);
   const ranked = [...done].sort((a, b) => a.loss - b.loss || a.i - b.i);
   const isBelow = new Set(ranked.slice(0, nBelow).map((o) => o.i));
-  // Both groups in trial order, so linear forgetting down-weights the oldest.
+  // Both groups in trial order, so linear forgetting down-weights the oldest; pending trials are "above".
   const below = done.filter((o) => isBelow.has(o.i));
-  const above = done.filter((o) => !isBelow.has(o.i));
+  const above = [...done.filter((o) => !isBelow.has(o.i)), ...pending].sort((a, b) => a.i - b.i);
 
   const point: Point = {};
   for (const p of space) {

@@ -2,11 +2,16 @@
  * `macridvae tune`: TPE hyperparameter search (a thin layer over `tune`, ts/tune/tune.ts).
  *
  *   --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
- *   [--tpe-seed S] [--startup N] [--resume | --force] [--threads N] [--backend NAME] [--json]
+ *   [--tpe-seed S] [--startup N] [--points FILE] [--no-defaults] [--parallel N] [--resume | --force]
+ *   [--threads N] [--backend NAME] [--json]
  *   plus any `train` model/training flag, which sets what every trial starts from (e.g. --epochs 150
  *   --patience 30 --prototype-init kmeans); the searched parameters override it.
  *
- * Writes OUT/tune.json, OUT/trials.jsonl, OUT/runs.json (Figure 4's points, for `analyze --runs`) and
+ * Trial 0 is the default configuration (unless --no-defaults), then the points of --points FILE (a JSON
+ * array of objects, parameters left out take the defaults' values), then TPE. --parallel N runs N trials at
+ * once in child processes (ProcessTrialExecutor), TPE taking the running ones into account.
+ *
+ * Writes OUT/tune.json, OUT/proposals.jsonl, OUT/trials.jsonl (completion order), OUT/runs.json (Figure 4's points, for `analyze --runs`) and
  * OUT/best/ (the best trial's model directory). With --json: one JSON object per trial (the trial
  * record), then a summary with the best trial and its test metrics.
  */
@@ -18,10 +23,11 @@ import { InvalidArgumentError, ParseError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
 import { instantiate } from '../../models/inspect.js';
 import { selectBackend } from '../../tf/backend.js';
-import { loadModel } from '../../train/checkpoint.js';
+import { datasetFingerprint, loadModel } from '../../train/checkpoint.js';
 import { EVAL_KS } from '../../train/trainer.js';
-import { checkModelSpace } from '../../tune/space.js';
-import type { Space } from '../../tune/tpe.js';
+import { ProcessTrialExecutor } from '../../tune/parallel.js';
+import { checkModelSpace, checkPoints, defaultPoint, paperSpace } from '../../tune/space.js';
+import type { Point, Space } from '../../tune/tpe.js';
 import { RUNS_FILE, TRIALS_FILE, type TrialRecord, TUNE_FILE, tune } from '../../tune/tune.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
@@ -29,7 +35,8 @@ import { backendOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 
 const USAGE = `macridvae tune --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
-    [--tpe-seed S] [--startup N] [--resume | --force] [--threads N] [--backend NAME] [--json]
+    [--tpe-seed S] [--startup N] [--points FILE] [--no-defaults] [--parallel N] [--resume | --force]
+    [--threads N] [--backend NAME] [--json]
     [any train flag, e.g. --epochs N --patience N --seed S --prototype-init kmeans: what every trial starts from]`;
 
 const TUNE_OPTIONS = {
@@ -38,6 +45,9 @@ const TUNE_OPTIONS = {
   space: { type: 'string' },
   'tpe-seed': { type: 'string' },
   startup: { type: 'string' },
+  points: { type: 'string', description: 'JSON file: an array of points evaluated first, after the defaults' },
+  'no-defaults': { type: 'boolean', description: 'do not evaluate the default configuration as trial 0' },
+  parallel: { type: 'string', description: 'trials at once, each in its own process (default 1)' },
 } as const;
 
 const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(4));
@@ -46,6 +56,14 @@ function short(v: number | string): string {
   if (typeof v === 'string') return v;
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) < 1e-2 || Math.abs(v) >= 1e3 ? v.toExponential(2) : v.toPrecision(3);
+}
+
+function readJsonFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ParseError(`${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function readSpace(cmd: string, kind: Parameters<typeof checkModelSpace>[1], path: string): Space {
@@ -79,8 +97,26 @@ export const tuneCommand: Command = {
     const trials = intOption(cmd, 'trials', values.trials, 200, 1);
     const tpeSeed = intOption(cmd, 'tpe-seed', values['tpe-seed'], 98765);
     const startup = intOption(cmd, 'startup', values.startup, 20, 1);
-    const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
+    const parallel = intOption(cmd, 'parallel', values.parallel, 1, 1);
+    const cores = availableParallelism();
+    const threads = intOption(
+      cmd,
+      'threads',
+      values.threads,
+      Math.max(1, Math.min(2, Math.floor(cores / parallel))),
+      1,
+    );
     const space = values.space && values.space !== 'paper' ? readSpace(cmd, cfg.kind, values.space) : undefined;
+    let points: Point[] | undefined;
+    if (values.points) {
+      const sp = space ?? paperSpace(cfg.kind);
+      try {
+        points = checkPoints(cmd, sp, readJsonFile(values.points), defaultPoint(cfg.kind, sp, cfg));
+      } catch (e) {
+        if (e instanceof InvalidArgumentError) throw new ParseError(`${values.points}: ${e.message}`);
+        throw e;
+      }
+    }
     if (values.resume && values.force)
       throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
     if (!values.resume && !values.force && existsSync(join(out, TUNE_FILE))) {
@@ -91,10 +127,21 @@ export const tuneCommand: Command = {
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+    const executor =
+      parallel > 1
+        ? new ProcessTrialExecutor({
+            processes: parallel,
+            dataDir,
+            fingerprint: datasetFingerprint(data),
+            threads,
+            backend: backend.name,
+          })
+        : undefined;
     const json = values.json;
     if (!json) {
       console.log(
-        `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ${threads} thread(s) → ${out}`,
+        `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ` +
+          `${parallel > 1 ? `${parallel} processes × ` : ''}${threads} thread(s) → ${out}`,
       );
     }
     try {
@@ -109,6 +156,9 @@ export const tuneCommand: Command = {
         runtime: { pool, threads },
         out,
         resume: values.resume,
+        defaults: !values['no-defaults'],
+        points,
+        executor,
         onTrial: (t: TrialRecord) => {
           if (json) printJson(t);
           else {
@@ -164,6 +214,7 @@ export const tuneCommand: Command = {
       }
       return r.best ? 0 : 1;
     } finally {
+      await executor?.close();
       await pool?.close();
     }
   },
