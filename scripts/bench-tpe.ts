@@ -4,7 +4,9 @@
  * same run) — and random search, on standard continuous test functions of 2–6 dimensions: Branin (2-D),
  * Hartmann-3, Hartmann-6, Rosenbrock (4-D, [-2.048, 2.048]) and Levy (5-D, [-10, 10]). TRIALS trials per
  * search (20 random start-up trials, hyperopt's default), SEEDS seeds; prints the mean best value ± SE
- * over seeds and the difference ours − optuna with its SE (negative = ours better). Before comparing,
+ * over seeds for ours with both scores (`TpeOptions.score`: 'height', the default, and 'density', exactly
+ * hyperopt's), optuna and random search, and the difference ours (default) − optuna with its SE and z
+ * (negative = ours better). Before comparing,
  * both sides evaluate each function on fixed points and must agree (the formulas are written twice).
  *
  * Usage: tsx scripts/bench-tpe.ts   (env: TRIALS, default 100; SEEDS, default 30; FUNCTIONS, comma list;
@@ -95,12 +97,18 @@ const checkPoints = (b: [number, number][]) => [
 ];
 
 /** Best value of one search: TPE with `startup` random trials (startup = trials gives random search). */
-function search(f: Fn, bounds: [number, number][], seed: number, startup: number): number {
+function search(
+  f: Fn,
+  bounds: [number, number][],
+  seed: number,
+  startup: number,
+  score: 'height' | 'density' = 'height',
+): number {
   const space: Space = bounds.map(([low, high], j) => ({ name: `x${j}`, kind: 'uniform', low, high }));
   const history: Observation[] = [];
   let best = Number.POSITIVE_INFINITY;
   for (let t = 0; t < TRIALS; t++) {
-    const p: Point = suggest(space, history, t, { seed, startup });
+    const p: Point = suggest(space, history, t, { seed, startup, score });
     const y = f(bounds.map((_, j) => p[`x${j}`] as number));
     history.push({ point: p, loss: y });
     best = Math.min(best, y);
@@ -140,6 +148,7 @@ function main(): void {
     });
     const seeds = Array.from({ length: SEEDS }, (_, s) => s);
     const ours = seeds.map((s) => search(fn.f, fn.bounds, s, 20));
+    const density = seeds.map((s) => search(fn.f, fn.bounds, s, 20, 'density'));
     const random = seeds.map((s) => search(fn.f, fn.bounds, s, TRIALS));
     const opt = py.best[name];
     const diff = mean(ours) - mean(opt);
@@ -149,6 +158,7 @@ function main(): void {
       dims: fn.bounds.length,
       min: fn.min,
       ours: { mean: mean(ours), se: se(ours) },
+      density: { mean: mean(density), se: se(density) },
       optuna: { mean: mean(opt), se: se(opt) },
       random: { mean: mean(random), se: se(random) },
       diff: { mean: diff, se: diffSe, z: diff / diffSe },
@@ -163,11 +173,13 @@ function main(): void {
   console.log(
     `best value after ${TRIALS} trials, mean ± SE over ${SEEDS} seeds (lower is better); optuna ${py.optuna} TPESampler(hyperopt_parameters())`,
   );
-  console.log('| function | dims | minimum | ours (TPE) | optuna TPE | random | ours − optuna (z) |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| function | dims | minimum | ours (score: height, default) | ours (score: density = hyperopt) | optuna TPE | random | ours − optuna (z) |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.function} | ${r.dims} | ${r.min} | ${f(r.ours)} | ${f(r.optuna)} | ${f(r.random)} | ${r.diff.mean.toFixed(4)} ± ${r.diff.se.toFixed(4)} (${r.diff.z.toFixed(2)}) |`,
+      `| ${r.function} | ${r.dims} | ${r.min} | ${f(r.ours)} | ${f(r.density)} | ${f(r.optuna)} | ${f(r.random)} | ${r.diff.mean.toFixed(4)} ± ${r.diff.se.toFixed(4)} (${r.diff.z.toFixed(2)}) |`,
     );
   }
   console.log(`${seconds.toFixed(1)} s (optuna side ${pySeconds.toFixed(1)} s)`);

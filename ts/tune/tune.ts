@@ -58,7 +58,7 @@ import { checkInt } from '../validate.js';
 import { threadInstance } from '../wasm/raw.js';
 import { independenceScore } from '../wasm/stats.js';
 import { checkModelSpace, checkPoints, configsOf, defaultPoint, paperSpace } from './space.js';
-import { type Observation, type Point, type Space, suggest, type TpeOptions } from './tpe.js';
+import { type Observation, type Point, type Space, suggest, TPE_DEFAULTS, type TpeOptions } from './tpe.js';
 
 export const TUNE_FILE = 'tune.json';
 export const TRIALS_FILE = 'trials.jsonl';
@@ -326,7 +326,8 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   const kind = opts.kind;
   const total = checkInt(fn, 'trials', opts.trials ?? 200, 1);
   const space = opts.space ? checkModelSpace(fn, kind, opts.space) : paperSpace(kind);
-  const tpe: TpeOptions = { seed: 98765, ...opts.tpe };
+  // The score is written into tune.json, so a search started with another default is not resumed with this one.
+  const tpe: TpeOptions = { seed: 98765, score: TPE_DEFAULTS.score, ...opts.tpe };
   checkInt(fn, 'tpe.seed', tpe.seed, 0, 0xffffffff);
   // Fail on bad base settings before the first trial.
   const base = { model: opts.model, train: opts.train };

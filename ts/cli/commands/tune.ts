@@ -2,8 +2,8 @@
  * `macridvae tune`: TPE hyperparameter search (a thin layer over `tune`, ts/tune/tune.ts).
  *
  *   --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
- *   [--tpe-seed S] [--startup N] [--points FILE] [--no-defaults] [--parallel N] [--resume | --force]
- *   [--threads N] [--backend NAME] [--json]
+ *   [--tpe-seed S] [--tpe-score height|density] [--startup N] [--points FILE] [--no-defaults] [--parallel N]
+ *   [--resume | --force] [--threads N] [--backend NAME] [--json]
  *   plus any `train` model/training flag, which sets what every trial starts from (e.g. --epochs 150
  *   --patience 30 --prototype-init kmeans); the searched parameters override it.
  *
@@ -35,8 +35,8 @@ import { backendOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 
 const USAGE = `macridvae tune --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
-    [--tpe-seed S] [--startup N] [--points FILE] [--no-defaults] [--parallel N] [--resume | --force]
-    [--threads N] [--backend NAME] [--json]
+    [--tpe-seed S] [--tpe-score height|density] [--startup N] [--points FILE] [--no-defaults] [--parallel N]
+    [--resume | --force] [--threads N] [--backend NAME] [--json]
     [any train flag, e.g. --epochs N --patience N --seed S --prototype-init kmeans: what every trial starts from]`;
 
 const TUNE_OPTIONS = {
@@ -48,6 +48,7 @@ const TUNE_OPTIONS = {
   points: { type: 'string', description: 'JSON file: an array of points evaluated first, after the defaults' },
   'no-defaults': { type: 'boolean', description: 'do not evaluate the default configuration as trial 0' },
   parallel: { type: 'string', description: 'trials at once, each in its own process (default 1)' },
+  'tpe-score': { type: 'string', description: "TPE's candidate score: height (default) or density (hyperopt's)" },
 } as const;
 
 const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(4));
@@ -98,6 +99,10 @@ export const tuneCommand: Command = {
     const tpeSeed = intOption(cmd, 'tpe-seed', values['tpe-seed'], 98765);
     const startup = intOption(cmd, 'startup', values.startup, 20, 1);
     const parallel = intOption(cmd, 'parallel', values.parallel, 1, 1);
+    const score = (values['tpe-score'] ?? 'height') as 'height' | 'density';
+    if (score !== 'height' && score !== 'density') {
+      throw new UsageError(`macridvae ${cmd}: --tpe-score must be height or density but got '${score}'`);
+    }
     const cores = availableParallelism();
     const threads = intOption(
       cmd,
@@ -150,7 +155,7 @@ export const tuneCommand: Command = {
         data,
         trials,
         space,
-        tpe: { seed: tpeSeed, startup },
+        tpe: { seed: tpeSeed, startup, score },
         model: cfg.model,
         train: cfg.train,
         runtime: { pool, threads },
