@@ -53,7 +53,7 @@ export { SYNTH_PRESETS, synthesize } from './data/synth.js';
 export type { HeldOut, SplitData } from './data/types.js';
 export * from './errors.js';
 export type { EvaluateOptions } from './eval/evaluator.js';
-export { DEFAULT_EVAL_BATCH, DEFAULT_KS, evaluate } from './eval/evaluator.js';
+export { DEFAULT_EVAL_BATCH, DEFAULT_KS, evaluate, metricTable } from './eval/evaluator.js';
 export type { BatchScorer, EvalResult, MetricSummary, PerUserMetrics } from './eval/types.js';
 export type {
   BatchArgs,
@@ -99,7 +99,6 @@ export {
   resolveTrainConfig,
   trainDefaults,
 } from './models/config.js';
-export type { Runtime } from './models/decoder.js';
 export type { CreateModelOptions } from './models/index.js';
 export { createModel } from './models/index.js';
 export type { Matrix } from './models/inspect.js';
@@ -111,12 +110,27 @@ export {
   prototypes,
   userConcepts,
 } from './models/inspect.js';
-export { MacridVae } from './models/macridvae.js';
+export { ItemState, MacridVae } from './models/macridvae.js';
 export { MultDae } from './models/multdae.js';
 export { MultModel } from './models/multvae.js';
 export type { Phase } from './models/profile.js';
 export { PHASES, profileTimes, setProfiling } from './models/profile.js';
-export type { LossTerms, Model, StepGradients, StepOptions, Weight, Weights } from './models/types.js';
+export type {
+  EpochContext,
+  EpochNote,
+  Explanation,
+  LossTerms,
+  Model,
+  Representation,
+  StepGradients,
+  StepOptions,
+  Weight,
+  Weights,
+} from './models/types.js';
+export type { OpArgs, OpName, OpResult } from './runtime/kernels.js';
+export { KERNELS, kernels } from './runtime/kernels.js';
+export type { Merge, MergeSpec, RuntimeLike, RuntimeOptions } from './runtime/runtime.js';
+export { mergeSlices, Runtime } from './runtime/runtime.js';
 export type { OpenRecommenderOptions, RecommendOptions, UserRecommendations } from './serve/recommender.js';
 export { Recommender } from './serve/recommender.js';
 export type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
@@ -140,8 +154,8 @@ export {
 export type { AdamOptions, AdamState } from './train/optimizer.js';
 export { Adam } from './train/optimizer.js';
 export { betaAt } from './train/schedule.js';
-export type { EpochRecord, TrainOptions, TrainResult } from './train/trainer.js';
-export { EVAL_KS, trainModel } from './train/trainer.js';
+export type { EpochRecord, EpochTraining, EpochValidation, TrainOptions, TrainResult } from './train/trainer.js';
+export { EVAL_KS, Trainer, trainModel } from './train/trainer.js';
 export type { ProcessExecutorOptions } from './tune/parallel.js';
 export { ProcessTrialExecutor } from './tune/parallel.js';
 export { checkModelSpace, checkPoints, configsOf, defaultPoint, paperSpace, tunableNames } from './tune/space.js';
@@ -176,6 +190,5 @@ export type {
 export type { ReaderOptions, ReaderStats, SplitOptions, SplitStats } from './wasm/data.js';
 export { wasmModule, wasmPath } from './wasm/loader.js';
 export { threadInstance, WasmInstance } from './wasm/raw.js';
-export type { OpArgs, OpName, OpResult } from './workers/ops.js';
 export type { PoolOptions } from './workers/pool.js';
 export { closeSharedPool, KernelPool, sharedPool } from './workers/pool.js';

@@ -6,9 +6,9 @@
  */
 import type { Csr } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
-import { type Alignment, alignment, assignConcepts, type Similarity, userConceptConfidence } from '../wasm/analysis.js';
+import { kernels } from '../runtime/kernels.js';
+import type { Alignment, Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
-import { threadInstance } from '../wasm/raw.js';
 
 /** Label of an item whose category is unknown (left out of the alignment). */
 export const NO_CATEGORY = 0xffffffff;
@@ -85,7 +85,7 @@ export function conceptAlignment(itemConcept: Uint32Array, concepts: number, cat
     b.push(labels[i]);
   }
   const nb = Math.max(names.length, 1);
-  const r = alignment(threadInstance(), { a: Uint32Array.from(a), na: concepts, b: Uint32Array.from(b), nb });
+  const r = kernels.alignment({ a: Uint32Array.from(a), na: concepts, b: Uint32Array.from(b), nb });
   const table: number[][] = [];
   for (let k = 0; k < concepts; k++) table.push([...r.table.subarray(k * nb, (k + 1) * nb)]);
   return {
@@ -102,8 +102,7 @@ export function conceptAlignment(itemConcept: Uint32Array, concepts: number, cat
 export function analyzeMacro(input: MacroInput): MacroAnalysis {
   const { space, tau } = input;
   const similarity = input.similarity ?? 'cosine';
-  const inst = threadInstance();
-  const asg = assignConcepts(inst, { ...space, tau, similarity });
+  const asg = kernels.assignConcepts({ ...space, tau, similarity });
   const K = space.concepts;
   const itemsPerConcept = new Array<number>(K).fill(0);
   const confSum = new Array<number>(K).fill(0);
@@ -122,7 +121,7 @@ export function analyzeMacro(input: MacroInput): MacroAnalysis {
     largestShare: space.items ? Math.max(...itemsPerConcept) / space.items : 0,
   };
   if (input.x) {
-    const conf = userConceptConfidence(inst, { c: asg.c, items: space.items, concepts: K, x: input.x });
+    const conf = kernels.userConceptConfidence({ c: asg.c, items: space.items, concepts: K, x: input.x });
     const users = input.x.indptr.length - 1;
     const share = new Array<number>(K).fill(0);
     let active = 0;

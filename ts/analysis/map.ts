@@ -5,10 +5,9 @@
  * L2-normalized first (the model compares them by cosine). Items are sampled per concept in proportion
  * to the concept's size, users uniformly; both seeded.
  */
+import { Runtime } from '../runtime/runtime.js';
 import { Rng } from '../util/rng.js';
-import { tsne } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
-import { threadInstance } from '../wasm/raw.js';
 import type { KernelPool } from '../workers/pool.js';
 import type { UserComponents } from './micro.js';
 
@@ -98,7 +97,7 @@ export async function conceptMap(input: MapInput): Promise<ConceptMap> {
     for (let l = 0; l < d; l++) x[p * d + l] = v[l] * inv;
   });
   const args = { x, n, d, perplexity: input.perplexity ?? 30, iterations: input.iterations ?? 1000, seed };
-  const r = input.pool ? await input.pool.run('tsne', args) : tsne(threadInstance(), args);
+  const r = await Runtime.from({ pool: input.pool }).run('tsne', args);
   return {
     points: meta.map((m, p) => ({ ...m, x: r.y[2 * p], y: r.y[2 * p + 1] })),
     kl: r.kl,

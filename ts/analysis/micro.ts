@@ -4,11 +4,9 @@
  * d' = K·d dimensions, as in Figure 4), and per-dimension statistics of the item representations.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { kernels } from '../runtime/kernels.js';
 import { Rng } from '../util/rng.js';
-import { columnStats } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
-import { threadInstance } from '../wasm/raw.js';
-import { correlationMatrix, independenceScore } from '../wasm/stats.js';
 
 /** Users' concept components `μ_u^(k)`: `users × concepts × d`, row-major. */
 export interface UserComponents {
@@ -48,12 +46,11 @@ export interface MicroInput {
 
 export function analyzeMicro(input: MicroInput): MicroAnalysis {
   const { space } = input;
-  const inst = threadInstance();
   const { items, d } = space;
   if (items < 2) throw new InvalidArgumentError(`analyzeMicro() needs at least 2 items but got ${items}`);
-  const corr = correlationMatrix(inst, { vectors: space.h, n: items, d });
-  const score = d >= 2 ? independenceScore(inst, { vectors: space.h, n: items, d }).score : 1;
-  const st = columnStats(inst, { x: space.h, n: items, d });
+  const corr = kernels.correlationMatrix({ vectors: space.h, n: items, d });
+  const score = d >= 2 ? kernels.independenceScore({ vectors: space.h, n: items, d }).score : 1;
+  const st = kernels.columnStats({ x: space.h, n: items, d });
   const meanAbsCorr: number[] = [];
   for (let a = 0; a < d; a++) {
     let s = 0;
@@ -81,7 +78,7 @@ export function analyzeMicro(input: MicroInput): MicroAnalysis {
       for (let p = 0; p < keep.length; p++) x.set(u.mu.subarray(keep[p] * dd, (keep[p] + 1) * dd), p * dd);
       n = max;
     }
-    const c = independenceScore(inst, { vectors: x, n, d: dd });
+    const c = kernels.independenceScore({ vectors: x, n, d: dd });
     out.users = { independence: c.score, d: dd, n, sampled: n < u.users, constantDims: c.constantDims };
   }
   return out;

@@ -12,9 +12,9 @@
  * beam search over one item per subrange) is documented in `crates/macrid-core/src/beam.rs`.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { kernels } from '../runtime/kernels.js';
 import { checkInt } from '../validate.js';
 import * as control from '../wasm/control.js';
-import { threadInstance } from '../wasm/raw.js';
 
 export type { ConceptSpace, TraverseKernelArgs, TraverseResult } from '../wasm/control.js';
 
@@ -95,10 +95,10 @@ export function traverse(
   start: TraverseStart,
   options: TraverseOptions,
 ): control.TraverseResult {
-  return control.traverse(threadInstance(), traverseArgs(space, start, options));
+  return kernels.traverse(traverseArgs(space, start, options));
 }
 
 /** The objective `Σ_t exp(cos(h_{i_t,−j}, h_{*,−j})/τ) + γ Σ_{t<t'} exp(cos(h_{i_t,−j}, h_{i_t',−j})/τ)` of given items. */
 export function traverseObjective(args: control.TraverseObjectiveArgs): number {
-  return control.traverseObjective(threadInstance(), args);
+  return kernels.traverseObjective(args);
 }

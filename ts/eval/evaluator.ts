@@ -13,9 +13,9 @@
 import { type Csr, checkCsr, csrRows, csrSliceRows } from '../csr.js';
 import type { HeldOut } from '../data/types.js';
 import { InvalidArgumentError, MacridError } from '../errors.js';
+import { kernels } from '../runtime/kernels.js';
 import { checkInt } from '../validate.js';
-import { checkKs, type RankingMetricsArgs, type RankingMetricsResult, rankingMetrics } from '../wasm/eval.js';
-import { threadInstance } from '../wasm/raw.js';
+import { checkKs, type RankingMetricsArgs, type RankingMetricsResult } from '../wasm/eval.js';
 import type { KernelPool } from '../workers/pool.js';
 import type { BatchScorer, EvalResult, MetricSummary, PerUserMetrics } from './types.js';
 
@@ -39,6 +39,16 @@ export interface EvaluateOptions {
   perUser?: boolean;
   /** Called after each batch's metrics are in, with the users done so far and the total. */
   onProgress?: (usersDone: number, usersTotal: number) => void;
+}
+
+/** `{mean, se}` per metric (the manifest's and the epoch log's table). */
+export type MetricTable = Record<string, MetricSummary>;
+
+/** The `{mean, se}` table of an evaluation (the one conversion; the manifest and the epoch log store it). */
+export function metricTable(r: EvalResult): MetricTable {
+  const out: MetricTable = {};
+  for (const [k, v] of Object.entries(r.metrics)) out[k] = { mean: v.mean, se: v.se };
+  return out;
 }
 
 /** Re-throws `e` with the batch's rows in its message, keeping its class. */
@@ -140,7 +150,7 @@ export async function evaluate(
     };
     if (!pool) {
       try {
-        store(lo, rankingMetrics(threadInstance(), args));
+        store(lo, kernels.rankingMetrics(args));
       } catch (e) {
         throw inBatch(e, lo, hi);
       }

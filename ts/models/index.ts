@@ -1,8 +1,8 @@
 /** Model construction by kind: the one place that maps a config to its implementation. */
 import { InvalidArgumentError } from '../errors.js';
+import type { RuntimeLike } from '../runtime/runtime.js';
 import { checkInt } from '../validate.js';
 import type { ModelConfig } from './config.js';
-import type { Runtime } from './decoder.js';
 import { MacridVae } from './macridvae.js';
 import { MultDae } from './multdae.js';
 import { MultModel } from './multvae.js';
@@ -12,7 +12,7 @@ export interface CreateModelOptions {
   /** Seed of the initialization. */
   seed: number;
   /** Where the fused decoder runs (default: the calling thread). */
-  runtime?: Runtime;
+  runtime?: RuntimeLike;
 }
 
 /** A freshly initialized model for `items` item columns (weights drawn from `seed`). */

@@ -14,14 +14,11 @@
 import type { Csr } from '../csr.js';
 import { checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
+import { kernels } from '../runtime/kernels.js';
+import type { RuntimeLike } from '../runtime/runtime.js';
 import type { LoadedModel } from '../train/checkpoint.js';
-import { gemm } from '../wasm/nn.js';
-import { threadInstance } from '../wasm/raw.js';
 import type { MacridVaeConfig } from './config.js';
-import type { Runtime } from './decoder.js';
 import { createModel } from './index.js';
-import type { MacridVae } from './macridvae.js';
-import { disposeSaved } from './ops.js';
 import type { Model } from './types.js';
 
 /** A row-major matrix. */
@@ -76,7 +73,7 @@ export function conceptAssignment(m: LoadedModel): Matrix {
   const h = cosine ? normalizeRows(itemEmbeddings(m)) : itemEmbeddings(m);
   const p = cosine ? normalizeRows(prototypes(m)) : prototypes(m);
   const K = p.rows;
-  const s = gemm(threadInstance(), { a: h.data, b: p.data, m: h.rows, n: K, k: h.cols, transB: true });
+  const s = kernels.gemm({ a: h.data, b: p.data, m: h.rows, n: K, k: h.cols, transB: true });
   for (let i = 0; i < h.rows; i++) {
     let mx = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < K; k++) mx = Math.max(mx, s[i * K + k] / cfg.tau);
@@ -88,7 +85,7 @@ export function conceptAssignment(m: LoadedModel): Matrix {
 }
 
 /** A tfjs model holding the loaded weights (the caller disposes it; needs a tfjs backend, see `selectBackend`). */
-export function instantiate(m: LoadedModel, runtime?: Runtime): Model {
+export function instantiate(m: LoadedModel, runtime?: RuntimeLike): Model {
   const model = createModel(m.config, m.items, { seed: 0, runtime });
   model.setWeights(m.weights);
   return model;
@@ -101,15 +98,9 @@ export function userConcepts(
 ): { data: Float32Array; users: number; concepts: number; d: number } {
   const cfg = macrid('userConcepts', m);
   const x = checkCsr('userConcepts', 'foldIn', foldIn, undefined, m.items);
-  const model = instantiate(m) as MacridVae;
+  const model = instantiate(m);
   try {
-    const items = model.evalItems();
-    try {
-      const data = model.evalMu(x, items);
-      return { data, users: csrRows(x), concepts: cfg.concepts, d: cfg.d };
-    } finally {
-      disposeSaved(items as unknown as Record<string, unknown>);
-    }
+    return { data: model.represent(x).data, users: csrRows(x), concepts: cfg.concepts, d: cfg.d };
   } finally {
     model.dispose();
   }

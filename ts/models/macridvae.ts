@@ -20,26 +20,74 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, checkCsr, csrRows, csrSliceRows } from '../csr.js';
-import { sphericalKmeans } from '../wasm/analysis.js';
-import { threadInstance } from '../wasm/raw.js';
-import type { MacridVaeConfig } from './config.js';
-import { bounds, decoderLogProbs, type Runtime, sliceCount, sum } from './decoder.js';
-import { type MacridEncoderArgs, type MacridSliceGrads, macridEncode, macridSliceTrain } from './macrid-slice.js';
-import { Noise, STREAM } from './noise.js';
-import { disposeSaved, l2normalize, l2normalizeBackward, matMul, sumSquares, values } from './ops.js';
+import { InvalidArgumentError } from '../errors.js';
+import { kernels } from '../runtime/kernels.js';
+import { type MergeSpec, Runtime, type RuntimeLike } from '../runtime/runtime.js';
+import type { MacridVaeConfig, ModelConfig } from './config.js';
+import { decoderLogProbs } from './decoder.js';
+import type { MacridEncoderArgs, MacridSliceGrads } from './macrid-slice.js';
+import { mixSeed, Noise, STREAM } from './noise.js';
+import { l2normalize, l2normalizeBackward, matMul, sumSquares, values } from './ops.js';
 import { lap } from './profile.js';
-import type { Model, StepGradients, StepOptions, Weights } from './types.js';
+import type {
+  EpochContext,
+  EpochNote,
+  Explanation,
+  Model,
+  Representation,
+  StepGradients,
+  StepOptions,
+  Weights,
+} from './types.js';
 import { assignWeights, checkWeights, createVariables, readWeights, smallNormal, xavierNormal } from './weights.js';
 
-/** Per-item state shared by the users of a batch. */
-export interface ItemState {
-  /** Normalized (cosine) or raw (inner) item embeddings, and the norms. */
-  hn: tf.Tensor2D;
-  hnorm?: tf.Tensor2D;
-  pn: tf.Tensor2D;
-  pnorm?: tf.Tensor2D;
-  /** Concept assignment `items × K`. */
-  c: tf.Tensor2D;
+/** Stream of the k-means placement's seed (derived from the run seed). */
+const KMEANS_STREAM = 0xc1a5;
+
+/**
+ * The epoch at whose start `prototypeInit: 'kmeans'` places the prototypes: the first epoch starting
+ * after at least `warmup` steps, `⌈warmup / batchesPerEpoch⌉ + 1`. 1 (no warm-up) otherwise.
+ */
+export function prototypeEpoch(model: ModelConfig, batchesPerEpoch: number): number {
+  if (model.kind !== 'macridvae' || model.prototypeInit !== 'kmeans') return 1;
+  return Math.ceil(model.prototypeWarmup / batchesPerEpoch) + 1;
+}
+
+/** How the per-slice results of `macridSliceTrain` merge: per-user/per-row arrays concatenated, partial gradients summed. */
+const SLICE_MERGE: MergeSpec<MacridSliceGrads> = {
+  loss: 'concat',
+  kl: 'concat',
+  dW: 'sum',
+  db: 'sum',
+  dbias: 'sum',
+  dt: 'sum',
+  dh: 'sum',
+  dcEncoder: 'sum',
+  dcDecoder: 'sum',
+};
+
+/**
+ * Per-item state shared by the users of a batch: the (normalized, for cosine) item embeddings and
+ * prototypes with their norms, and the concept assignment. Holds tensors: `dispose()` frees those that
+ * are not the model's variables.
+ */
+export class ItemState {
+  constructor(
+    /** Normalized (cosine) or raw (inner) item embeddings `items × d`, and the norms `items × 1` (cosine). */
+    readonly hn: tf.Tensor2D,
+    readonly hnorm: tf.Tensor2D | undefined,
+    /** Normalized (cosine) or raw prototypes `K × d`, and their norms. */
+    readonly pn: tf.Tensor2D,
+    readonly pnorm: tf.Tensor2D | undefined,
+    /** Concept assignment `items × K`. */
+    readonly c: tf.Tensor2D,
+  ) {}
+
+  dispose(): void {
+    for (const t of [this.hn, this.hnorm, this.pn, this.pnorm, this.c]) {
+      if (t && !(t instanceof tf.Variable)) t.dispose();
+    }
+  }
 }
 
 export class MacridVae implements Model {
@@ -49,10 +97,10 @@ export class MacridVae implements Model {
   private readonly runtime: Runtime;
   private readonly layerDims: number[];
 
-  constructor(config: MacridVaeConfig, items: number, options: { seed: number; runtime?: Runtime }) {
+  constructor(config: MacridVaeConfig, items: number, options: { seed: number; runtime?: RuntimeLike }) {
     this.config = config;
     this.items = items;
-    this.runtime = options.runtime ?? { threads: 1 };
+    this.runtime = Runtime.from(options.runtime);
     const { d, concepts: K } = config;
     this.layerDims = [d, ...config.hidden, 2 * d];
     const seed = options.seed;
@@ -83,7 +131,7 @@ export class MacridVae implements Model {
   }
 
   private itemState(gumbel: Float32Array | undefined): ItemState {
-    return tf.tidy(() => {
+    const r = tf.tidy(() => {
       const cosine = this.config.similarity === 'cosine';
       const h = this.v('items') as tf.Tensor2D;
       const p = this.v('prototypes') as tf.Tensor2D;
@@ -94,6 +142,7 @@ export class MacridVae implements Model {
       const c = tf.softmax(s) as tf.Tensor2D;
       return { hn: hs.y, hnorm: hs.norm, pn: ps.y, pnorm: ps.norm, c };
     });
+    return new ItemState(r.hn, r.hnorm, r.pn, r.pnorm, r.c);
   }
 
   /** The encoder's inputs for batch `x` (arrays; the encoder runs on the Rust kernels) with the noise of step `seed` when training. */
@@ -127,7 +176,6 @@ export class MacridVae implements Model {
     const { concepts: K, d, tau } = this.config;
     const cosine = this.config.similarity === 'cosine';
     const users = csrRows(x);
-    const rows = users * K;
     const seed = step.noiseSeed;
     let t = performance.now();
     const gumbel = this.config.gumbel ? new Noise(seed, STREAM.gumbel).gumbel(this.items * K) : undefined;
@@ -145,49 +193,26 @@ export class MacridVae implements Model {
     };
     // Encoder, decoder and encoder backward per slice of users: on the pool when the batch is large.
     const work = users * K * (step.sampled ? step.sampled.items.length : this.items) * d;
-    const n = sliceCount(this.runtime, users, work);
-    let g: MacridSliceGrads;
-    if (n === 1 || !this.runtime.pool) g = macridSliceTrain(threadInstance(), { ...enc, ...shared });
-    else {
-      const pool = this.runtime.pool;
-      const slices = bounds(users, n);
-      const nnzAt = (u: number) => x.indptr[u];
-      const parts = await Promise.all(
-        slices.map(([lo, hi]) =>
-          pool.run('macridSliceTrain', {
-            ...enc,
-            ...shared,
-            x: csrSliceRows(x, lo, hi),
-            mask: enc.mask?.slice(nnzAt(lo) * K, nnzAt(hi) * K),
-            hiddenMasks: enc.hiddenMasks?.map((m, j) =>
-              m?.slice(lo * K * this.layerDims[j + 1], hi * K * this.layerDims[j + 1]),
-            ),
-            eps: enc.eps?.slice(lo * K * d, hi * K * d),
-          }),
-        ),
-      );
-      // Per-user results are concatenated, partial gradients summed into the first slice's.
-      const loss = new Float32Array(users);
-      const klRows = new Float32Array(rows);
-      slices.forEach(([lo], p) => {
-        loss.set(parts[p].loss, lo);
-        klRows.set(parts[p].kl, lo * K);
-      });
-      g = { ...parts[0], loss, kl: klRows };
-      slices.forEach((_, p) => {
-        if (p === 0) return;
-        const q = parts[p];
-        for (let j = 0; j < this.layers; j++) {
-          sum(g.dW[j], q.dW[j]);
-          sum(g.db[j], q.db[j]);
-        }
-        sum(g.dbias, q.dbias);
-        sum(g.dt, q.dt);
-        sum(g.dh, q.dh);
-        sum(g.dcEncoder, q.dcEncoder);
-        sum(g.dcDecoder, q.dcDecoder);
-      });
-    }
+    const nnzAt = (u: number) => x.indptr[u];
+    const g = await this.runtime.splitUsers(
+      'macridSliceTrain',
+      users,
+      work,
+      (lo, hi) =>
+        lo === 0 && hi === users
+          ? { ...enc, ...shared }
+          : {
+              ...enc,
+              ...shared,
+              x: csrSliceRows(x, lo, hi),
+              mask: enc.mask?.slice(nnzAt(lo) * K, nnzAt(hi) * K),
+              hiddenMasks: enc.hiddenMasks?.map((m, j) =>
+                m?.slice(lo * K * this.layerDims[j + 1], hi * K * this.layerDims[j + 1]),
+              ),
+              eps: enc.eps?.slice(lo * K * d, hi * K * d),
+            },
+      SLICE_MERGE,
+    );
     let nll = 0;
     for (const l of g.loss) nll += l;
     nll /= Math.max(users, 1);
@@ -225,7 +250,7 @@ export class MacridVae implements Model {
         g.dispose();
       }
     }
-    disposeSaved(items as unknown as Record<string, unknown>);
+    items.dispose();
     // Keep the variables' order.
     const ordered = new Map<string, tf.Tensor>();
     for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
@@ -239,7 +264,7 @@ export class MacridVae implements Model {
    */
   placePrototypes(seed: number): { objective: number; sizes: number[] } {
     const { concepts: K, d } = this.config;
-    const km = sphericalKmeans(threadInstance(), { x: values(this.v('items')), n: this.items, d, k: K, seed });
+    const km = kernels.sphericalKmeans({ x: values(this.v('items')), n: this.items, d, k: K, seed });
     const old = values(this.v('prototypes'));
     const next = new Float32Array(K * d);
     for (let k = 0; k < K; k++) {
@@ -261,7 +286,7 @@ export class MacridVae implements Model {
 
   /** `μ` (`users·K × d`, unit rows; `z = μ` at evaluation) of the fold-in rows, given evaluation-mode item state. */
   evalMu(foldIn: Csr, items: ItemState): Float32Array {
-    return macridEncode(threadInstance(), this.encoderArgs(foldIn, items, undefined)).z;
+    return kernels.macridEncode(this.encoderArgs(foldIn, items, undefined)).z;
   }
 
   async score(foldIn: Csr): Promise<Float32Array> {
@@ -284,8 +309,96 @@ export class MacridVae implements Model {
         bound: cosine ? 1 / tau : undefined,
       });
     } finally {
-      disposeSaved(items as unknown as Record<string, unknown>);
+      items.dispose();
     }
+  }
+
+  represent(foldIn: Csr): Representation {
+    const x = checkCsr('MacridVae.represent', 'foldIn', foldIn, undefined, this.items);
+    const items = this.evalItems();
+    try {
+      const { concepts: K, d } = this.config;
+      return { data: this.evalMu(x, items), rows: csrRows(x), width: K * d };
+    } finally {
+      items.dispose();
+    }
+  }
+
+  representItems(): Representation {
+    return { data: values(this.v('items')), rows: this.items, width: this.config.d };
+  }
+
+  /**
+   * The decoder's probability is `p_ui ∝ Σ_k c_ik · exp(cos(z_k, h_i)/τ)`, so the term of concept k is
+   * its contribution: each item's concept is its largest term and the share that term over the sum. The
+   * user's concept shares are the paper's confidence `Σ_{i∈x_u} c_ik`, divided by the history's length.
+   */
+  explain(foldIn: Csr, items: ArrayLike<number>[]): Explanation[] {
+    const fn = 'MacridVae.explain';
+    const x = checkCsr(fn, 'foldIn', foldIn, undefined, this.items);
+    const users = csrRows(x);
+    if (items.length !== users) {
+      throw new InvalidArgumentError(
+        `'items' passed to ${fn}() must have one list per fold-in row (${users}) but has ${items.length}`,
+      );
+    }
+    const { concepts: K, d, tau } = this.config;
+    const state = this.evalItems();
+    try {
+      // The decoder's own inputs: z, and h normalized for cosine (raw for the inner-product ablation).
+      const z = this.evalMu(x, state);
+      const h = values(state.hn);
+      const c = values(state.c);
+      const dot = (a: number, i: number) => {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += z[a * d + j] * h[i * d + j];
+        return s;
+      };
+      return items.map((list, u) => {
+        const out: Explanation = { concepts: [], shares: [], userConcepts: [] };
+        for (let p = 0; p < list.length; p++) {
+          const i = list[p];
+          if (!Number.isInteger(i) || i < 0 || i >= this.items) {
+            throw new InvalidArgumentError(
+              `'items[${u}][${p}]' passed to ${fn}() must be an item column in [0, ${this.items}) but got ${i}`,
+            );
+          }
+          const logits = Array.from({ length: K }, (_, k) => dot(u * K + k, i) / tau);
+          const top = Math.max(...logits);
+          const terms = logits.map((l, k) => c[i * K + k] * Math.exp(l - top));
+          const total = terms.reduce((a, b) => a + b, 0);
+          let best = 0;
+          for (let k = 1; k < K; k++) if (terms[k] > terms[best]) best = k;
+          out.concepts.push(best);
+          out.shares.push(total > 0 ? terms[best] / total : 0);
+        }
+        const shares = new Array<number>(K).fill(0);
+        const from = x.indptr[u];
+        const to = x.indptr[u + 1];
+        for (let p = from; p < to; p++) for (let k = 0; k < K; k++) shares[k] += c[x.indices[p] * K + k];
+        out.userConcepts = shares.map((s) => (to > from ? s / (to - from) : 0));
+        return out;
+      });
+    } finally {
+      state.dispose();
+    }
+  }
+
+  trainingPlan(ctx: { epochs: number; batchesPerEpoch: number }): { warmupEpochs: number } {
+    const place = prototypeEpoch(this.config, ctx.batchesPerEpoch);
+    if (this.config.prototypeInit === 'kmeans' && ctx.epochs < place) {
+      throw new InvalidArgumentError(
+        `trainModel(): 'epochs' is ${ctx.epochs} but prototypeInit 'kmeans' places the prototypes at the start of epoch ${place} (the warm-up is ${this.config.prototypeWarmup} steps, ${ctx.batchesPerEpoch} per epoch): train longer or lower 'prototypeWarmup'`,
+      );
+    }
+    return { warmupEpochs: place - 1 };
+  }
+
+  beforeEpoch(ctx: EpochContext): EpochNote | undefined {
+    if (this.config.prototypeInit !== 'kmeans' || ctx.epoch !== prototypeEpoch(this.config, ctx.batchesPerEpoch)) {
+      return undefined;
+    }
+    return { prototypes: this.placePrototypes(mixSeed(ctx.seed, KMEANS_STREAM)) };
   }
 
   getWeights(): Weights {

@@ -18,21 +18,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, checkCsr, csrRows } from '../csr.js';
-import {
-  denseBackward,
-  denseForward,
-  headBackward,
-  headForward,
-  sparseMixBackward,
-  sparseMixForward,
-} from '../wasm/nn.js';
-import { threadInstance } from '../wasm/raw.js';
+import { kernels } from '../runtime/kernels.js';
+import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
 import type { MultConfig } from './config.js';
-import { decoderLogProbs, decoderTrain, type Runtime } from './decoder.js';
+import { decoderLogProbs, decoderTrain } from './decoder.js';
 import { Noise, STREAM } from './noise.js';
 import { sumSquares, values } from './ops.js';
 import { lap } from './profile.js';
-import type { Model, StepGradients, StepOptions, Weights } from './types.js';
+import type { Model, Representation, StepGradients, StepOptions, Weights } from './types.js';
 import { assignWeights, checkWeights, createVariables, glorotUniform, readWeights, smallNormal } from './weights.js';
 
 /** One dense layer of the stack (the first is sparse, the last is the fused output layer). */
@@ -66,10 +59,10 @@ export class MultModel implements Model {
   /** MultVAE: index of the layer that outputs `[μ, log σ²]`. */
   private readonly latentLayer: number;
 
-  constructor(config: MultConfig, items: number, options: { seed: number; runtime?: Runtime }) {
+  constructor(config: MultConfig, items: number, options: { seed: number; runtime?: RuntimeLike }) {
     this.config = config;
     this.items = items;
-    this.runtime = options.runtime ?? { threads: 1 };
+    this.runtime = Runtime.from(options.runtime);
     const vae = config.kind === 'multvae';
     const { hidden, latent } = config;
     const enc = [items, ...hidden, vae ? 2 * latent : latent];
@@ -100,11 +93,10 @@ export class MultModel implements Model {
   }
 
   private forward(x: Csr, noise: { seed: number } | undefined): Forward {
-    const inst = threadInstance();
     const users = csrRows(x);
     const first = this.layers[0];
     const mask = noise ? new Noise(noise.seed, STREAM.dropout).dropout(x.indices.length, this.config.keep) : undefined;
-    const sparse = sparseMixForward(inst, {
+    const sparse = kernels.sparseMixForward({
       x,
       concepts: 1,
       d: first.out,
@@ -124,7 +116,7 @@ export class MultModel implements Model {
       const l = this.layers[j];
       if (j > 0) {
         f.outputs.push(
-          denseForward(inst, {
+          kernels.denseForward({
             rows: users,
             din: l.in,
             dout: l.out,
@@ -138,7 +130,7 @@ export class MultModel implements Model {
       if (j === this.latentLayer) {
         const latent = this.config.latent;
         f.eps = noise ? new Noise(noise.seed, STREAM.epsilon).normal(users * latent) : undefined;
-        const h = headForward(inst, { rows: users, d: latent, y: f.outputs[j], eps: f.eps, head: { kind: 'mult' } });
+        const h = kernels.headForward({ rows: users, d: latent, y: f.outputs[j], eps: f.eps, head: { kind: 'mult' } });
         f.kl = h.kl;
         f.inputs.push(h.z);
       } else f.inputs.push(f.outputs[j]);
@@ -149,7 +141,6 @@ export class MultModel implements Model {
   async gradients(batch: Csr, step: StepOptions): Promise<StepGradients> {
     const x = checkCsr(`${this.config.kind}.gradients`, 'batch', batch, undefined, this.items);
     const users = csrRows(x);
-    const inst = threadInstance();
     let t = performance.now();
     const f = this.forward(x, { seed: step.noiseSeed });
     const outL = this.layers[this.layers.length - 1];
@@ -183,7 +174,7 @@ export class MultModel implements Model {
       const l = this.layers[j];
       const dOut =
         j === this.latentLayer
-          ? headBackward(inst, {
+          ? kernels.headBackward({
               rows: users,
               d: this.config.latent,
               y: f.outputs[j],
@@ -200,7 +191,7 @@ export class MultModel implements Model {
         const db = new Float32Array(l.out);
         for (let i = 0; i < dpre.length; i++) dpre[i] = l.tanh ? dOut[i] * (1 - y0[i] * y0[i]) : dOut[i];
         for (let r = 0; r < users; r++) for (let c = 0; c < l.out; c++) db[c] += dpre[r * l.out + c];
-        const back = sparseMixBackward(inst, {
+        const back = kernels.sparseMixBackward({
           x,
           concepts: 1,
           d: l.out,
@@ -213,7 +204,7 @@ export class MultModel implements Model {
         grads.set(`${l.name}.weight`, tf.tensor2d(back.dt, [this.items, l.out]));
         grads.set(`${l.name}.bias`, tf.tensor1d(db));
       } else {
-        const g = denseBackward(inst, {
+        const g = kernels.denseBackward({
           rows: users,
           din: l.in,
           dout: l.out,
@@ -254,6 +245,11 @@ export class MultModel implements Model {
     const x = checkCsr(`${this.config.kind}.latent`, 'foldIn', foldIn, undefined, this.items);
     // The encoder has hidden.length + 1 layers; the input of the next layer is z (= μ here) or the DAE's bottleneck.
     return this.forward(x, undefined).inputs[this.config.hidden.length];
+  }
+
+  represent(foldIn: Csr): Representation {
+    const z = this.latent(foldIn);
+    return { data: z, rows: csrRows(foldIn), width: this.config.latent };
   }
 
   async score(foldIn: Csr): Promise<Float32Array> {

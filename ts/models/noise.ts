@@ -3,9 +3,9 @@
  * the step number, so a resumed run draws exactly what an uninterrupted one would (no generator state
  * has to be saved beyond the step counter).
  */
+
+import { kernels } from '../runtime/kernels.js';
 import { Rng } from '../util/rng.js';
-import { noise } from '../wasm/nn.js';
-import { threadInstance } from '../wasm/raw.js';
 
 /** Mixes 32-bit integers into one seed (murmur3's finalizer over a running hash). */
 export function mixSeed(...parts: number[]): number {
@@ -53,16 +53,16 @@ export class Noise {
 
   /** Standard normals (ziggurat, in the Rust core). */
   normal(n: number): Float32Array {
-    return noise(threadInstance(), { kind: 'normal', n, ...this.next() });
+    return kernels.noise({ kind: 'normal', n, ...this.next() });
   }
 
   /** Standard Gumbel noise `−log(−log u)`, `u` clamped to `[1e-10, 1 − 1e-7]` as the reference does. */
   gumbel(n: number): Float32Array {
-    return noise(threadInstance(), { kind: 'gumbel', n, ...this.next() });
+    return kernels.noise({ kind: 'gumbel', n, ...this.next() });
   }
 
   /** Inverted-dropout multipliers: `1/keep` with probability `keep`, else 0 (all ones when `keep` is 1). */
   dropout(n: number, keep: number): Float32Array {
-    return noise(threadInstance(), { kind: 'dropout', n, keep, ...this.next() });
+    return kernels.noise({ kind: 'dropout', n, keep, ...this.next() });
   }
 }

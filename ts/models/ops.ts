@@ -8,8 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
-import { gemm } from '../wasm/nn.js';
-import { threadInstance } from '../wasm/raw.js';
+import { kernels } from '../runtime/kernels.js';
 
 /** The values of a float32 tensor (a copy on the wasm and GPU backends). */
 export function values(t: tf.Tensor): Float32Array {
@@ -29,7 +28,7 @@ export function matMul(a: tf.Tensor2D, b: tf.Tensor2D, transA = false, transB = 
       `matMul(): inner dimensions differ: ${transA ? 'aᵀ' : 'a'} is ${m}×${k} but ${transB ? 'bᵀ' : 'b'} is ${kb}×${n}`,
     );
   }
-  return tf.tensor2d(gemm(threadInstance(), { a: values(a), b: values(b), m, n, k, transA, transB }), [m, n]);
+  return tf.tensor2d(kernels.gemm({ a: values(a), b: values(b), m, n, k, transA, transB }), [m, n]);
 }
 
 /** Row-wise `y = x / max(‖x‖, 1e-12)` (as `torch.nn.functional.normalize`); `norm` is `rows × 1`. */
@@ -54,14 +53,4 @@ export function sumSquares(ts: tf.Tensor[]): number {
     v.dispose();
   }
   return s;
-}
-
-/** Disposes every tensor of `saved` that is not a variable. */
-export function disposeSaved(saved: Record<string, unknown>): void {
-  for (const v of Object.values(saved)) {
-    if (v instanceof tf.Variable) continue;
-    if (v instanceof tf.Tensor) v.dispose();
-    else if (Array.isArray(v))
-      for (const t of v) if (t instanceof tf.Tensor && !(t instanceof tf.Variable)) t.dispose();
-  }
 }

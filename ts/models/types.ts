@@ -42,6 +42,38 @@ export interface StepOptions {
   sampled?: SampledNegatives;
 }
 
+/** What the trainer tells a model's {@link Model.beforeEpoch} hook. */
+export interface EpochContext {
+  /** The epoch about to start (1-based). */
+  epoch: number;
+  /** The run's seed (hooks derive their own streams from it). */
+  seed: number;
+  batchesPerEpoch: number;
+}
+
+/** What a {@link Model.beforeEpoch} hook did, logged in the epoch's record. */
+export interface EpochNote {
+  /** MacridVAE `prototypeInit: 'kmeans'`: the placement's objective `Σ_i cos(h_i, centroid)` and cluster sizes. */
+  prototypes?: { objective: number; sizes: number[] };
+}
+
+/** A model's per-item explanation of recommendations (MacridVAE: concepts). */
+export interface Explanation {
+  /** Per recommended item: the concept contributing most to its probability. */
+  concepts: number[];
+  /** Per recommended item: that concept's share of the item's probability, in (0, 1]. */
+  shares: number[];
+  /** The user's concept shares `Σ_{i∈history} c_ik / |history|` (all 0 for an empty history). */
+  userConcepts: number[];
+}
+
+/** Representations in evaluation mode: `rows × width`, row-major. */
+export interface Representation {
+  data: Float32Array;
+  rows: number;
+  width: number;
+}
+
 /** Loss terms and the gradient of the loss for every variable (same keys as `variables`); the caller disposes the gradients. */
 export interface StepGradients {
   terms: LossTerms;
@@ -61,6 +93,26 @@ export interface Model {
    * model's log-probabilities `log p(i | fold-in)` in evaluation mode (no dropout, no noise).
    */
   score(foldIn: Csr): Promise<Float32Array>;
+  /**
+   * Users' representations in evaluation mode (MacridVAE: `μ`, `K·d` per user, concept by concept;
+   * β-MultVAE: `μ`; MultDAE: the bottleneck).
+   */
+  represent(foldIn: Csr): Representation;
+  /** Items' representations, when the model has them (MacridVAE: the item embeddings `h`). */
+  representItems?(): Representation;
+  /**
+   * Explains the recommended `items` of each fold-in row (`items[u]` for row u), when the model can
+   * (MacridVAE: by concept).
+   */
+  explain?(foldIn: Csr, items: ArrayLike<number>[]): Explanation[];
+  /**
+   * Trainer hook, before the first epoch: checks the schedule fits the model (throws a named error if
+   * not) and returns how many leading epochs are a warm-up (evaluated and logged, never chosen as the
+   * best, not counted by patience).
+   */
+  trainingPlan?(ctx: { epochs: number; batchesPerEpoch: number }): { warmupEpochs: number };
+  /** Trainer hook, at the start of every epoch (MacridVAE: the k-means placement of the prototypes). */
+  beforeEpoch?(ctx: EpochContext): EpochNote | undefined;
   /** Copies of the current weights. */
   getWeights(): Weights;
   /** Replaces the weights (names and shapes must match). */

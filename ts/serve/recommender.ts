@@ -3,23 +3,17 @@
  * protocol): given each user's history (item columns), the model's scores `log p(i | history)` over
  * the catalogue and the top k, one batched call per group of users.
  *
- * For MacridVAE, `explain` attributes every recommended item to a concept: the decoder's probability is
- * `p_ui ∝ Σ_k c_ik · exp(cos(z_k, h_i)/τ)`, so the term of concept k is its contribution; the item's
- * concept is the largest term and its share the term over the sum. The user's concept shares are the
- * paper's confidence `Σ_{i∈x_u} c_ik`, divided by the history's length.
+ * `explain` asks the model to explain its recommendations (`Model.explain`; MacridVAE attributes every
+ * recommended item to the concept contributing most to its probability, see `MacridVae.explain`).
  */
 import { type Csr, checkCsr, csrFromRows, csrRows, csrSliceRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Runtime } from '../models/decoder.js';
 import { instantiate } from '../models/inspect.js';
-import { MacridVae } from '../models/macridvae.js';
-import { disposeSaved, values } from '../models/ops.js';
 import type { Model } from '../models/types.js';
+import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { type LoadedModel, loadModel } from '../train/checkpoint.js';
 import { checkInt } from '../validate.js';
-import { topk } from '../wasm/ranking.js';
-import { threadInstance } from '../wasm/raw.js';
 
 export interface RecommendOptions {
   /** Items per user, ≥ 1. Default 10. */
@@ -47,16 +41,9 @@ export interface UserRecommendations {
 
 export interface OpenRecommenderOptions {
   /** Where the decoder and top-k run (default: the calling thread). */
-  runtime?: Runtime;
+  runtime?: RuntimeLike;
   /** TensorFlow.js backend (default `auto`, see `selectBackend`). */
   backend?: BackendName;
-}
-
-/** Dot product of row `a` of `x` and row `b` of `y` (both `· × d`). */
-function dot(x: Float32Array, a: number, y: Float32Array, b: number, d: number): number {
-  let s = 0;
-  for (let j = 0; j < d; j++) s += x[a * d + j] * y[b * d + j];
-  return s;
 }
 
 /**
@@ -66,11 +53,11 @@ function dot(x: Float32Array, a: number, y: Float32Array, b: number, d: number):
  */
 export class Recommender {
   readonly model: Model;
-  private readonly runtime?: Runtime;
+  private readonly runtime: Runtime;
 
-  constructor(model: Model | LoadedModel, runtime?: Runtime) {
-    this.runtime = runtime;
-    this.model = 'weights' in model ? instantiate(model, runtime) : model;
+  constructor(model: Model | LoadedModel, runtime?: RuntimeLike) {
+    this.runtime = Runtime.from(runtime);
+    this.model = 'weights' in model ? instantiate(model, this.runtime) : model;
   }
 
   /** Loads a model directory written by `train` (or `tune`'s `best/`) and selects a tfjs backend. */
@@ -97,7 +84,7 @@ export class Recommender {
     const k = checkInt(fn, 'k', options.k ?? 10, 1, this.items);
     const batchSize = checkInt(fn, 'batchSize', options.batchSize ?? 500, 1);
     const explain = options.explain ?? false;
-    if (explain && !(this.model instanceof MacridVae)) {
+    if (explain && !this.model.explain) {
       throw new InvalidArgumentError(
         `'explain' passed to ${fn}() needs a MacridVAE model, not '${this.model.config.kind}'`,
       );
@@ -127,7 +114,7 @@ export class Recommender {
       const scores = await this.model.score(batch);
       const exclude = options.includeSeen ? csrFromRows(new Array(n).fill([]), this.items) : batch;
       const args = { scores, users: n, items: this.items, exclude, k };
-      const top = this.runtime?.pool ? await this.runtime.pool.run('topk', args) : topk(threadInstance(), args);
+      const top = await this.runtime.run('topk', args);
       const recs: UserRecommendations[] = [];
       for (let u = 0; u < n; u++) {
         const c = top.counts[u];
@@ -136,44 +123,18 @@ export class Recommender {
           scores: Array.from(top.scores.subarray(u * k, u * k + c)),
         });
       }
-      if (explain) this.explain(batch, recs);
+      if (explain && this.model.explain) {
+        const why = this.model.explain(
+          batch,
+          recs.map((r) => r.items),
+        );
+        recs.forEach((r, u) => {
+          Object.assign(r, why[u]);
+        });
+      }
       out.push(...recs);
     }
     return out;
-  }
-
-  /** Adds concepts, shares and the users' concept shares (see the module doc). */
-  private explain(x: Csr, recs: UserRecommendations[]): void {
-    const model = this.model as MacridVae;
-    const { concepts: K, d, tau } = model.config;
-    const state = model.evalItems();
-    try {
-      const z = model.evalMu(x, state);
-      const h = values(state.hn);
-      const c = values(state.c);
-      // The decoder's own inputs: z, and h normalized for cosine (raw for the inner-product ablation).
-      recs.forEach((r, u) => {
-        r.concepts = [];
-        r.shares = [];
-        for (const i of r.items) {
-          const logits = Array.from({ length: K }, (_, kk) => dot(z, u * K + kk, h, i, d) / tau);
-          const top = Math.max(...logits);
-          const terms = logits.map((l, kk) => c[i * K + kk] * Math.exp(l - top));
-          const total = terms.reduce((a, b) => a + b, 0);
-          let best = 0;
-          for (let kk = 1; kk < K; kk++) if (terms[kk] > terms[best]) best = kk;
-          r.concepts.push(best);
-          r.shares.push(total > 0 ? terms[best] / total : 0);
-        }
-        const shares = new Array<number>(K).fill(0);
-        const from = x.indptr[u];
-        const to = x.indptr[u + 1];
-        for (let p = from; p < to; p++) for (let kk = 0; kk < K; kk++) shares[kk] += c[x.indices[p] * K + kk];
-        r.userConcepts = shares.map((s) => (to > from ? s / (to - from) : 0));
-      });
-    } finally {
-      disposeSaved(state as unknown as Record<string, unknown>);
-    }
   }
 
   dispose(): void {

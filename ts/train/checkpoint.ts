@@ -10,12 +10,14 @@
  *
  * Every file is written atomically: to a temporary file in the same directory, fsync'd, then renamed.
  */
+
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type Csr, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError, ParseError } from '../errors.js';
+import type { MetricTable } from '../eval/evaluator.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig } from '../models/config.js';
 import type { Weight, Weights } from '../models/types.js';
 
@@ -202,8 +204,8 @@ export function datasetFingerprint(data: SplitData): string {
   return h.digest('hex');
 }
 
-/** `{mean, se}` per metric, as stored in the manifest. */
-export type MetricTable = Record<string, { mean: number; se: number }>;
+/** `{mean, se}` per metric, as stored in the manifest (made by `metricTable` of the evaluator). */
+export type { MetricTable };
 
 /** The model directory's `manifest.json`. */
 export interface Manifest {

@@ -1,14 +1,19 @@
 /**
- * The training loop shared by the three models: Adam over shuffled minibatches of training users, β
- * from the schedule, validation NDCG@100 after every epoch (the evaluator of `ts/eval/`), the best epoch
- * kept, early stopping after `patience` epochs without improvement, and — when a model directory is
- * given — the best weights (`weights.mvt` + `manifest.json`) and the latest state (`checkpoint.mvt`:
- * weights, Adam moments, step, epoch, history) written atomically after every epoch, so `resume`
- * continues a run killed at any point exactly as if it had not stopped.
+ * The training loop shared by every model, in the shape of RecBole's trainer: {@link Trainer.fit} runs
+ * {@link Trainer.resume} (when asked), then per epoch the model's `beforeEpoch` hook,
+ * {@link Trainer.trainEpoch} (Adam over shuffled minibatches of training users, β from the schedule),
+ * {@link Trainer.validateEpoch} (validation NDCG@100 by the evaluator of `ts/eval/`; the best epoch
+ * kept, early stopping after `patience` epochs without improvement) and {@link Trainer.saveCheckpoint}
+ * (when a model directory is given: the best weights `weights.mvt` + `manifest.json` and the latest
+ * state `checkpoint.mvt` — weights, Adam moments, step, epoch, history — written atomically, so
+ * `resume` continues a run killed at any point exactly as if it had not stopped), and at the end
+ * {@link Trainer.test}: the best weights on the test users, written into the manifest once.
  *
- * MacridVAE with `prototypeInit: 'kmeans'`: the prototypes are placed on the spherical k-means
- * centroids of the item embeddings at the start of epoch `prototypeEpoch(...)`; the epochs before it are
- * a warm-up that is evaluated and logged but never chosen as the best and not counted by `patience`.
+ * Models change the loop only through their hooks (`ts/models/types.ts`): `trainingPlan` checks the
+ * schedule and names the warm-up epochs (evaluated and logged, never chosen as the best, not counted by
+ * `patience`); `beforeEpoch` runs at the start of each epoch — MacridVAE with `prototypeInit: 'kmeans'`
+ * places its prototypes on the spherical k-means centroids of the item embeddings at the start of epoch
+ * `prototypeEpoch(...)` there.
  *
  * Randomness is counter-based: epoch e's batch order is drawn from `(seed, e)` and step t's noise from
  * `(seed, t)`, so the checkpoint needs no generator state and a resumed run is bit-for-bit the same run.
@@ -19,26 +24,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Csr, csrGatherRows, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import { evaluate } from '../eval/evaluator.js';
-import type { EvalResult } from '../eval/types.js';
-import {
-  type MacridVaeConfig,
-  type ModelConfig,
-  resolveModelConfig,
-  resolveTrainConfig,
-  type TrainConfig,
-} from '../models/config.js';
-import type { Runtime } from '../models/decoder.js';
+import { evaluate, metricTable } from '../eval/evaluator.js';
+import { type ModelConfig, resolveModelConfig, resolveTrainConfig, type TrainConfig } from '../models/config.js';
 import { createModel } from '../models/index.js';
-import { MacridVae } from '../models/macridvae.js';
 import { mixSeed } from '../models/noise.js';
 import { lap } from '../models/profile.js';
-import type { LossTerms, Model } from '../models/types.js';
+import type { EpochNote, LossTerms, Model, Weights } from '../models/types.js';
+import { kernels } from '../runtime/kernels.js';
+import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
 import { Rng } from '../util/rng.js';
 import { VERSION } from '../version.js';
 import type { SampledNegatives } from '../wasm/nn.js';
-import { threadInstance } from '../wasm/raw.js';
-import { DEFAULT_ALPHA, sampleNegatives } from '../wasm/sampling.js';
+import { DEFAULT_ALPHA } from '../wasm/sampling.js';
 import {
   CHECKPOINT_FILE,
   type CheckpointState,
@@ -93,13 +90,19 @@ export interface TrainOptions {
   /** Partial training settings; the rest come from the model kind's defaults. */
   train?: Partial<TrainConfig>;
   data: SplitData;
-  runtime?: Runtime;
+  /** Where the kernels run (a `Runtime` or `{ pool, threads }`); default the calling thread. */
+  runtime?: RuntimeLike;
   /** Model directory: best weights, manifest, checkpoint and the JSON-lines log are written there. */
   out?: string;
   /** Continue from `out`'s checkpoint (its configs and dataset fingerprint must match). */
   resume?: boolean;
   /** Called after every epoch (after the checkpoint is written). */
   onEpoch?: (record: EpochRecord) => void;
+  /**
+   * Evaluate the best weights on `data.test` after training and write the metrics into the manifest
+   * (default true; tuning turns it off, its trials must not look at the test users).
+   */
+  test?: boolean;
   /** Called after every step with (steps done this epoch, steps per epoch). */
   onStep?: (done: number, total: number, terms: LossTerms) => void;
 }
@@ -114,6 +117,10 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Whether patience ended the run before `epochs`. */
   stoppedEarly: boolean;
+  /** Test metrics of the best weights (absent with `test: false`). */
+  test?: MetricTable;
+  /** Test users evaluated (non-empty target). */
+  testUsers?: number;
   /** The manifest written (when `out` was given). */
   manifest?: Manifest;
 }
@@ -122,16 +129,8 @@ export interface TrainResult {
 const ORDER_STREAM = 0x0bde;
 const NOISE_STREAM = 0x5eed;
 const SAMPLE_STREAM = 0x5a3e;
-const KMEANS_STREAM = 0xc1a5;
 
-/**
- * The epoch at whose start `prototypeInit: 'kmeans'` places the prototypes: the first epoch starting
- * after at least `warmup` steps, `⌈warmup / batchesPerEpoch⌉ + 1`. 1 (no warm-up) otherwise.
- */
-export function prototypeEpoch(model: ModelConfig, batchesPerEpoch: number): number {
-  if (model.kind !== 'macridvae' || model.prototypeInit !== 'kmeans') return 1;
-  return Math.ceil(model.prototypeWarmup / batchesPerEpoch) + 1;
-}
+export { prototypeEpoch } from '../models/macridvae.js';
 
 /** The order of the training users in epoch `epoch` (1-based) of a run seeded with `seed`. */
 export function epochOrder(users: number, seed: number, epoch: number): Uint32Array {
@@ -147,7 +146,7 @@ export function epochOrder(users: number, seed: number, epoch: number): Uint32Ar
  * each user's weighted sum estimates its normalizer over the other items without bias).
  */
 export function drawNegatives(batch: Csr, cfg: TrainConfig, popularity: Float32Array, step: number): SampledNegatives {
-  const s = sampleNegatives(threadInstance(), {
+  const s = kernels.sampleNegatives({
     items: batch.cols,
     popularity,
     alpha: cfg.proposal === 'popularity' ? DEFAULT_ALPHA : 1,
@@ -168,12 +167,6 @@ export function stepNoiseSeed(seed: number, step: number): number {
   return mixSeed(seed, NOISE_STREAM, step);
 }
 
-function table(r: EvalResult): MetricTable {
-  const out: MetricTable = {};
-  for (const [k, v] of Object.entries(r.metrics)) out[k] = { mean: v.mean, se: v.se };
-  return out;
-}
-
 function tfVersion(): string {
   return tf.version_core;
 }
@@ -182,52 +175,138 @@ function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** Trains a model on `data.train`, choosing the epoch by validation NDCG@100 (see the module doc). */
-export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
-  const kind = opts.model.kind;
-  const cfg = resolveTrainConfig(kind, opts.train);
-  const data = opts.data;
-  const trainUsers = csrRows(data.train);
-  if (trainUsers === 0) throw new InvalidArgumentError("trainModel(): 'data.train' has no users");
-  const fingerprint = datasetFingerprint(data);
-  const batchesPerEpoch = Math.ceil(trainUsers / cfg.batchSize);
-  const placeEpoch = prototypeEpoch(opts.model, batchesPerEpoch);
-  const placing = opts.model.kind === 'macridvae' && opts.model.prototypeInit === 'kmeans';
-  if (placing && cfg.epochs < placeEpoch) {
-    throw new InvalidArgumentError(
-      `trainModel(): 'epochs' is ${cfg.epochs} but prototypeInit 'kmeans' places the prototypes at the start of epoch ${placeEpoch} (the warm-up is ${(opts.model as MacridVaeConfig).prototypeWarmup} steps, ${batchesPerEpoch} per epoch): train longer or lower 'prototypeWarmup'`,
-    );
-  }
-  const model = createModel(opts.model, data.items, { seed: cfg.seed, runtime: opts.runtime });
-  const adam = new Adam({ lr: cfg.lr });
-  // Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform).
-  let popularity: Float32Array | undefined;
-  if (cfg.softmax === 'sampled') {
-    popularity = new Float32Array(data.items);
-    if (cfg.proposal === 'popularity') for (const i of data.train.indices) popularity[i]++;
-    else popularity.fill(1);
-  }
-  let epoch = 0;
-  let step = 0;
-  let bestEpoch = 0;
-  let bestScore = Number.NEGATIVE_INFINITY;
-  let sinceBest = 0;
-  let history: EpochRecord[] = [];
-  let bestWeights = model.getWeights();
-  let manifest: Manifest | undefined;
-  let weightsInfo: Manifest['weights'] | undefined;
+/** What {@link Trainer.trainEpoch} returns: the epoch's training time, mean loss terms and last β. */
+export interface EpochTraining {
+  seconds: number;
+  loss: number;
+  nll: number;
+  kl: number;
+  l2: number;
+  beta: number;
+}
 
-  if (opts.out) mkdirSync(opts.out, { recursive: true });
-  if (opts.resume) {
+/** What {@link Trainer.validateEpoch} returns. */
+export interface EpochValidation {
+  /** The selection metric (validation NDCG@100, mean). */
+  metric: number;
+  table: MetricTable;
+  seconds: number;
+}
+
+/**
+ * One training run (see the module doc): construct it, then {@link fit}. The steps are public so a
+ * caller can drive them itself (e.g. a test resuming by hand); `fit` is what `trainModel` runs.
+ */
+export class Trainer {
+  readonly model: Model;
+  readonly train: TrainConfig;
+  readonly batchesPerEpoch: number;
+  /** Leading epochs that are a warm-up (the model's `trainingPlan`; 0 without one). */
+  readonly warmupEpochs: number;
+  /** Epochs done, optimizer steps done, and the best epoch so far with its score. */
+  epoch = 0;
+  step = 0;
+  bestEpoch = 0;
+  bestScore = Number.NEGATIVE_INFINITY;
+  sinceBest = 0;
+  history: EpochRecord[] = [];
+  manifest?: Manifest;
+
+  private readonly opts: TrainOptions;
+  private readonly data: SplitData;
+  private readonly runtime: Runtime;
+  private readonly adam: Adam;
+  private readonly fingerprint: string;
+  private readonly trainUsers: number;
+  /** Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform). */
+  private readonly popularity?: Float32Array;
+  private bestWeights: Weights;
+  private weightsInfo?: Manifest['weights'];
+
+  constructor(opts: TrainOptions) {
+    this.opts = opts;
+    this.train = resolveTrainConfig(opts.model.kind, opts.train);
+    const cfg = this.train;
+    this.data = opts.data;
+    this.trainUsers = csrRows(this.data.train);
+    if (this.trainUsers === 0) throw new InvalidArgumentError("trainModel(): 'data.train' has no users");
+    this.fingerprint = datasetFingerprint(this.data);
+    this.batchesPerEpoch = Math.ceil(this.trainUsers / cfg.batchSize);
+    this.runtime = Runtime.from(opts.runtime);
+    this.model = createModel(opts.model, this.data.items, { seed: cfg.seed, runtime: this.runtime });
+    try {
+      this.warmupEpochs =
+        this.model.trainingPlan?.({ epochs: cfg.epochs, batchesPerEpoch: this.batchesPerEpoch }).warmupEpochs ?? 0;
+    } catch (e) {
+      this.model.dispose();
+      throw e;
+    }
+    this.adam = new Adam({ lr: cfg.lr });
+    if (cfg.softmax === 'sampled') {
+      const popularity = new Float32Array(this.data.items);
+      if (cfg.proposal === 'popularity') for (const i of this.data.train.indices) popularity[i]++;
+      else popularity.fill(1);
+      this.popularity = popularity;
+    }
+    this.bestWeights = this.model.getWeights();
+  }
+
+  /** Trains (resuming when asked), restores the best epoch's weights, evaluates them on the test users. */
+  async fit(): Promise<TrainResult> {
+    const { opts, train: cfg } = this;
+    if (opts.out) mkdirSync(opts.out, { recursive: true });
+    if (opts.resume) this.resume();
+    else if (opts.out) writeFileSync(join(opts.out, LOG_FILE), '');
+    let stoppedEarly = false;
+    try {
+      while (this.epoch < cfg.epochs) {
+        if (cfg.patience > 0 && this.sinceBest >= cfg.patience) {
+          stoppedEarly = true;
+          break;
+        }
+        const e = this.epoch + 1;
+        const note = this.model.beforeEpoch?.({ epoch: e, seed: cfg.seed, batchesPerEpoch: this.batchesPerEpoch });
+        const trained = await this.trainEpoch(e);
+        const val = await this.validateEpoch();
+        const rec = this.record(e, trained, val, note);
+        this.saveCheckpoint(rec);
+        opts.onEpoch?.(rec);
+      }
+    } finally {
+      this.adam.dispose();
+    }
+    this.model.setWeights(this.bestWeights);
+    const test = opts.test === false ? undefined : await this.test();
+    if (test && opts.out) this.manifest = this.writeManifest(test.table);
+    const bestRec = this.history.find((h) => h.epoch === this.bestEpoch);
+    return {
+      model: this.model,
+      train: cfg,
+      bestEpoch: this.bestEpoch,
+      bestValidation: bestRec?.validation ?? {},
+      history: this.history,
+      stoppedEarly,
+      ...(test ? { test: test.table, testUsers: test.users } : {}),
+      manifest: this.manifest,
+    };
+  }
+
+  /**
+   * Continues from the model directory's checkpoint: its dataset fingerprint, model config and training
+   * settings (but `epochs` and `patience`) must match; weights, Adam moments, counters and history are
+   * restored.
+   */
+  resume(): void {
+    const { opts, train: cfg } = this;
     if (!opts.out) throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
     if (!existsSync(join(opts.out, CHECKPOINT_FILE))) {
       throw new InvalidArgumentError(`cannot resume: ${join(opts.out, CHECKPOINT_FILE)} does not exist`);
     }
     const ck = loadCheckpoint(opts.out);
     const s = ck.state;
-    if (s.datasetFingerprint !== fingerprint) {
+    if (s.datasetFingerprint !== this.fingerprint) {
       throw new InvalidArgumentError(
-        `cannot resume: the checkpoint was trained on another dataset (fingerprint ${s.datasetFingerprint.slice(0, 12)}…, this data ${fingerprint.slice(0, 12)}…)`,
+        `cannot resume: the checkpoint was trained on another dataset (fingerprint ${s.datasetFingerprint.slice(0, 12)}…, this data ${this.fingerprint.slice(0, 12)}…)`,
       );
     }
     // Resolved, so a checkpoint written before a config field existed compares with its default.
@@ -243,151 +322,171 @@ export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
         `cannot resume: the training settings differ from the checkpoint's ${JSON.stringify(s.train)}`,
       );
     }
-    model.setWeights(ck.weights);
-    adam.setState(ck.adam);
-    ({ epoch, step, bestEpoch, bestScore, sinceBest } = s);
-    history = s.history as EpochRecord[];
-    if (bestEpoch > 0) {
+    this.model.setWeights(ck.weights);
+    this.adam.setState(ck.adam);
+    ({ epoch: this.epoch, step: this.step, bestEpoch: this.bestEpoch, bestScore: this.bestScore } = s);
+    this.sinceBest = s.sinceBest;
+    this.history = s.history as EpochRecord[];
+    if (this.bestEpoch > 0) {
       // weights.mvt holds the best epoch's weights; if the run died after writing it but before the
       // checkpoint, it is one epoch ahead, and replaying that epoch (deterministic) rewrites it.
       const stored = loadModel(opts.out);
-      bestWeights = stored.weights;
-      weightsInfo = stored.manifest.weights;
+      this.bestWeights = stored.weights;
+      this.weightsInfo = stored.manifest.weights;
     }
-  } else if (opts.out) {
-    writeFileSync(join(opts.out, LOG_FILE), '');
   }
 
-  let stoppedEarly = false;
-  try {
-    while (epoch < cfg.epochs) {
-      if (cfg.patience > 0 && sinceBest >= cfg.patience) {
-        stoppedEarly = true;
-        break;
-      }
-      const e = epoch + 1;
-      const t0 = performance.now();
-      let placed: EpochRecord['prototypes'];
-      if (placing && e === placeEpoch && model instanceof MacridVae) {
-        placed = model.placePrototypes(mixSeed(cfg.seed, KMEANS_STREAM));
-      }
-      const order = epochOrder(trainUsers, cfg.seed, e);
-      const sums = { loss: 0, nll: 0, kl: 0, l2: 0 };
-      let beta = 0;
-      for (let b = 0; b < batchesPerEpoch; b++) {
-        const rows = order.subarray(b * cfg.batchSize, Math.min(trainUsers, (b + 1) * cfg.batchSize));
-        const batch = csrGatherRows(data.train, rows);
-        beta =
-          kind === 'multdae'
-            ? 0
-            : betaAt(cfg.betaSchedule, cfg.beta, step, { batchesPerEpoch, annealSteps: cfg.annealSteps });
-        const sampled = popularity ? drawNegatives(batch, cfg, popularity, step) : undefined;
-        const { terms, grads } = await model.gradients(batch, {
-          beta,
-          l2: cfg.l2,
-          noiseSeed: stepNoiseSeed(cfg.seed, step),
-          sampled,
-        });
-        const ta = performance.now();
-        adam.apply(model.variables, grads);
-        for (const g of grads.values()) g.dispose();
-        lap('optimizer', ta);
-        step++;
-        sums.loss += terms.loss;
-        sums.nll += terms.nll;
-        sums.kl += terms.kl;
-        sums.l2 += terms.l2;
-        opts.onStep?.(b + 1, batchesPerEpoch, terms);
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const t1 = performance.now();
-      const val = await evaluate((foldIn) => model.score(foldIn), data.validation, {
-        ks: EVAL_KS,
-        batchSize: cfg.evalBatchSize,
-        pool: opts.runtime?.pool,
-      });
-      const evalSeconds = (performance.now() - t1) / 1000;
-      lap('evaluation', t1);
-      const metric = val.metrics[SELECTION_METRIC]?.mean;
-      if (metric === undefined) throw new InvalidArgumentError(`the evaluator returned no '${SELECTION_METRIC}'`);
-      const warmup = e < placeEpoch;
-      const best = !warmup && metric > bestScore;
-      if (best) {
-        bestScore = metric;
-        bestEpoch = e;
-        sinceBest = 0;
-        bestWeights = model.getWeights();
-      } else if (!warmup) sinceBest++;
-      epoch = e;
-      const rec: EpochRecord = {
-        epoch: e,
-        seconds: Number(seconds.toFixed(3)),
-        evalSeconds: Number(evalSeconds.toFixed(3)),
-        loss: sums.loss / batchesPerEpoch,
-        nll: sums.nll / batchesPerEpoch,
-        kl: sums.kl / batchesPerEpoch,
-        l2: sums.l2 / batchesPerEpoch,
+  /** One pass over the training users in epoch `e`'s order (1-based): a step per minibatch. */
+  async trainEpoch(e: number): Promise<EpochTraining> {
+    const { opts, train: cfg, data, batchesPerEpoch } = this;
+    const t0 = performance.now();
+    const order = epochOrder(this.trainUsers, cfg.seed, e);
+    const sums = { loss: 0, nll: 0, kl: 0, l2: 0 };
+    let beta = 0;
+    for (let b = 0; b < batchesPerEpoch; b++) {
+      const rows = order.subarray(b * cfg.batchSize, Math.min(this.trainUsers, (b + 1) * cfg.batchSize));
+      const batch = csrGatherRows(data.train, rows);
+      beta =
+        opts.model.kind === 'multdae'
+          ? 0
+          : betaAt(cfg.betaSchedule, cfg.beta, this.step, { batchesPerEpoch, annealSteps: cfg.annealSteps });
+      const sampled = this.popularity ? drawNegatives(batch, cfg, this.popularity, this.step) : undefined;
+      const { terms, grads } = await this.model.gradients(batch, {
         beta,
-        steps: batchesPerEpoch,
-        'ndcg@100': metric,
-        validation: table(val),
-        best,
-        ...(warmup ? { warmup } : {}),
-        ...(placed ? { prototypes: placed } : {}),
-      };
-      history.push(rec);
-      if (opts.out) {
-        if (best) weightsInfo = saveWeights(opts.out, opts.model, data.items, bestEpoch, bestWeights);
-        const bestVal = history.find((h) => h.epoch === bestEpoch)?.validation ?? {};
-        manifest = writeManifest(opts.out, {
-          format: 'macridvae-model',
-          formatVersion: 1,
-          model: opts.model,
-          train: cfg,
-          items: data.items,
-          dataset: {
-            fingerprint,
-            users: trainUsers,
-            items: data.items,
-            validationUsers: csrRows(data.validation.foldIn),
-            testUsers: csrRows(data.test.foldIn),
-          },
-          versions: { macridvae: VERSION, tfjs: tfVersion(), node: process.version },
-          bestEpoch,
-          epochs: epoch,
-          metrics: { validation: bestVal },
-          weights: weightsInfo as Manifest['weights'],
-        });
-        const state: CheckpointState = {
-          epoch,
-          step,
-          model: opts.model,
-          train: cfg,
-          items: data.items,
-          datasetFingerprint: fingerprint,
-          bestEpoch,
-          bestScore,
-          sinceBest,
-          history,
-          rng: { seed: cfg.seed, scheme: 'counter-v1' },
-        };
-        saveCheckpoint(opts.out, state, model.getWeights(), adam.getState());
-        appendFileSync(join(opts.out, LOG_FILE), `${JSON.stringify(rec)}\n`);
-      }
-      opts.onEpoch?.(rec);
+        l2: cfg.l2,
+        noiseSeed: stepNoiseSeed(cfg.seed, this.step),
+        sampled,
+      });
+      const ta = performance.now();
+      this.adam.apply(this.model.variables, grads);
+      for (const g of grads.values()) g.dispose();
+      lap('optimizer', ta);
+      this.step++;
+      sums.loss += terms.loss;
+      sums.nll += terms.nll;
+      sums.kl += terms.kl;
+      sums.l2 += terms.l2;
+      opts.onStep?.(b + 1, batchesPerEpoch, terms);
     }
-  } finally {
-    adam.dispose();
+    const n = batchesPerEpoch;
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      loss: sums.loss / n,
+      nll: sums.nll / n,
+      kl: sums.kl / n,
+      l2: sums.l2 / n,
+      beta,
+    };
   }
-  model.setWeights(bestWeights);
-  const bestRec = history.find((h) => h.epoch === bestEpoch);
-  return {
-    model,
-    train: cfg,
-    bestEpoch,
-    bestValidation: bestRec?.validation ?? {},
-    history,
-    stoppedEarly,
-    manifest,
-  };
+
+  /** The current weights on the validation users: the selection metric and the metric table. */
+  async validateEpoch(): Promise<EpochValidation> {
+    const t1 = performance.now();
+    const val = await evaluate((foldIn) => this.model.score(foldIn), this.data.validation, {
+      ks: EVAL_KS,
+      batchSize: this.train.evalBatchSize,
+      pool: this.runtime.pool,
+    });
+    const seconds = (performance.now() - t1) / 1000;
+    lap('evaluation', t1);
+    const metric = val.metrics[SELECTION_METRIC]?.mean;
+    if (metric === undefined) throw new InvalidArgumentError(`the evaluator returned no '${SELECTION_METRIC}'`);
+    return { metric, table: metricTable(val), seconds };
+  }
+
+  /** Books epoch `e`'s results: best epoch, patience counter, history. */
+  private record(e: number, trained: EpochTraining, val: EpochValidation, note: EpochNote | undefined): EpochRecord {
+    const warmup = e <= this.warmupEpochs;
+    const best = !warmup && val.metric > this.bestScore;
+    if (best) {
+      this.bestScore = val.metric;
+      this.bestEpoch = e;
+      this.sinceBest = 0;
+      this.bestWeights = this.model.getWeights();
+    } else if (!warmup) this.sinceBest++;
+    this.epoch = e;
+    const rec: EpochRecord = {
+      epoch: e,
+      seconds: Number(trained.seconds.toFixed(3)),
+      evalSeconds: Number(val.seconds.toFixed(3)),
+      loss: trained.loss,
+      nll: trained.nll,
+      kl: trained.kl,
+      l2: trained.l2,
+      beta: trained.beta,
+      steps: this.batchesPerEpoch,
+      'ndcg@100': val.metric,
+      validation: val.table,
+      best,
+      ...(warmup ? { warmup } : {}),
+      ...(note?.prototypes ? { prototypes: note.prototypes } : {}),
+    };
+    this.history.push(rec);
+    return rec;
+  }
+
+  /** Writes the model directory after epoch `rec`: best weights (when it is the best), manifest, checkpoint, log line. */
+  saveCheckpoint(rec: EpochRecord): void {
+    const { opts, train: cfg, data } = this;
+    if (!opts.out) return;
+    if (rec.best) {
+      this.weightsInfo = saveWeights(opts.out, opts.model, data.items, this.bestEpoch, this.bestWeights);
+    }
+    this.manifest = this.writeManifest();
+    const state: CheckpointState = {
+      epoch: this.epoch,
+      step: this.step,
+      model: opts.model,
+      train: cfg,
+      items: data.items,
+      datasetFingerprint: this.fingerprint,
+      bestEpoch: this.bestEpoch,
+      bestScore: this.bestScore,
+      sinceBest: this.sinceBest,
+      history: this.history,
+      rng: { seed: cfg.seed, scheme: 'counter-v1' },
+    };
+    saveCheckpoint(opts.out, state, this.model.getWeights(), this.adam.getState());
+    appendFileSync(join(opts.out, LOG_FILE), `${JSON.stringify(rec)}\n`);
+  }
+
+  /** The model's current weights on the test users (absent when there are none). */
+  async test(): Promise<{ table: MetricTable; users: number } | undefined> {
+    if (csrRows(this.data.test.foldIn) === 0) return undefined;
+    const r = await evaluate((f) => this.model.score(f), this.data.test, {
+      ks: EVAL_KS,
+      batchSize: this.train.evalBatchSize,
+      pool: this.runtime.pool,
+    });
+    return { table: metricTable(r), users: r.users };
+  }
+
+  private writeManifest(test?: MetricTable): Manifest {
+    const { opts, train: cfg, data } = this;
+    const bestVal = this.history.find((h) => h.epoch === this.bestEpoch)?.validation ?? {};
+    return writeManifest(opts.out as string, {
+      format: 'macridvae-model',
+      formatVersion: 1,
+      model: opts.model,
+      train: cfg,
+      items: data.items,
+      dataset: {
+        fingerprint: this.fingerprint,
+        users: this.trainUsers,
+        items: data.items,
+        validationUsers: csrRows(data.validation.foldIn),
+        testUsers: csrRows(data.test.foldIn),
+      },
+      versions: { macridvae: VERSION, tfjs: tfVersion(), node: process.version },
+      bestEpoch: this.bestEpoch,
+      epochs: this.epoch,
+      metrics: test ? { validation: bestVal, test } : { validation: bestVal },
+      weights: this.weightsInfo as Manifest['weights'],
+    });
+  }
+}
+
+/** Trains a model on `data.train`, choosing the epoch by validation NDCG@100 (see the module doc). */
+export async function trainModel(opts: TrainOptions): Promise<TrainResult> {
+  return new Trainer(opts).fit();
 }

@@ -4,7 +4,7 @@
  */
 import { loadDataset } from '../data/store.js';
 import type { SplitData } from '../data/types.js';
-import type { Runtime } from '../models/decoder.js';
+import type { RuntimeLike } from '../runtime/runtime.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { datasetFingerprint } from '../train/checkpoint.js';
 import { KernelPool } from '../workers/pool.js';
@@ -13,7 +13,7 @@ import { failedOutcome, runTrial } from './tune.js';
 
 const send = (m: FromWorker) => process.send?.(m);
 let data: SplitData | undefined;
-let runtime: Runtime | undefined;
+let runtime: RuntimeLike | undefined;
 
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ToWorker) => {

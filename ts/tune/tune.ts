@@ -41,22 +41,16 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as tf from '@tensorflow/tfjs-core';
-import { csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ModelConfig, ModelKind, TrainConfig } from '../models/config.js';
-import type { Runtime } from '../models/decoder.js';
-import { MacridVae } from '../models/macridvae.js';
-import { MultModel } from '../models/multvae.js';
-import { disposeSaved, values } from '../models/ops.js';
-import type { Model } from '../models/types.js';
+import type { Model, Representation } from '../models/types.js';
+import { kernels } from '../runtime/kernels.js';
+import type { RuntimeLike } from '../runtime/runtime.js';
 import { datasetFingerprint } from '../train/checkpoint.js';
 import { type EpochRecord, trainModel } from '../train/trainer.js';
 import { removeStaleTemps, replaceDirSync, writeFileAtomicSync } from '../util/fs.js';
 import { checkInt } from '../validate.js';
-import { threadInstance } from '../wasm/raw.js';
-import { independenceScore } from '../wasm/stats.js';
 import { checkModelSpace, checkPoints, configsOf, defaultPoint, paperSpace } from './space.js';
 import { type Observation, type Point, type Space, suggest, TPE_DEFAULTS, type TpeOptions } from './tpe.js';
 
@@ -80,7 +74,7 @@ export interface TuneOptions {
   model?: Partial<ModelConfig>;
   /** Training settings every trial starts from (epochs, patience, seed, …). */
   train?: Partial<TrainConfig>;
-  runtime?: Runtime;
+  runtime?: RuntimeLike;
   /** Output directory (see the module doc); without one nothing is written and the best model is returned. */
   out?: string;
   /** Continue the search in `out`. */
@@ -142,27 +136,11 @@ export function runPoints(kind: ModelKind, trials: readonly TrialRecord[]) {
 
 /** Independence of the validation users' representations and (MacridVAE) of the items'. */
 function independenceOf(model: Model, data: SplitData): TrialRecord['independence'] {
-  const inst = threadInstance();
-  const score = (vectors: Float32Array, n: number, d: number) =>
-    n >= 2 && d >= 2 && vectors.every(Number.isFinite) ? independenceScore(inst, { vectors, n, d }).score : null;
-  const foldIn = data.validation.foldIn;
-  const users = csrRows(foldIn);
-  if (model instanceof MacridVae) {
-    const { concepts: K, d } = model.config;
-    const items = model.evalItems();
-    try {
-      const mu = model.evalMu(foldIn, items);
-      const h = values(model.variables.get('items') as tf.Variable);
-      return { users: score(mu, users, K * d), items: score(h, model.items, d) };
-    } finally {
-      disposeSaved(items as unknown as Record<string, unknown>);
-    }
-  }
-  if (model instanceof MultModel) {
-    const z = model.latent(foldIn);
-    return { users: score(z, users, z.length / Math.max(users, 1)), items: null };
-  }
-  return { users: null, items: null };
+  const score = (r: Representation | undefined) =>
+    r && r.rows >= 2 && r.width >= 2 && r.data.every(Number.isFinite)
+      ? kernels.independenceScore({ vectors: r.data, n: r.rows, d: r.width }).score
+      : null;
+  return { users: score(model.represent(data.validation.foldIn)), items: score(model.representItems?.()) };
 }
 
 /** Reads `trials.jsonl` (completion order; a last line cut short by a crash is dropped); trial indices must be unique. */
@@ -261,14 +239,22 @@ export function failedOutcome(error: unknown, seconds = 0): TrialOutcome {
 export async function runTrial(
   job: TrialJob,
   data: SplitData,
-  runtime?: Runtime,
+  runtime?: RuntimeLike,
   onEpoch?: (e: EpochRecord) => void,
 ): Promise<TrialOutcome> {
   const t0 = performance.now();
   const seconds = () => Number(((performance.now() - t0) / 1000).toFixed(3));
   let trained: Model | undefined;
   try {
-    const r = await trainModel({ model: job.model, train: job.train, data, runtime, out: job.dir, onEpoch });
+    const r = await trainModel({
+      model: job.model,
+      train: job.train,
+      data,
+      runtime,
+      test: false,
+      out: job.dir,
+      onEpoch,
+    });
     trained = r.model;
     const ndcg = r.bestValidation['ndcg@100']?.mean;
     const ok = ndcg !== undefined && Number.isFinite(ndcg);
@@ -295,7 +281,7 @@ export async function runTrial(
 }
 
 /** The default executor: one trial at a time in this process. */
-export function localExecutor(data: SplitData, runtime?: Runtime): TrialExecutor {
+export function localExecutor(data: SplitData, runtime?: RuntimeLike): TrialExecutor {
   return { slots: 1, run: (job, onEpoch) => runTrial(job, data, runtime, onEpoch) };
 }
 

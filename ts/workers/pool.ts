@@ -13,9 +13,9 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { deserializeError, WorkerError } from '../errors.js';
+import type { OpArgs, OpName, OpResult, Task, TaskReply } from '../runtime/kernels.js';
 import { checkInt } from '../validate.js';
 import { wasmModule } from '../wasm/loader.js';
-import type { OpArgs, OpName, OpResult, Task, TaskReply } from './ops.js';
 
 export interface PoolOptions {
   /** Number of worker threads; default `os.availableParallelism()`. */

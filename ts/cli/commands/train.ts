@@ -23,7 +23,6 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { evaluate } from '../../eval/evaluator.js';
 import {
   BETA_SCHEDULES,
   type BetaSchedule,
@@ -35,8 +34,8 @@ import {
   type TrainConfig,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
-import { CHECKPOINT_FILE, MANIFEST_FILE, readManifest, writeManifest } from '../../train/checkpoint.js';
-import { EVAL_KS, trainModel } from '../../train/trainer.js';
+import { CHECKPOINT_FILE, MANIFEST_FILE } from '../../train/checkpoint.js';
+import { trainModel } from '../../train/trainer.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
 import { progress } from '../progress.js';
@@ -239,17 +238,8 @@ export const train: Command = {
           }
         },
       });
-      const test = await evaluate((f) => r.model.score(f), data.test, {
-        ks: EVAL_KS,
-        batchSize: r.train.evalBatchSize,
-        pool,
-      });
-      const testTable = Object.fromEntries(
-        Object.entries(test.metrics).map(([k, m]) => [k, { mean: m.mean, se: m.se }]),
-      );
-      const manifest = readManifest(out);
-      const { updated: _, ...rest } = manifest;
-      writeManifest(out, { ...rest, metrics: { ...manifest.metrics, test: testTable } });
+      // trainModel evaluated the best weights on the test users and wrote them into the manifest.
+      const testTable = r.test ?? {};
       r.model.dispose();
       const summary = {
         bestEpoch: r.bestEpoch,
@@ -257,7 +247,7 @@ export const train: Command = {
         stoppedEarly: r.stoppedEarly,
         validation: r.bestValidation,
         test: testTable,
-        testUsers: test.users,
+        testUsers: r.testUsers ?? 0,
         out,
       };
       if (json) printJson(summary);
