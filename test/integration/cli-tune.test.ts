@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { BIN, cli } from '../helpers/cli.js';
+import { jsonLines } from '../helpers/jsonl.js';
 
 const root = mkdtempSync(join(tmpdir(), 'macridvae-cli-tune-'));
 const raw = join(root, 'raw');
@@ -91,13 +92,6 @@ test('tune: a bad space file is named; text output names the best trial', (t) =>
   t.regex(ok.stdout, /ndcg@100 {3}test 0\.\d{4} ± 0\.\d{4}/);
 });
 
-const lines = (path: string) =>
-  existsSync(path)
-    ? readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l.endsWith('}'))
-        .map((l) => JSON.parse(l))
-    : [];
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -118,8 +112,8 @@ test.serial(
     // Kill the coordinator once a trial has finished while another runs.
     let workers: number[] = [];
     for (let i = 0; i < 1200; i++) {
-      const done = lines(join(out, 'trials.jsonl')).length;
-      const proposed = lines(join(out, 'proposals.jsonl')).length;
+      const done = jsonLines(join(out, 'trials.jsonl')).length;
+      const proposed = jsonLines(join(out, 'proposals.jsonl')).length;
       if (done >= 1 && proposed > done) {
         workers = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
           .stdout.split('\n')
@@ -137,8 +131,8 @@ test.serial(
     for (let i = 0; i < 200 && workers.some(alive); i++) await sleep(100);
     t.false(workers.some(alive));
     const before = readFileSync(join(out, 'trials.jsonl'), 'utf8');
-    const finished = lines(join(out, 'trials.jsonl')).map((r) => r.trial as number);
-    const proposals = lines(join(out, 'proposals.jsonl'));
+    const finished = jsonLines(join(out, 'trials.jsonl')).map((r) => r.trial as number);
+    const proposals = jsonLines(join(out, 'proposals.jsonl'));
     const pending = proposals.filter((p) => !finished.includes(p.trial));
     t.true(pending.length >= 1);
 
@@ -167,7 +161,7 @@ test.serial(
       'a finished trial ran again',
     );
     for (const p of pending) t.deepEqual(resumed.find((x) => x.trial === p.trial)?.point, p.point);
-    const all = lines(join(out, 'trials.jsonl'));
+    const all = jsonLines(join(out, 'trials.jsonl'));
     t.true(readFileSync(join(out, 'trials.jsonl'), 'utf8').startsWith(before));
     t.deepEqual(
       all.map((x) => x.trial).sort((a, b) => a - b),
@@ -175,7 +169,7 @@ test.serial(
     );
     t.deepEqual(all[all.findIndex((x) => x.trial === 0)].point, { lr: 1e-3, concepts: 5, sigma0: 0.075 });
     t.deepEqual(
-      readdirSync(out).filter((n) => /^trial(-\d+)?$/.test(n)),
+      readdirSync(out).filter((n) => /^trial(-\d+(-[0-9a-f]+)?)?$/.test(n)),
       [],
     );
   },

@@ -39,8 +39,10 @@
  * validation NDCG@100, e.g. a diverging learning rate) is recorded with its error and a null loss, which
  * TPE ignores; the search goes on.
  */
+
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ModelConfig, ModelKind, TrainConfig } from '../models/config.js';
@@ -285,13 +287,19 @@ export function localExecutor(data: SplitData, runtime?: RuntimeLike): TrialExec
   return { slots: 1, run: (job, onEpoch) => runTrial(job, data, runtime, onEpoch) };
 }
 
-/** The directory trial t trains into (replaces `best/` when better, else removed). */
-const trialDir = (out: string, t: number) => join(out, `${TRIAL_DIR}-${t}`);
+/**
+ * The directory trial t trains into in this run of `tune` (replaces `best/` when better, else removed).
+ * `run` is random per call, so a trial of a killed run that some worker still finishes cannot write into
+ * the directory of its re-run.
+ */
+const trialDir = (out: string, t: number, run: string) => join(out, `${TRIAL_DIR}-${t}-${run}`);
 
-/** Removes trial directories left by a killed search (`trial/` of older versions, `trial-<t>/`). */
+/** Removes trial directories left by a killed search (`trial/` of older versions, `trial-<t>[-<run>]/`). */
 function removeTrialDirs(out: string): void {
   for (const name of readdirSync(out)) {
-    if (name === TRIAL_DIR || /^trial-\d+$/.test(name)) rmSync(join(out, name), { recursive: true, force: true });
+    if (name === TRIAL_DIR || /^trial-\d+(-[0-9a-f]+)?$/.test(name)) {
+      rmSync(join(out, name), { recursive: true, force: true });
+    }
   }
 }
 
@@ -378,11 +386,12 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
   // Proposed but unfinished (running when a search was killed): run again first, with the same point.
   const rerun = proposals.filter((p) => !done.has(p.trial)).map((p) => p.trial);
   const running = new Map<number, Promise<{ t: number; outcome: TrialOutcome }>>();
+  const run = randomBytes(4).toString('hex');
 
   const start = (t: number) => {
     const point = proposals[t].point;
     const { model, train } = configsOf(kind, point, base);
-    const job: TrialJob = { trial: t, point, model, train, ...(out ? { dir: trialDir(out, t) } : {}) };
+    const job: TrialJob = { trial: t, point, model, train, ...(out ? { dir: trialDir(resolve(out), t, run) } : {}) };
     const onEpoch = opts.onEpoch ? (e: EpochRecord) => opts.onEpoch?.(t, e) : undefined;
     running.set(
       t,
@@ -404,7 +413,7 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
     const isBest = better(rec, best);
     if (isBest) best = rec;
     if (out) {
-      const dir = trialDir(out, t);
+      const dir = trialDir(resolve(out), t, run);
       if (isBest && existsSync(dir)) {
         removeStaleTemps(join(out, BEST_DIR));
         replaceDirSync(dir, join(out, BEST_DIR));

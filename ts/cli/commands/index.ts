@@ -10,6 +10,7 @@ import { recommendCommand } from './recommend.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
 import { tuneCommand } from './tune.js';
+import { workerCommand } from './worker.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -21,4 +22,5 @@ export const COMMANDS: Command[] = [
   recommendCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),
+  workerCommand,
 ];

@@ -17,12 +17,15 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { loadDataset } from '../../data/store.js';
 import { ParseError } from '../../errors.js';
+import { recommendSharded } from '../../queue/coordinator.js';
 import { Recommender } from '../../serve/recommender.js';
+import { loadModel } from '../../train/checkpoint.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
 import { columnIds } from '../model-view.js';
 import { backendOption } from './backend.js';
 import { columnIndex, itemColumns } from './traverse.js';
+import { queueConnection } from './worker.js';
 
 const USAGE =
   'macridvae recommend --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain] [--threads N] [--backend NAME] [--json]';
@@ -57,6 +60,76 @@ export function readHistories(path: string, itemIds: string[]): UserInput[] {
   return [...users.values()];
 }
 
+/** The `--json` object of one user (also the line `--queue` writes). */
+function jsonRecord(
+  input: UserInput,
+  r: {
+    items: ArrayLike<number>;
+    scores: ArrayLike<number>;
+    concepts?: ArrayLike<number>;
+    shares?: ArrayLike<number>;
+    userConcepts?: ArrayLike<number>;
+  },
+  itemIds: string[],
+  titles: Array<string | undefined> | undefined,
+) {
+  const items = Array.from(r.items, (c, j) => ({
+    id: itemIds[c],
+    score: r.scores[j],
+    ...(titles?.[c] ? { title: titles[c] } : {}),
+    ...(r.concepts ? { concept: r.concepts[j], share: r.shares?.[j] } : {}),
+  }));
+  return {
+    user: input.user,
+    historyItems: new Set(input.columns).size,
+    unknownItems: input.unknown,
+    items,
+    ...(r.userConcepts ? { concepts: Array.from(r.userConcepts) } : {}),
+  };
+}
+
+/**
+ * `--queue URL --shards N --out FILE`: the users of `--input` in N ranges, one `recommend` job per range
+ * on `macridvae worker`s (which need the model directory at the same path), merged in user order into
+ * FILE (the same lines `--json` prints).
+ */
+async function recommendOnQueue(cmd: string, values: Record<string, string | boolean | undefined>, k: number) {
+  if (!values.input || !values.out) throw new UsageError(`macridvae ${cmd}: --queue needs --input FILE and --out FILE`);
+  const items = loadModel(values.model as string).items;
+  const data = values.data ? await loadDataset(values.data as string) : undefined;
+  const itemIds = data?.itemIds ?? columnIds(items);
+  const titles = data?.itemTitles;
+  const inputs = readHistories(values.input as string, itemIds);
+  const shards = intOption(
+    cmd,
+    'shards',
+    values.shards as string | undefined,
+    Math.max(1, Math.ceil(inputs.length / 1000)),
+    1,
+  );
+  const t0 = performance.now();
+  const r = await recommendSharded({
+    connection: queueConnection(cmd, values.queue as string),
+    modelDir: values.model as string,
+    users: inputs.map((u) => u.columns),
+    k,
+    includeSeen: values['include-seen'] === true,
+    explain: values.explain === true,
+    shards: Math.min(shards, Math.max(1, inputs.length)),
+    out: values.out as string,
+    format: (u, res) => JSON.stringify(jsonRecord(inputs[u], res, itemIds, titles)),
+  });
+  const line = {
+    users: r.users,
+    shards: r.shards,
+    out: values.out,
+    seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
+  };
+  if (values.json) printJson(line);
+  else console.log(`${r.users} users in ${r.shards} shards → ${values.out} (${line.seconds} s)`);
+  return 0;
+}
+
 export const recommendCommand: Command = {
   name: 'recommend',
   summary: 'top-k items for new users from their histories (optionally explained by concept)',
@@ -73,12 +146,23 @@ export const recommendCommand: Command = {
       explain: { type: 'boolean', default: false },
       threads: { type: 'string' },
       backend: { type: 'string' },
+      queue: {
+        type: 'string',
+        description: 'score on `macridvae worker`s through a BullMQ queue, redis://HOST:PORT[/DB]',
+      },
+      shards: {
+        type: 'string',
+        description: 'with --queue: user ranges, one job each (default 2× … 1 per 1000 users)',
+      },
+      out: { type: 'string', description: 'with --queue: the file the JSON lines go to (written atomically)' },
     });
     if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
     if ((values.items === undefined) === (values.input === undefined)) {
       throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);
     }
     const k = intOption(cmd, 'k', values.k, 10, 1);
+    if (values.queue) return recommendOnQueue(cmd, values, k);
+    if (values.shards || values.out) throw new UsageError(`macridvae ${cmd}: --shards and --out go with --queue URL`);
     const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
     try {
@@ -126,13 +210,7 @@ export const recommendCommand: Command = {
             ...(r.concepts ? { concept: r.concepts[j], share: r.shares?.[j] } : {}),
           }));
           if (values.json) {
-            printJson({
-              user: inputs[u].user,
-              historyItems: new Set(inputs[u].columns).size,
-              unknownItems: inputs[u].unknown,
-              items,
-              ...(r.userConcepts ? { concepts: r.userConcepts } : {}),
-            });
+            printJson(jsonRecord(inputs[u], r, itemIds, titles));
             return;
           }
           const notes = [`${new Set(inputs[u].columns).size} known items`];

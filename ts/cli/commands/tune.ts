@@ -3,13 +3,14 @@
  *
  *   --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
  *   [--tpe-seed S] [--tpe-score height|density] [--startup N] [--points FILE] [--no-defaults] [--parallel N]
- *   [--resume | --force] [--threads N] [--backend NAME] [--json]
+ *   [--queue redis://HOST:PORT[/DB]] [--resume | --force] [--threads N] [--backend NAME] [--json]
  *   plus any `train` model/training flag, which sets what every trial starts from (e.g. --epochs 150
  *   --patience 30 --prototype-init kmeans); the searched parameters override it.
  *
  * Trial 0 is the default configuration (unless --no-defaults), then the points of --points FILE (a JSON
  * array of objects, parameters left out take the defaults' values), then TPE. --parallel N runs N trials at
- * once in child processes (ProcessTrialExecutor), TPE taking the running ones into account.
+ * once in child processes (ProcessTrialExecutor), TPE taking the running ones into account; with
+ * --queue URL they run as jobs on `macridvae worker` processes anywhere (QueueTrialExecutor, N jobs at once).
  *
  * Writes OUT/tune.json, OUT/proposals.jsonl, OUT/trials.jsonl (completion order), OUT/runs.json (Figure 4's points, for `analyze --runs`) and
  * OUT/best/ (the best trial's model directory). With --json: one JSON object per trial (the trial
@@ -22,6 +23,7 @@ import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError, ParseError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
 import { instantiate } from '../../models/inspect.js';
+import { QueueTrialExecutor } from '../../queue/coordinator.js';
 import { selectBackend } from '../../tf/backend.js';
 import { datasetFingerprint, loadModel } from '../../train/checkpoint.js';
 import { EVAL_KS } from '../../train/trainer.js';
@@ -33,10 +35,11 @@ import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
 import { backendOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
+import { queueConnection } from './worker.js';
 
 const USAGE = `macridvae tune --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
     [--tpe-seed S] [--tpe-score height|density] [--startup N] [--points FILE] [--no-defaults] [--parallel N]
-    [--resume | --force] [--threads N] [--backend NAME] [--json]
+    [--queue redis://HOST:PORT[/DB]] [--resume | --force] [--threads N] [--backend NAME] [--json]
     [any train flag, e.g. --epochs N --patience N --seed S --prototype-init kmeans: what every trial starts from]`;
 
 const TUNE_OPTIONS = {
@@ -48,6 +51,7 @@ const TUNE_OPTIONS = {
   points: { type: 'string', description: 'JSON file: an array of points evaluated first, after the defaults' },
   'no-defaults': { type: 'boolean', description: 'do not evaluate the default configuration as trial 0' },
   parallel: { type: 'string', description: 'trials at once, each in its own process (default 1)' },
+  queue: { type: 'string', description: 'run trials as jobs on a BullMQ queue, redis://HOST:PORT[/DB] (see `worker`)' },
   'tpe-score': { type: 'string', description: "TPE's candidate score: height (default) or density (hyperopt's)" },
 } as const;
 
@@ -132,8 +136,14 @@ export const tuneCommand: Command = {
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
-    const executor =
-      parallel > 1
+    const executor = values.queue
+      ? new QueueTrialExecutor({
+          connection: queueConnection(cmd, values.queue),
+          slots: parallel,
+          dataDir,
+          fingerprint: datasetFingerprint(data),
+        })
+      : parallel > 1
         ? new ProcessTrialExecutor({
             processes: parallel,
             dataDir,
@@ -146,7 +156,7 @@ export const tuneCommand: Command = {
     if (!json) {
       console.log(
         `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ` +
-          `${parallel > 1 ? `${parallel} processes × ` : ''}${threads} thread(s) → ${out}`,
+          `${values.queue ? `${parallel} job(s) at once on ${values.queue}` : `${parallel > 1 ? `${parallel} processes × ` : ''}${threads} thread(s)`} → ${out}`,
       );
     }
     try {

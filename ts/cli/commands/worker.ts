@@ -1,0 +1,64 @@
+/**
+ * `macridvae worker --queue redis://HOST:PORT[/DB] [--threads N] [--backend NAME] [--lock-ms MS]
+ * [--stalled-ms MS] [--json]`: takes `tune --queue` trials and `recommend --queue` shards from the
+ * BullMQ queue on Redis and runs them here (ts/queue/worker.ts). Runs until SIGINT/SIGTERM, then lets
+ * the running job finish. One line per job start/end (JSON with --json).
+ */
+import { parseQueueUrl, type QueueConnection } from '../../queue/queue.js';
+import { startWorker } from '../../queue/worker.js';
+import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { backendOption } from './backend.js';
+
+/** `--queue URL` as a connection, a bad URL as a usage error. */
+export function queueConnection(cmd: string, url: string): QueueConnection {
+  try {
+    return parseQueueUrl(cmd, url);
+  } catch (e) {
+    throw new UsageError(`macridvae ${cmd}: ${(e as Error).message}`);
+  }
+}
+
+const USAGE =
+  'macridvae worker --queue redis://HOST:PORT[/DB] [--threads N] [--backend NAME] [--lock-ms MS] [--stalled-ms MS] [--json]';
+
+export const workerCommand: Command = {
+  name: 'worker',
+  summary: 'run tune trials and recommend shards from a BullMQ queue on Redis (past one machine)',
+  usage: USAGE,
+  async run(argv) {
+    const cmd = 'worker';
+    const { values } = parse(cmd, argv, {
+      queue: { type: 'string', description: 'the Redis queue, redis://HOST:PORT[/DB]' },
+      threads: { type: 'string', description: 'kernel pool threads (default 1)' },
+      backend: { type: 'string', description: 'TensorFlow.js backend (default wasm)' },
+      'lock-ms': {
+        type: 'string',
+        description: 'job lock; a killed worker’s job is taken over after it (default 30000)',
+      },
+      'stalled-ms': { type: 'string', description: 'how often to look for stalled jobs (default 30000)' },
+      json: { type: 'boolean', default: false, description: 'one JSON object per job event' },
+    });
+    if (!values.queue) throw new UsageError(`macridvae ${cmd}: --queue redis://HOST:PORT[/DB] is required`);
+    const connection = queueConnection(cmd, values.queue);
+    const w = await startWorker({
+      connection,
+      threads: intOption(cmd, 'threads', values.threads, 1, 1),
+      backend: backendOption(values.backend ?? 'wasm'),
+      lockMs: intOption(cmd, 'lock-ms', values['lock-ms'], 30000, 1000),
+      stalledMs: intOption(cmd, 'stalled-ms', values['stalled-ms'], 30000, 500),
+      onJob: (e) => {
+        if (values.json) printJson({ ...e, pid: process.pid, time: new Date().toISOString() });
+        else console.log(`${new Date().toISOString()} ${e.state} ${e.name} ${e.id}${e.error ? `: ${e.error}` : ''}`);
+      },
+    });
+    if (!values.json) console.log(`worker ${process.pid} on ${values.queue}: waiting for jobs`);
+    else printJson({ state: 'ready', pid: process.pid });
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await w.close();
+    return 0;
+  },
+};
