@@ -31,6 +31,29 @@ test('an unknown command and a bad option are usage errors (exit 2) naming the p
   t.regex(c.stderr, /Unknown option '--nope'/);
 });
 
+test('--help of a command and a subcommand is generated from its option spec; did you mean', (t) => {
+  const train = cli(['train', '--help']);
+  t.is(train.code, 0, train.stderr);
+  t.regex(train.stdout, /^macridvae train — /);
+  t.regex(train.stdout, /usage: macridvae train --data DIR --out MODEL_DIR \[--model macridvae\|multvae\|multdae\]/);
+  t.regex(
+    train.stdout,
+    /--epochs N\s+maximum training epochs.*\(default: 500 \(macridvae\), 200 \(multvae, multdae\)\)/,
+  );
+  const prepare = cli(['help', 'data', 'prepare']);
+  t.is(prepare.code, 0, prepare.stderr);
+  t.regex(prepare.stdout, /usage: macridvae data prepare --input PATH --out DIR/);
+  const typo = cli(['trian']);
+  t.is(typo.code, 2);
+  t.regex(typo.stderr, /unknown command 'trian'; did you mean 'train'\?/);
+  const sub = cli(['data', 'prepar', '--json']);
+  t.is(sub.code, 2);
+  t.regex(JSON.parse(sub.stdout).error.message, /unknown subcommand 'prepar'; did you mean 'prepare'\?/);
+  const opt = cli(['demo', '--epoch', '2']);
+  t.is(opt.code, 2);
+  t.regex(opt.stderr, /Unknown option '--epoch'; did you mean '--epochs'\?\nusage: macridvae demo \[--out DIR\]/);
+});
+
 test('backend --json reports auto selection; a forced unavailable backend fails clearly', (t) => {
   const r = cli(['backend', '--json']);
   t.is(r.code, 0, r.stderr);

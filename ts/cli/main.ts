@@ -6,18 +6,17 @@
  */
 import { MacridError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { type Command, UsageError } from './args.js';
+import { type Command, commandLines, helpOf, resolveCommand, suggestion, UsageError, usageOf } from './args.js';
 import { COMMANDS } from './commands/index.js';
 
-function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+export function help(): string {
   return [
     `macridvae ${VERSION} — disentangled recommendation (MacridVAE) with Rust/WASM kernels`,
     '',
     'usage: macridvae <command> [options] [--json]',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commandLines(COMMANDS),
     '',
     "run 'macridvae <command> --help' for a command's options",
   ].join('\n');
@@ -25,6 +24,7 @@ function help(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return main([...rest, '--help']);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
     return name === undefined ? 2 : 0;
@@ -36,11 +36,16 @@ export async function main(argv: string[]): Promise<number> {
   const command: Command | undefined = COMMANDS.find((c) => c.name === name);
   const json = rest.includes('--json');
   if (!command) {
-    console.error(`macridvae: unknown command '${name}'\n\n${help()}`);
+    const near = suggestion(
+      name,
+      COMMANDS.map((c) => c.name),
+    );
+    console.error(`macridvae: unknown command '${name}'${near}\n\n${help()}`);
     return 2;
   }
+  const target = resolveCommand(command, rest);
   if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(`${command.summary}\n\nusage: ${command.usage}`);
+    console.log(helpOf(target.command, target.path));
     return 0;
   }
   try {
@@ -49,7 +54,9 @@ export async function main(argv: string[]): Promise<number> {
     const err = e instanceof Error ? e : new Error(String(e));
     if (json) process.stdout.write(`${JSON.stringify({ error: { name: err.name, message: err.message } })}\n`);
     if (e instanceof UsageError) {
-      console.error(`${err.message}\nusage: ${command.usage}`);
+      console.error(
+        `${err.message}\nusage: ${usageOf(target.command, target.path)}\nrun '${target.path} --help' for the options`,
+      );
       return 2;
     }
     console.error(e instanceof MacridError ? `macridvae ${name}: ${err.message}` : (err.stack ?? err.message));

@@ -19,8 +19,46 @@ import { Rng } from '../../util/rng.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
 import type { OpenData, OpenModel } from '../model-view.js';
 
-const USAGE =
-  'macridvae analyze --model DIR --data DIR [--categories FILE] --out DIR [--runs FILE[,FILE…]] [--inner-model DIR] [--map-items N] [--map-users N] [--max-users N] [--seed S] [--json]';
+export const ANALYZE_OPTIONS = {
+  model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
+  data: {
+    type: 'string',
+    value: 'DIR',
+    required: true,
+    description: "the model's dataset (its training users are analysed)",
+  },
+  categories: {
+    type: 'string',
+    value: 'FILE',
+    defaultText: "the dataset's genres",
+    description: "item categories: MovieLens movies.csv or 'item,category' lines",
+  },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    required: true,
+    description: 'where report.md, figures and analysis.json are written',
+  },
+  runs: {
+    type: 'string',
+    value: 'FILE[,FILE…]',
+    description: 'Figure 4 points: JSON lists of {method, independence, ndcg100} (tune writes runs.json)',
+  },
+  'inner-model': {
+    type: 'string',
+    value: 'DIR',
+    description: 'a model trained with --similarity inner, for Figure 2e',
+  },
+  'map-items': { type: 'string', value: 'N', default: '1500', description: 'items on the t-SNE map' },
+  'map-users': { type: 'string', value: 'N', default: '200', description: 'users on the t-SNE map' },
+  seed: { type: 'string', value: 'S', default: '98765', description: 'seed of the samples and the map' },
+  'max-users': {
+    type: 'string',
+    value: 'N',
+    default: '5000',
+    description: "users beyond this are sampled for the users' statistics",
+  },
+} as const;
 
 /** Reads Figure 4's runs: a JSON array of `{method, independence, ndcg100, label?}`. */
 export function readRuns(path: string): RunPoint[] {
@@ -62,21 +100,10 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
   return {
     name: 'analyze',
     summary: 'disentanglement analysis with figures and report.md (paper §3.3–3.4)',
-    usage: USAGE,
+    options: ANALYZE_OPTIONS,
     async run(argv) {
       const cmd = 'analyze';
-      const { values } = parse(cmd, argv, {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        categories: { type: 'string' },
-        out: { type: 'string' },
-        runs: { type: 'string' },
-        'inner-model': { type: 'string' },
-        'map-items': { type: 'string' },
-        'map-users': { type: 'string' },
-        seed: { type: 'string' },
-        'max-users': { type: 'string' },
-      });
+      const { values } = parse(cmd, argv, ANALYZE_OPTIONS);
       for (const o of ['model', 'data', 'out'] as const) {
         if (!values[o]) throw new UsageError(`macridvae ${cmd}: --${o} DIR is required`);
       }

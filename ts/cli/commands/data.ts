@@ -23,18 +23,73 @@ import { type PrepareOptions, prepareDataset } from '../../data/prepare.js';
 import { exportReference } from '../../data/reference.js';
 import { loadDataset } from '../../data/store.js';
 import { SYNTH_PRESETS, synthesize } from '../../data/synth.js';
-import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
+import {
+  type Command,
+  intOption,
+  numberOption,
+  parse,
+  printJson,
+  runSubcommand,
+  suggestion,
+  UsageError,
+} from '../args.js';
 import { type Progress, progress } from '../progress.js';
 
-const USAGE = `macridvae data <prepare|stats|synth|export|download> [options] [--json]
-  data prepare --input PATH --out DIR [--format auto|movielens|netflix|csv] [--min-rating 3.5]
-               [--min-user-items 5] [--min-item-users 0] [--heldout-users N|auto] [--split reference|seeded]
-               [--seed 98765] [--columns USER,ITEM[,RATING[,TIME]]] [--separator S] [--header auto|yes|no]
-               [--items PATH|none] [--skip-invalid] [--force]
-  data stats DIR
-  data synth --preset ${SYNTH_PRESETS.join('|')} [--seed S] --out DIR [--force]
-  data export --format reference DIR --out DIR
-  data download ${Object.keys(DOWNLOADS).join('|')} [--out DIR] [--base-url URL] [--md5 HEX] [--keep-archive]`;
+export const PREPARE_OPTIONS = {
+  input: {
+    type: 'string',
+    value: 'PATH',
+    required: true,
+    description: 'ratings file or a directory holding one (MovieLens, Netflix, CSV)',
+  },
+  out: { type: 'string', value: 'DIR', required: true, description: 'the dataset directory to write' },
+  format: {
+    type: 'string',
+    value: 'auto|movielens|netflix|csv',
+    default: 'auto',
+    description: 'input format (auto: from the file names)',
+  },
+  'min-rating': {
+    type: 'string',
+    value: 'R',
+    default: '3.5',
+    description: 'keep ratings strictly greater than R (the MultVAE protocol)',
+  },
+  'min-user-items': { type: 'string', value: 'N', default: '5', description: 'drop users with fewer kept items' },
+  'min-item-users': { type: 'string', value: 'N', default: '0', description: 'drop items with fewer users' },
+  'heldout-users': {
+    type: 'string',
+    value: 'N|auto',
+    default: 'auto',
+    description: 'validation and test users each (auto: ⌊users / 12⌋)',
+  },
+  split: {
+    type: 'string',
+    value: 'reference|seeded',
+    default: 'reference',
+    description: 'reference: the numpy MultVAE split bit for bit; seeded: our own RNG',
+  },
+  seed: { type: 'string', value: 'S', default: '98765', description: 'split seed' },
+  columns: {
+    type: 'string',
+    value: 'USER,ITEM[,RATING[,TIME]]',
+    description: 'CSV columns by name or 0-based index (two columns: implicit data)',
+  },
+  separator: { type: 'string', value: 'S', defaultText: 'detected', description: 'CSV field separator' },
+  header: { type: 'string', value: 'auto|yes|no', default: 'auto', description: 'whether the CSV has a header line' },
+  items: {
+    type: 'string',
+    value: 'PATH|none',
+    defaultText: 'found next to the input',
+    description: 'item metadata (titles, genres), or none',
+  },
+  'skip-invalid': {
+    type: 'boolean',
+    default: false,
+    description: 'skip bad lines (counted, with examples) instead of failing on the first',
+  },
+  force: { type: 'boolean', default: false, description: 'replace an existing --out that differs' },
+} as const;
 
 function need(cmd: string, name: string, v: string | undefined): string {
   if (v === undefined || v === '') throw new UsageError(`macridvae ${cmd}: --${name} is required`);
@@ -90,23 +145,7 @@ function fmt(n: number): string {
 
 async function prepareCmd(argv: string[]): Promise<number> {
   const cmd = 'data prepare';
-  const { values } = parse(cmd, argv, {
-    input: { type: 'string' },
-    out: { type: 'string' },
-    format: { type: 'string' },
-    'min-rating': { type: 'string' },
-    'min-user-items': { type: 'string' },
-    'min-item-users': { type: 'string' },
-    'heldout-users': { type: 'string' },
-    split: { type: 'string' },
-    seed: { type: 'string' },
-    columns: { type: 'string' },
-    separator: { type: 'string' },
-    header: { type: 'string' },
-    items: { type: 'string' },
-    'skip-invalid': { type: 'boolean', default: false },
-    force: { type: 'boolean', default: false },
-  });
+  const { values } = parse(cmd, argv, PREPARE_OPTIONS);
   const heldout = values['heldout-users'];
   const b = bar('reading', values.json);
   const opts: PrepareOptions = {
@@ -188,9 +227,11 @@ function quantiles(rows: Uint32Array): { min: number; median: number; mean: numb
   return { min: len[0], median: len[n >> 1], mean: rows[n] / n, max: len[n - 1] };
 }
 
+export const STATS_OPTIONS = {} as const;
+
 async function statsCmd(argv: string[]): Promise<number> {
   const cmd = 'data stats';
-  const { values, positionals } = parse(cmd, argv, {}, true);
+  const { values, positionals } = parse(cmd, argv, STATS_OPTIONS, true);
   if (positionals.length !== 1) throw new UsageError(`macridvae ${cmd}: expected one dataset directory`);
   const t0 = performance.now();
   const ds = await loadDataset(positionals[0]);
@@ -253,14 +294,21 @@ async function statsCmd(argv: string[]): Promise<number> {
   return 0;
 }
 
+export const SYNTH_OPTIONS = {
+  preset: {
+    type: 'string',
+    value: SYNTH_PRESETS.join('|'),
+    required: true,
+    description: 'the size and shape of the synthetic dataset',
+  },
+  seed: { type: 'string', value: 'S', default: '98765', description: 'generator seed' },
+  out: { type: 'string', value: 'DIR', required: true, description: 'the directory to write (ratings.csv, concepts)' },
+  force: { type: 'boolean', default: false, description: 'replace an existing --out that differs' },
+} as const;
+
 async function synthCmd(argv: string[]): Promise<number> {
   const cmd = 'data synth';
-  const { values } = parse(cmd, argv, {
-    preset: { type: 'string' },
-    seed: { type: 'string' },
-    out: { type: 'string' },
-    force: { type: 'boolean', default: false },
-  });
+  const { values } = parse(cmd, argv, SYNTH_OPTIONS);
   const preset = oneOf(cmd, 'preset', need(cmd, 'preset', values.preset), SYNTH_PRESETS)!;
   const b = bar('generating', values.json);
   const r = await synthesize({
@@ -286,9 +334,19 @@ async function synthCmd(argv: string[]): Promise<number> {
   return 0;
 }
 
+export const EXPORT_OPTIONS = {
+  format: {
+    type: 'string',
+    value: 'reference',
+    required: true,
+    description: "the export format (reference: the MultVAE code's pro_sg files)",
+  },
+  out: { type: 'string', value: 'DIR', required: true, description: 'the directory to write' },
+} as const;
+
 async function exportCmd(argv: string[]): Promise<number> {
   const cmd = 'data export';
-  const { values, positionals } = parse(cmd, argv, { format: { type: 'string' }, out: { type: 'string' } }, true);
+  const { values, positionals } = parse(cmd, argv, EXPORT_OPTIONS, true);
   oneOf(cmd, 'format', need(cmd, 'format', values.format), ['reference'] as const);
   if (positionals.length !== 1) throw new UsageError(`macridvae ${cmd}: expected one dataset directory`);
   const r = await exportReference(positionals[0], need(cmd, 'out', values.out));
@@ -297,23 +355,36 @@ async function exportCmd(argv: string[]): Promise<number> {
   return 0;
 }
 
+export const DOWNLOAD_OPTIONS = {
+  out: { type: 'string', value: 'DIR', default: 'data', description: 'the folder receiving NAME/' },
+  'base-url': {
+    type: 'string',
+    value: 'URL',
+    defaultText: '$MACRIDVAE_DATA_BASE_URL or GroupLens',
+    description: 'where the archives are served',
+  },
+  md5: {
+    type: 'string',
+    value: 'HEX',
+    defaultText: 'the published checksum',
+    description: "the archive's expected MD5",
+  },
+  'keep-archive': { type: 'boolean', default: false, description: 'keep the downloaded .zip next to the files' },
+} as const;
+
 async function downloadCmd(argv: string[]): Promise<number> {
   const cmd = 'data download';
-  const { values, positionals } = parse(
-    cmd,
-    argv,
-    {
-      out: { type: 'string' },
-      'base-url': { type: 'string' },
-      md5: { type: 'string' },
-      'keep-archive': { type: 'boolean', default: false },
-    },
-    true,
-  );
+  const { values, positionals } = parse(cmd, argv, DOWNLOAD_OPTIONS, true);
   if (positionals.length !== 1) {
     throw new UsageError(`macridvae ${cmd}: expected one dataset name (${Object.keys(DOWNLOADS).join(', ')})`);
   }
-  const name = oneOf(cmd, 'NAME', positionals[0], Object.keys(DOWNLOADS))!;
+  const names = Object.keys(DOWNLOADS);
+  if (!names.includes(positionals[0])) {
+    throw new UsageError(
+      `macridvae ${cmd}: NAME must be one of ${names.join(', ')} but got '${positionals[0]}'${suggestion(positionals[0], names)}`,
+    );
+  }
+  const name = positionals[0];
   const b = bar('downloading', values.json);
   const r = await downloadDataset({
     name,
@@ -330,26 +401,42 @@ async function downloadCmd(argv: string[]): Promise<number> {
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  prepare: prepareCmd,
-  stats: statsCmd,
-  synth: synthCmd,
-  export: exportCmd,
-  download: downloadCmd,
-};
+const SUBCOMMANDS: Command[] = [
+  {
+    name: 'prepare',
+    summary: 'ratings file → the MultVAE split → a dataset directory (reused when identical)',
+    options: PREPARE_OPTIONS,
+    run: prepareCmd,
+  },
+  {
+    name: 'stats',
+    summary: "a prepared dataset's counts and distributions",
+    options: STATS_OPTIONS,
+    positionals: 'DIR',
+    run: statsCmd,
+  },
+  { name: 'synth', summary: 'generate a synthetic dataset with known concepts', options: SYNTH_OPTIONS, run: synthCmd },
+  {
+    name: 'export',
+    summary: "write a prepared dataset as the reference code's pro_sg files",
+    options: EXPORT_OPTIONS,
+    positionals: 'DIR',
+    run: exportCmd,
+  },
+  {
+    name: 'download',
+    summary: 'download and verify a GroupLens dataset',
+    options: DOWNLOAD_OPTIONS,
+    positionals: Object.keys(DOWNLOADS).join('|'),
+    run: downloadCmd,
+  },
+];
 
 export const data: Command = {
   name: 'data',
   summary: 'prepare (MultVAE split), inspect, synthesize, export (reference pro_sg) and download datasets',
-  usage: USAGE,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    const f = sub === undefined ? undefined : SUBCOMMANDS[sub];
-    if (!f) {
-      throw new UsageError(
-        `macridvae data: ${sub === undefined ? 'a subcommand is required' : `unknown subcommand '${sub}'`} (${Object.keys(SUBCOMMANDS).join(', ')})`,
-      );
-    }
-    return f(rest);
+  subcommands: SUBCOMMANDS,
+  run(argv) {
+    return runSubcommand(data, argv);
   },
 };

@@ -14,7 +14,7 @@ import { selectBackend } from '../../tf/backend.js';
 import { trainModel } from '../../train/trainer.js';
 import { packageRoot } from '../../wasm/loader.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson } from '../args.js';
+import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION } from '../args.js';
 import { progress } from '../progress.js';
 import { backendOption } from './backend.js';
 
@@ -27,19 +27,21 @@ export const PAPER_ML100K = {
 
 const METRICS = ['ndcg@100', 'recall@20', 'recall@50'] as const;
 
+export const DEMO_OPTIONS = {
+  out: { type: 'string', value: 'DIR', default: 'macridvae-demo', description: 'where data/ and model/ are written' },
+  epochs: { type: 'string', value: 'N', default: '150', description: 'training epochs (the best one is kept)' },
+  seed: { type: 'string', value: 'S', default: '98765', description: 'training seed' },
+  threads: THREADS_OPTION,
+  backend: BACKEND_OPTION,
+} as const;
+
 export const demo: Command = {
   name: 'demo',
   summary: 'quick start: train MacridVAE on the bundled ml-latest-small and compare with the paper',
-  usage: 'macridvae demo [--out DIR] [--epochs N] [--seed S] [--threads N] [--backend NAME] [--json]',
+  options: DEMO_OPTIONS,
   async run(argv) {
     const cmd = 'demo';
-    const { values } = parse(cmd, argv, {
-      out: { type: 'string' },
-      epochs: { type: 'string' },
-      seed: { type: 'string' },
-      threads: { type: 'string' },
-      backend: { type: 'string' },
-    });
+    const { values } = parse(cmd, argv, DEMO_OPTIONS);
     const out = values.out ?? 'macridvae-demo';
     const epochs = intOption(cmd, 'epochs', values.epochs, 150, 1);
     const seed = intOption(cmd, 'seed', values.seed, 98765);

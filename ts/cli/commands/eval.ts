@@ -12,26 +12,27 @@ import { instantiate } from '../../models/inspect.js';
 import { selectBackend } from '../../tf/backend.js';
 import { datasetFingerprint, loadModel } from '../../train/checkpoint.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
 import { backendOption } from './backend.js';
 
 export const REPORTED = ['ndcg@100', 'recall@20', 'recall@50'] as const;
 
+export const EVAL_OPTIONS = {
+  model: { type: 'string', value: 'MODEL_DIR', required: true, description: 'the trained model directory' },
+  data: { type: 'string', value: 'DIR', required: true, description: 'the prepared dataset (macridvae data prepare)' },
+  split: { type: 'string', value: 'test|validation', default: 'test', description: 'which held-out users to score' },
+  'batch-size': { type: 'string', value: 'B', default: '500', description: 'users scored per batch' },
+  threads: THREADS_OPTION,
+  backend: BACKEND_OPTION,
+} as const;
+
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a trained model on the held-out users of a dataset (NDCG@100, Recall@20, Recall@50)',
-  usage:
-    'macridvae eval --model MODEL_DIR --data DIR [--split test|validation] [--batch-size B] [--threads N] [--backend NAME] [--json]',
+  options: EVAL_OPTIONS,
   async run(argv) {
     const cmd = 'eval';
-    const { values } = parse(cmd, argv, {
-      model: { type: 'string' },
-      data: { type: 'string' },
-      split: { type: 'string' },
-      'batch-size': { type: 'string' },
-      threads: { type: 'string' },
-      backend: { type: 'string' },
-    });
+    const { values } = parse(cmd, argv, EVAL_OPTIONS);
     if (!values.model) throw new UsageError(`macridvae ${cmd}: --model is required`);
     if (!values.data) throw new UsageError(`macridvae ${cmd}: --data is required`);
     const split = values.split ?? 'test';

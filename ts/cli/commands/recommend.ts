@@ -21,14 +21,43 @@ import { recommendSharded } from '../../queue/coordinator.js';
 import { Recommender } from '../../serve/recommender.js';
 import { loadModel } from '../../train/checkpoint.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
+import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
 import { columnIds } from '../model-view.js';
 import { backendOption } from './backend.js';
-import { columnIndex, itemColumns } from './traverse.js';
+import { columnIndex, ITEM_IDS_OPTION, itemColumns } from './traverse.js';
 import { queueConnection } from './worker.js';
 
-const USAGE =
-  'macridvae recommend --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--k N] [--include-seen] [--explain] [--threads N] [--backend NAME] [--json]';
+export const RECOMMEND_OPTIONS = {
+  model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
+  data: ITEM_IDS_OPTION,
+  items: { type: 'string', value: 'ID,ID,…', description: "one user's history (or --input)" },
+  input: {
+    type: 'string',
+    value: 'FILE',
+    description: "many users' histories, one 'user,item' pair per line (or --items)",
+  },
+  k: { type: 'string', value: 'N', default: '10', description: 'items recommended per user' },
+  'include-seen': { type: 'boolean', default: false, description: "allow items already in the user's history" },
+  explain: {
+    type: 'boolean',
+    default: false,
+    description: "each item's concept and share, and the user's concept shares (MacridVAE)",
+  },
+  threads: THREADS_OPTION,
+  backend: BACKEND_OPTION,
+  queue: {
+    type: 'string',
+    value: 'redis://HOST:PORT[/DB]',
+    description: 'score --input on `macridvae worker`s through this BullMQ/Redis queue (with --out)',
+  },
+  shards: {
+    type: 'string',
+    value: 'N',
+    defaultText: '1 per 1,000 users',
+    description: 'with --queue: user ranges, one job each',
+  },
+  out: { type: 'string', value: 'FILE', description: 'with --queue: where the JSON lines go (written atomically)' },
+} as const;
 
 interface UserInput {
   user: string;
@@ -93,7 +122,7 @@ function jsonRecord(
  * on `macridvae worker`s (which need the model directory at the same path), merged in user order into
  * FILE (the same lines `--json` prints).
  */
-async function recommendOnQueue(cmd: string, values: Record<string, string | boolean | undefined>, k: number) {
+async function recommendOnQueue(cmd: string, values: Record<string, unknown>, k: number) {
   if (!values.input || !values.out) throw new UsageError(`macridvae ${cmd}: --queue needs --input FILE and --out FILE`);
   const items = loadModel(values.model as string).items;
   const data = values.data ? await loadDataset(values.data as string) : undefined;
@@ -133,29 +162,10 @@ async function recommendOnQueue(cmd: string, values: Record<string, string | boo
 export const recommendCommand: Command = {
   name: 'recommend',
   summary: 'top-k items for new users from their histories (optionally explained by concept)',
-  usage: USAGE,
+  options: RECOMMEND_OPTIONS,
   async run(argv) {
     const cmd = 'recommend';
-    const { values } = parse(cmd, argv, {
-      model: { type: 'string' },
-      data: { type: 'string' },
-      items: { type: 'string' },
-      input: { type: 'string' },
-      k: { type: 'string' },
-      'include-seen': { type: 'boolean', default: false },
-      explain: { type: 'boolean', default: false },
-      threads: { type: 'string' },
-      backend: { type: 'string' },
-      queue: {
-        type: 'string',
-        description: 'score on `macridvae worker`s through a BullMQ queue, redis://HOST:PORT[/DB]',
-      },
-      shards: {
-        type: 'string',
-        description: 'with --queue: user ranges, one job each (default 2× … 1 per 1000 users)',
-      },
-      out: { type: 'string', description: 'with --queue: the file the JSON lines go to (written atomically)' },
-    });
+    const { values } = parse(cmd, argv, RECOMMEND_OPTIONS);
     if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
     if ((values.items === undefined) === (values.input === undefined)) {
       throw new UsageError(`macridvae ${cmd}: give exactly one of --items ID,ID,… or --input FILE`);

@@ -32,54 +32,186 @@ import {
   resolveModelConfig,
   resolveTrainConfig,
   type TrainConfig,
+  trainDefaults,
 } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
 import { CHECKPOINT_FILE, MANIFEST_FILE } from '../../train/checkpoint.js';
 import { trainModel } from '../../train/trainer.js';
 import { KernelPool } from '../../workers/pool.js';
-import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
+import {
+  BACKEND_OPTION,
+  type Command,
+  intOption,
+  numberOption,
+  parse,
+  printJson,
+  THREADS_OPTION,
+  UsageError,
+} from '../args.js';
 import { progress } from '../progress.js';
 import { backendOption } from './backend.js';
 
-const USAGE = `macridvae train --data DIR --out MODEL_DIR [--model macridvae|multvae|multdae] [--resume | --force]
-    [--concepts K] [--d D] [--tau T] [--sigma0 S] [--hidden W,W,…] [--similarity cosine|inner] [--no-gumbel]
-    [--prototype-init random|kmeans] [--prototype-warmup STEPS] [--latent L] [--keep P] [--epochs N] [--batch-size B] [--lr R] [--l2 L] [--beta B]
-    [--beta-schedule reference|multvae|constant] [--anneal-steps N] [--patience N] [--seed S]
-    [--eval-batch-size B] [--softmax full|sampled] [--negatives S] [--proposal popularity|uniform]
-    [--threads N] [--backend NAME] [--json]`;
+/** A default as documented per model kind: `500 (macridvae), 200 (multvae, multdae)`, or one value for all. */
+function byKind(f: (kind: ModelKind) => unknown, kinds: readonly ModelKind[] = MODEL_KINDS): string {
+  const groups = new Map<string, ModelKind[]>();
+  for (const k of kinds) {
+    const v = f(k);
+    const s = Array.isArray(v) ? (v.length === 0 ? 'none' : v.join(',')) : String(v);
+    groups.set(s, [...(groups.get(s) ?? []), k]);
+  }
+  if (groups.size === 1) return [...groups.keys()][0];
+  return [...groups].map(([v, ks]) => `${v} (${ks.join(', ')})`).join(', ');
+}
+const md = (f: (c: ModelConfig & Record<string, unknown>) => unknown) =>
+  byKind((k) => f(resolveModelConfig(k) as ModelConfig & Record<string, unknown>));
+const mac = (f: (c: ModelConfig & Record<string, unknown>) => unknown) =>
+  byKind((k) => f(resolveModelConfig(k) as ModelConfig & Record<string, unknown>), ['macridvae']);
+const mult = (f: (c: ModelConfig & Record<string, unknown>) => unknown) =>
+  byKind((k) => f(resolveModelConfig(k) as ModelConfig & Record<string, unknown>), ['multvae', 'multdae']);
+const td = (f: (c: TrainConfig) => unknown) => byKind((k) => f(trainDefaults(k)));
 
+/** `train`'s options; defaults (and their sources) are those of ts/models/config.ts. */
 export const TRAIN_OPTIONS = {
-  data: { type: 'string' },
-  out: { type: 'string' },
-  model: { type: 'string' },
-  resume: { type: 'boolean', default: false },
-  force: { type: 'boolean', default: false },
-  concepts: { type: 'string' },
-  d: { type: 'string' },
-  tau: { type: 'string' },
-  sigma0: { type: 'string' },
-  hidden: { type: 'string' },
-  similarity: { type: 'string' },
-  'no-gumbel': { type: 'boolean', default: false },
-  'prototype-init': { type: 'string' },
-  'prototype-warmup': { type: 'string' },
-  latent: { type: 'string' },
-  keep: { type: 'string' },
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  l2: { type: 'string' },
-  beta: { type: 'string' },
-  'beta-schedule': { type: 'string' },
-  'anneal-steps': { type: 'string' },
-  patience: { type: 'string' },
-  seed: { type: 'string' },
-  'eval-batch-size': { type: 'string' },
-  softmax: { type: 'string' },
-  negatives: { type: 'string' },
-  proposal: { type: 'string' },
-  threads: { type: 'string' },
-  backend: { type: 'string' },
+  data: { type: 'string', value: 'DIR', required: true, description: 'the prepared dataset (macridvae data prepare)' },
+  out: { type: 'string', value: 'MODEL_DIR', required: true, description: 'the model directory to write' },
+  model: { type: 'string', value: MODEL_KINDS.join('|'), defaultText: 'macridvae', description: 'the model to train' },
+  resume: { type: 'boolean', default: false, description: 'continue the model in --out from its last checkpoint' },
+  force: { type: 'boolean', default: false, description: 'train a new model over an existing one in --out' },
+  concepts: {
+    type: 'string',
+    value: 'K',
+    defaultText: mac((c) => c.concepts),
+    description: 'MacridVAE: number of concepts K',
+  },
+  d: {
+    type: 'string',
+    value: 'D',
+    defaultText: mac((c) => c.d),
+    description: 'MacridVAE: dimension d of items, prototypes and user components',
+  },
+  tau: {
+    type: 'string',
+    value: 'T',
+    defaultText: mac((c) => c.tau),
+    description: 'MacridVAE: temperature τ of the cosine similarities',
+  },
+  sigma0: {
+    type: 'string',
+    value: 'S',
+    defaultText: mac((c) => c.sigma0),
+    description: 'MacridVAE: prior standard deviation σ0',
+  },
+  hidden: {
+    type: 'string',
+    value: 'W,W,…',
+    defaultText: md((c) => c.hidden),
+    description: 'widths of the hidden layers (empty string: none)',
+  },
+  similarity: {
+    type: 'string',
+    value: 'cosine|inner',
+    defaultText: mac((c) => c.similarity),
+    description: 'MacridVAE: cosine (the paper) or inner product (the ablation of Fig. 2e)',
+  },
+  'no-gumbel': {
+    type: 'boolean',
+    default: false,
+    description: 'MacridVAE: softmax instead of Gumbel-softmax concept assignment in training',
+  },
+  'prototype-init': {
+    type: 'string',
+    value: 'random|kmeans',
+    defaultText: mac((c) => c.prototypeInit),
+    description: 'MacridVAE: prototypes random, or placed by k-means of the items after a warm-up',
+  },
+  'prototype-warmup': {
+    type: 'string',
+    value: 'STEPS',
+    defaultText: mac((c) => c.prototypeWarmup),
+    description: 'MacridVAE: optimizer steps before the k-means placement',
+  },
+  latent: {
+    type: 'string',
+    value: 'L',
+    defaultText: mult((c) => c.latent),
+    description: 'MultVAE/MultDAE: latent dimension',
+  },
+  keep: {
+    type: 'string',
+    value: 'P',
+    defaultText: md((c) => c.keep),
+    description: 'keep probability of the input dropout, in (0, 1]',
+  },
+  epochs: {
+    type: 'string',
+    value: 'N',
+    defaultText: td((c) => c.epochs),
+    description: 'maximum training epochs (the best validated one is kept)',
+  },
+  'batch-size': { type: 'string', value: 'B', defaultText: td((c) => c.batchSize), description: 'users per minibatch' },
+  lr: { type: 'string', value: 'R', defaultText: td((c) => c.lr), description: 'Adam learning rate' },
+  l2: {
+    type: 'string',
+    value: 'L',
+    defaultText: td((c) => c.l2),
+    description: 'weight λ of the L2 penalty on weights, embeddings and prototypes',
+  },
+  beta: {
+    type: 'string',
+    value: 'B',
+    defaultText: td((c) => c.beta),
+    description: 'cap of the KL weight β (unused by MultDAE)',
+  },
+  'beta-schedule': {
+    type: 'string',
+    value: BETA_SCHEDULES.join('|'),
+    defaultText: td((c) => c.betaSchedule),
+    description: 'how β grows to its cap',
+  },
+  'anneal-steps': {
+    type: 'string',
+    value: 'N',
+    defaultText: td((c) => c.annealSteps),
+    description: 'steps of the multvae schedule to reach β',
+  },
+  patience: {
+    type: 'string',
+    value: 'N',
+    defaultText: td((c) => c.patience),
+    description: 'stop after N epochs without a better validation NDCG@100 (0: never)',
+  },
+  seed: {
+    type: 'string',
+    value: 'S',
+    defaultText: td((c) => c.seed),
+    description: 'seed of the initialization, batch order and noise',
+  },
+  'eval-batch-size': {
+    type: 'string',
+    value: 'B',
+    defaultText: td((c) => c.evalBatchSize),
+    description: 'held-out users scored per batch',
+  },
+  softmax: {
+    type: 'string',
+    value: 'full|sampled',
+    defaultText: td((c) => c.softmax),
+    description: 'full softmax over all items, or sampled (log-Q corrected)',
+  },
+  negatives: {
+    type: 'string',
+    value: 'S',
+    defaultText: td((c) => c.negatives),
+    description: 'negatives drawn per batch with --softmax sampled',
+  },
+  proposal: {
+    type: 'string',
+    value: 'popularity|uniform',
+    defaultText: td((c) => c.proposal),
+    description: 'proposal of the sampled softmax',
+  },
+  threads: THREADS_OPTION,
+  backend: BACKEND_OPTION,
 } as const;
 
 type Values = Partial<Record<keyof typeof TRAIN_OPTIONS, string | boolean>>;
@@ -181,7 +313,7 @@ const fmt = (x: number) => x.toFixed(4);
 export const train: Command = {
   name: 'train',
   summary: 'train MacridVAE, β-MultVAE or MultDAE on a prepared dataset; writes a model directory',
-  usage: USAGE,
+  options: TRAIN_OPTIONS,
   async run(argv) {
     const cmd = 'train';
     const { values } = parse(cmd, argv, TRAIN_OPTIONS);

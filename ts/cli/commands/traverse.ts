@@ -11,8 +11,43 @@ import { csrFromRows } from '../../csr.js';
 import { type Command, intOption, numberOption, parse, printJson, UsageError } from '../args.js';
 import { columnIds, type OpenData, type OpenModel } from '../model-view.js';
 
-const USAGE =
-  'macridvae traverse --model DIR [--data DIR] (--item ID | --user-items ID,ID,... --concept K) --dim J [--steps B] [--beam W] [--gamma G] [--json]';
+/** `--data DIR` of the commands that print items: the model's dataset gives raw ids and titles. */
+export const ITEM_IDS_OPTION = {
+  type: 'string',
+  value: 'DIR',
+  description: "the model's dataset: raw item ids and titles (else column numbers)",
+} as const;
+
+export const TRAVERSE_OPTIONS = {
+  model: { type: 'string', value: 'DIR', required: true, description: 'the trained MacridVAE model directory' },
+  data: ITEM_IDS_OPTION,
+  item: { type: 'string', value: 'ID', description: 'start from this item (or --user-items)' },
+  'user-items': {
+    type: 'string',
+    value: 'ID,ID,…',
+    description: 'start from a user given by these items (needs --concept)',
+  },
+  concept: { type: 'string', value: 'K', description: 'which concept component of the user to start from' },
+  dim: { type: 'string', value: 'J', required: true, description: 'the dimension to vary (0 ≤ J < d)' },
+  steps: {
+    type: 'string',
+    value: 'B',
+    default: String(TRAVERSE_DEFAULTS.steps),
+    description: 'items retrieved along the dimension',
+  },
+  beam: {
+    type: 'string',
+    value: 'W',
+    default: String(TRAVERSE_DEFAULTS.beam),
+    description: 'beam width of the search',
+  },
+  gamma: {
+    type: 'string',
+    value: 'G',
+    default: String(TRAVERSE_DEFAULTS.gamma),
+    description: 'γ, weight of the pairwise-similarity term of the beam search (paper §2.4)',
+  },
+} as const;
 
 /** External item id → column. */
 export function columnIndex(itemIds: string[]): Map<string, number> {
@@ -34,20 +69,10 @@ export function traverseCommand(open: OpenModel, openData: OpenData): Command {
   return {
     name: 'traverse',
     summary: 'vary one dimension of an item or user component and retrieve items along it (paper §2.4)',
-    usage: USAGE,
+    options: TRAVERSE_OPTIONS,
     async run(argv) {
       const cmd = 'traverse';
-      const { values } = parse(cmd, argv, {
-        model: { type: 'string' },
-        data: { type: 'string' },
-        item: { type: 'string' },
-        'user-items': { type: 'string' },
-        concept: { type: 'string' },
-        dim: { type: 'string' },
-        steps: { type: 'string' },
-        beam: { type: 'string' },
-        gamma: { type: 'string' },
-      });
+      const { values } = parse(cmd, argv, TRAVERSE_OPTIONS);
       if (!values.model) throw new UsageError(`macridvae ${cmd}: --model DIR is required`);
       if (values.dim === undefined) throw new UsageError(`macridvae ${cmd}: --dim J is required`);
       if ((values.item === undefined) === (values['user-items'] === undefined)) {

@@ -37,22 +37,49 @@ import { backendOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 import { queueConnection } from './worker.js';
 
-const USAGE = `macridvae tune --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
-    [--tpe-seed S] [--tpe-score height|density] [--startup N] [--points FILE] [--no-defaults] [--parallel N]
-    [--queue redis://HOST:PORT[/DB]] [--resume | --force] [--threads N] [--backend NAME] [--json]
-    [any train flag, e.g. --epochs N --patience N --seed S --prototype-init kmeans: what every trial starts from]`;
-
-const TUNE_OPTIONS = {
+/** `tune`'s options: its own, then every `train` model/training option (what every trial starts from). */
+export const TUNE_OPTIONS = {
   ...TRAIN_OPTIONS,
-  trials: { type: 'string' },
-  space: { type: 'string' },
-  'tpe-seed': { type: 'string' },
-  startup: { type: 'string' },
-  points: { type: 'string', description: 'JSON file: an array of points evaluated first, after the defaults' },
-  'no-defaults': { type: 'boolean', description: 'do not evaluate the default configuration as trial 0' },
-  parallel: { type: 'string', description: 'trials at once, each in its own process (default 1)' },
-  queue: { type: 'string', description: 'run trials as jobs on a BullMQ queue, redis://HOST:PORT[/DB] (see `worker`)' },
-  'tpe-score': { type: 'string', description: "TPE's candidate score: height (default) or density (hyperopt's)" },
+  out: {
+    type: 'string',
+    value: 'DIR',
+    required: true,
+    description: 'the search directory (tune.json, trials.jsonl, runs.json, best/)',
+  },
+  resume: { type: 'boolean', default: false, description: 'continue the search in --out' },
+  force: { type: 'boolean', default: false, description: 'start over a search in --out' },
+  trials: { type: 'string', value: 'N', defaultText: '200', description: 'trials to run' },
+  space: {
+    type: 'string',
+    value: 'paper|FILE',
+    defaultText: 'paper',
+    description: "the search space: the paper's, or a JSON file",
+  },
+  'tpe-seed': { type: 'string', value: 'S', defaultText: '98765', description: "seed of TPE's proposals" },
+  startup: { type: 'string', value: 'N', defaultText: '20', description: 'random trials before TPE proposes' },
+  'tpe-score': {
+    type: 'string',
+    value: 'height|density',
+    defaultText: 'height',
+    description: "TPE's candidate score: kernel heights (as optuna 3.1) or hyperopt's densities",
+  },
+  points: {
+    type: 'string',
+    value: 'FILE',
+    description: 'JSON array of points evaluated first, after the defaults (left-out parameters: the defaults)',
+  },
+  'no-defaults': { type: 'boolean', default: false, description: 'do not evaluate the default configuration first' },
+  parallel: {
+    type: 'string',
+    value: 'N',
+    defaultText: '1',
+    description: 'trials at once: child processes, or jobs on the --queue',
+  },
+  queue: {
+    type: 'string',
+    value: 'redis://HOST:PORT[/DB]',
+    description: 'run the trials as jobs for `macridvae worker`s on this BullMQ/Redis queue',
+  },
 } as const;
 
 const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(4));
@@ -89,7 +116,8 @@ function readSpace(cmd: string, kind: Parameters<typeof checkModelSpace>[1], pat
 export const tuneCommand: Command = {
   name: 'tune',
   summary: 'search hyperparameters with TPE (the paper’s space by default); keeps the best model',
-  usage: USAGE,
+  options: TUNE_OPTIONS,
+  notes: 'Every train model/training flag sets what every trial starts from; the searched parameters override it.',
   async run(argv) {
     const cmd = 'tune';
     const { values } = parse(cmd, argv, TUNE_OPTIONS);
@@ -112,7 +140,7 @@ export const tuneCommand: Command = {
       cmd,
       'threads',
       values.threads,
-      Math.max(1, Math.min(2, Math.floor(cores / parallel))),
+      Math.max(1, Math.min(2, Math.floor(cores / (values.queue ? 1 : parallel)))),
       1,
     );
     const space = values.space && values.space !== 'paper' ? readSpace(cmd, cfg.kind, values.space) : undefined;
@@ -154,9 +182,11 @@ export const tuneCommand: Command = {
         : undefined;
     const json = values.json;
     if (!json) {
+      const where = values.queue
+        ? `${parallel} job(s) at once on ${values.queue}`
+        : `${parallel > 1 ? `${parallel} processes × ` : ''}${threads} thread(s)`;
       console.log(
-        `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ` +
-          `${values.queue ? `${parallel} job(s) at once on ${values.queue}` : `${parallel > 1 ? `${parallel} processes × ` : ''}${threads} thread(s)`} → ${out}`,
+        `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ${where} → ${out}`,
       );
     }
     try {

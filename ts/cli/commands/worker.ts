@@ -18,26 +18,36 @@ export function queueConnection(cmd: string, url: string): QueueConnection {
   }
 }
 
-const USAGE =
-  'macridvae worker --queue redis://HOST:PORT[/DB] [--threads N] [--backend NAME] [--lock-ms MS] [--stalled-ms MS] [--json]';
+export const WORKER_OPTIONS = {
+  queue: { type: 'string', value: 'redis://HOST:PORT[/DB]', required: true, description: 'the BullMQ/Redis queue' },
+  threads: { type: 'string', value: 'N', defaultText: '1', description: "this worker's kernel pool threads" },
+  backend: {
+    type: 'string',
+    value: 'auto|tensorflow-gpu|tensorflow|wasm|cpu',
+    defaultText: 'wasm',
+    description: 'TensorFlow.js backend for training trials',
+  },
+  'lock-ms': {
+    type: 'string',
+    value: 'MS',
+    defaultText: '30000',
+    description: 'job lock; a killed worker’s job is taken over after it',
+  },
+  'stalled-ms': {
+    type: 'string',
+    value: 'MS',
+    defaultText: '30000',
+    description: 'how often this worker looks for stalled jobs',
+  },
+} as const;
 
 export const workerCommand: Command = {
   name: 'worker',
   summary: 'run tune trials and recommend shards from a BullMQ queue on Redis (past one machine)',
-  usage: USAGE,
+  options: WORKER_OPTIONS,
   async run(argv) {
     const cmd = 'worker';
-    const { values } = parse(cmd, argv, {
-      queue: { type: 'string', description: 'the Redis queue, redis://HOST:PORT[/DB]' },
-      threads: { type: 'string', description: 'kernel pool threads (default 1)' },
-      backend: { type: 'string', description: 'TensorFlow.js backend (default wasm)' },
-      'lock-ms': {
-        type: 'string',
-        description: 'job lock; a killed worker’s job is taken over after it (default 30000)',
-      },
-      'stalled-ms': { type: 'string', description: 'how often to look for stalled jobs (default 30000)' },
-      json: { type: 'boolean', default: false, description: 'one JSON object per job event' },
-    });
+    const { values } = parse(cmd, argv, WORKER_OPTIONS);
     if (!values.queue) throw new UsageError(`macridvae ${cmd}: --queue redis://HOST:PORT[/DB] is required`);
     const connection = queueConnection(cmd, values.queue);
     const w = await startWorker({
