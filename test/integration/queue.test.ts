@@ -20,6 +20,8 @@ const data = join(root, 'ds');
 const raw = join(root, 'raw');
 let redis: TestRedis;
 const workers: ChildProcess[] = [];
+/** Every worker's job events, for checks across workers. */
+const events: Array<{ state: string; name: string; id: string }> = [];
 
 test.before(async () => {
   redis = await startRedis(root);
@@ -42,7 +44,7 @@ function worker() {
   const log: Array<{ state: string; name: string; id: string }> = [];
   const p = spawn(
     process.execPath,
-    [BIN, 'worker', '--queue', redis.url, '--lock-ms', '3000', '--stalled-ms', '1000', '--json'],
+    [BIN, 'worker', '--queue', redis.url, '--lock-ms', '10000', '--stalled-ms', '2000', '--json'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -52,7 +54,11 @@ function worker() {
     buf += d.toString();
     const lines = buf.split('\n');
     buf = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) log.push(JSON.parse(l));
+    for (const l of lines) {
+      if (!l.trim()) continue;
+      log.push(JSON.parse(l));
+      events.push(JSON.parse(l));
+    }
   });
   workers.push(p);
   return { p, log };
@@ -157,7 +163,7 @@ test.serial('recommend --queue --shards 3 writes the same lines as one process, 
   t.is(readFileSync(merged, 'utf8'), one.stdout);
   t.false(existsSync(`${merged}.shards`));
   // The 3 shards ran on the workers (their events may print just after the coordinator is done).
-  const recJobs = () => [...w1.log, ...w2.log].filter((e) => e.state === 'completed' && e.name === 'recommend');
+  const recJobs = () => events.filter((e) => e.state === 'completed' && e.name === 'recommend');
   await until("3 recommend jobs in the workers' logs", () => recJobs().length >= 3, 10_000);
   t.is(new Set(recJobs().map((e) => e.id)).size, 3);
   w1.p.kill('SIGTERM');

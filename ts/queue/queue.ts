@@ -68,15 +68,11 @@ export async function runJob<R>(queue: Queue, name: string, id: string, data: un
       continue;
     }
     const state = await job.getState();
-    if (state === 'completed') {
-      const value = job.returnvalue as R;
-      await job.remove().catch(() => undefined);
-      return value;
-    }
-    if (state === 'failed') {
-      const reason = job.failedReason;
-      await job.remove().catch(() => undefined);
-      throw new Error(`job ${name} ${id} failed after ${job.attemptsMade} attempt(s): ${reason}`);
-    }
+    if (state !== 'completed' && state !== 'failed') continue;
+    // Read the job again: the copy above may predate its completion (no return value yet).
+    const fin = (await Job.fromId(queue, id)) ?? job;
+    await fin.remove().catch(() => undefined);
+    if (state === 'completed') return fin.returnvalue as R;
+    throw new Error(`job ${name} ${id} failed after ${fin.attemptsMade} attempt(s): ${fin.failedReason}`);
   }
 }

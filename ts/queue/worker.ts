@@ -10,7 +10,7 @@
  *   that stalls more than `maxStalled` times fails.
  * - Datasets and models are loaded once per directory and kept while the worker runs.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Dataset } from '../data/store.js';
@@ -97,7 +97,7 @@ export async function startWorker(opts: WorkerOptions): Promise<{ close(): Promi
   const datasets = new Map<string, Dataset>();
   const models = new Map<string, Recommender>();
 
-  const process = async (job: Job) => {
+  const handle = async (job: Job) => {
     if (job.name === 'trial') {
       const p = checkTrialPayload(job.data);
       let data = datasets.get(p.dataDir);
@@ -115,8 +115,16 @@ export async function startWorker(opts: WorkerOptions): Promise<{ close(): Promi
           `'dataDir' ${p.dataDir} holds another dataset (fingerprint ${fp}) than the search (${p.fingerprint})`,
         );
       }
-      const { model, ...outcome } = await runTrial(p.job, data, runtime);
+      // Train into a directory of this attempt, renamed into place at the end: if BullMQ ever hands the
+      // job to a second worker while this one still runs (a lock lost under load), they do not share files.
+      const dir = p.job.dir;
+      const tmp = dir === undefined ? undefined : `${dir}.attempt-${process.pid}-${job.attemptsStarted}`;
+      const { model, ...outcome } = await runTrial({ ...p.job, ...(tmp ? { dir: tmp } : {}) }, data, runtime);
       model?.dispose();
+      if (dir !== undefined && tmp !== undefined && existsSync(tmp)) {
+        rmSync(dir, { recursive: true, force: true });
+        renameSync(tmp, dir);
+      }
       return outcome;
     }
     if (job.name === 'recommend') {
@@ -145,7 +153,7 @@ export async function startWorker(opts: WorkerOptions): Promise<{ close(): Promi
     throw bad(`unknown job name '${job.name}' (one of trial, recommend)`);
   };
 
-  const worker = new Worker(QUEUE_NAME, process, {
+  const worker = new Worker(QUEUE_NAME, handle, {
     connection: opts.connection,
     concurrency: 1,
     lockDuration: opts.lockMs ?? 30000,

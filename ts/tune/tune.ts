@@ -42,7 +42,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ModelConfig, ModelKind, TrainConfig } from '../models/config.js';
@@ -297,7 +297,7 @@ const trialDir = (out: string, t: number, run: string) => join(out, `${TRIAL_DIR
 /** Removes trial directories left by a killed search (`trial/` of older versions, `trial-<t>[-<run>]/`). */
 function removeTrialDirs(out: string): void {
   for (const name of readdirSync(out)) {
-    if (name === TRIAL_DIR || /^trial-\d+(-[0-9a-f]+)?$/.test(name)) {
+    if (name === TRIAL_DIR || /^trial-\d+(-[0-9a-f]+)?(\.attempt-\d+-\d+)?$/.test(name)) {
       rmSync(join(out, name), { recursive: true, force: true });
     }
   }
@@ -418,6 +418,11 @@ export async function tune(opts: TuneOptions): Promise<TuneResult> {
         removeStaleTemps(join(out, BEST_DIR));
         replaceDirSync(dir, join(out, BEST_DIR));
       } else rmSync(dir, { recursive: true, force: true });
+      // What a queue worker killed during this trial left (see ts/queue/worker.ts).
+      for (const name of readdirSync(resolve(out))) {
+        if (name.startsWith(`${basename(dir)}.attempt-`))
+          rmSync(join(resolve(out), name), { recursive: true, force: true });
+      }
       appendFileSync(join(out, TRIALS_FILE), `${JSON.stringify(rec)}\n`);
     }
     trials.push(rec);
