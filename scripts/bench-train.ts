@@ -1,6 +1,14 @@
 /**
- * bench-train: training speed of the three models on the embedded backend, against the PyTorch
- * reference's numbers on this machine (2 threads: 4.2 s per ML-1M-shaped epoch, 4.5 s per 500 × 20,000 step).
+ * bench-train: training speed of the three models on the embedded backend, with the PyTorch reference
+ * (../shared/reference/torch, `/usr/bin/python3` with python3-torch) run in the same invocation on the same
+ * ratings and printed as ratios (the machine is shared, so only same-run ratios mean anything):
+ * - ML-1M-shaped: the reference's `macridvae.py` trains `--epochs` epochs on the preset's ratings.csv
+ *   (same 500 held-out users, same thread count); ratio = our median s/epoch ÷ the reference's median
+ *   training s/epoch. `--repeat R` alternates ours and the reference R times and prints each ratio.
+ * - ML-20M-shaped: a reference epoch is hours on 2 cores, so both sides time training steps on the SAME
+ *   batch of 500 users × 20,108 items (`scripts/reference-steps.py` for the reference, full softmax) and the
+ *   epoch is extrapolated as steps × ⌈116,677 training users / 500⌉ = 234 steps; ours is timed with the
+ *   full softmax and with the sampled one (S = 1000 shared negatives).
  *
  * Prints (human-readable, or one JSON object per line with --json):
  * - s/epoch (training only) and the validation evaluation time per model and backend on the data
@@ -15,9 +23,11 @@
  * Datasets are cached under --cache (default: <tmpdir>/macridvae-bench) and reused when identical.
  *
  * Usage: tsx scripts/bench-train.ts [--epochs 3] [--threads 2] [--models macridvae,multvae,multdae]
- *        [--backends wasm,cpu] [--ml20m] [--cache DIR] [--json]
+ *        [--backends wasm,cpu] [--ml20m] [--cache DIR] [--json] [--repeat 1] [--no-reference]
+ *        [--reference ../shared/reference/torch] [--python /usr/bin/python3]
  */
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,12 +36,12 @@ import { csrGatherRows, csrRows } from '../ts/csr.js';
 import { prepareDataset } from '../ts/data/prepare.js';
 import { type Dataset, loadDataset } from '../ts/data/store.js';
 import { synthesize } from '../ts/data/synth.js';
-import { type ModelKind, resolveModelConfig } from '../ts/models/config.js';
+import { type ModelKind, resolveModelConfig, resolveTrainConfig } from '../ts/models/config.js';
 import { createModel } from '../ts/models/index.js';
 import { PHASES, profileTimes, setProfiling } from '../ts/models/profile.js';
 import { type BackendName, selectBackend } from '../ts/tf/backend.js';
 import { Adam } from '../ts/train/optimizer.js';
-import { trainModel } from '../ts/train/trainer.js';
+import { drawNegatives, trainModel } from '../ts/train/trainer.js';
 import { KernelPool } from '../ts/workers/pool.js';
 
 const { values: opt } = parseArgs({
@@ -43,8 +53,14 @@ const { values: opt } = parseArgs({
     ml20m: { type: 'boolean', default: false },
     cache: { type: 'string', default: join(tmpdir(), 'macridvae-bench') },
     json: { type: 'boolean', default: false },
+    reference: { type: 'string', default: join(process.cwd(), '..', 'shared', 'reference', 'torch') },
+    'no-reference': { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
+    python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
+const repeat = Number(opt.repeat);
+const withReference = !opt['no-reference'];
 const epochs = Number(opt.epochs);
 const cache = opt.cache;
 const threads = Number(opt.threads);
@@ -68,6 +84,41 @@ function peakRssMiB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** The reference's JSON lines (one per epoch, then a result line) from running `script args…`. */
+function reference(script: string, args: string[]): Array<Record<string, unknown>> {
+  const text = execFileSync(opt.python, [join(opt.reference, script), ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 26,
+  });
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The reference's median training seconds per epoch on `ratings` (all but the first epoch when there are several). */
+function referenceEpochs(ratings: string): { median: number; epochs: number[] } {
+  const lines = reference('macridvae.py', [
+    '--data',
+    ratings,
+    '--n_heldout',
+    '500',
+    '--epochs',
+    String(epochs),
+    '--threads',
+    String(threads),
+  ]);
+  const train = lines.filter((l) => typeof l.train_s === 'number').map((l) => l.train_s as number);
+  if (train.length === 0) throw new Error(`the reference printed no epochs (${JSON.stringify(lines.slice(-1))})`);
+  return { median: median(train.length > 1 ? train.slice(1) : train), epochs: train };
+}
+
 async function main(): Promise<void> {
   const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
   const runtime = { pool, threads };
@@ -85,92 +136,175 @@ async function main(): Promise<void> {
     },
     `ML-1M-shaped synthetic preset: ${c.users} users × ${c.items} items, ${c.trainInteractions} training clicks (${c.trainUsers} training users), ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${threads} thread(s)`,
   );
-  for (const backend of opt.backends.split(',') as BackendName[]) {
-    await selectBackend(backend);
-    for (const kind of opt.models.split(',') as ModelKind[]) {
-      const perEpoch: number[] = [];
-      const evalS: number[] = [];
-      setProfiling(true);
-      const r = await trainModel({
-        model: resolveModelConfig(kind),
-        train: { epochs },
-        data: ml1m,
-        runtime,
-        onEpoch: (e) => {
-          perEpoch.push(e.seconds);
-          evalS.push(e.evalSeconds);
-        },
-      });
-      const prof = profileTimes();
-      setProfiling(false);
-      r.model.dispose();
-      const total = PHASES.reduce((s, p) => s + prof[p], 0);
-      // The first epoch includes worker start-up and WASM memory growth; report the median of the rest.
-      const steady = perEpoch.length > 1 ? perEpoch.slice(1) : perEpoch;
-      const median = [...steady].sort((a, b) => a - b)[Math.floor(steady.length / 2)];
-      const shares = Object.fromEntries(PHASES.map((p) => [p, Number((prof[p] / total).toFixed(3))]));
-      out(
-        {
-          bench: 'epoch',
-          backend,
-          model: kind,
-          threads,
-          secondsPerEpoch: median,
-          epochs: perEpoch,
-          evalSeconds: evalS,
-          shares,
-          peakRssMiB: peakRssMiB(),
-        },
-        `  ${backend.padEnd(5)} ${kind.padEnd(10)} ${median.toFixed(2)} s/epoch (epochs: ${perEpoch.map((s) => s.toFixed(2)).join(', ')}), validation ${evalS[evalS.length - 1].toFixed(2)} s; ` +
-          PHASES.map((p) => `${p} ${(100 * shares[p]).toFixed(0)}%`).join(', '),
-      );
+  const ratios: number[] = [];
+  for (let rep = 0; rep < repeat; rep++)
+    for (const backend of opt.backends.split(',') as BackendName[]) {
+      await selectBackend(backend);
+      for (const kind of opt.models.split(',') as ModelKind[]) {
+        const perEpoch: number[] = [];
+        const evalS: number[] = [];
+        setProfiling(true);
+        const r = await trainModel({
+          model: resolveModelConfig(kind),
+          train: { epochs },
+          data: ml1m,
+          runtime,
+          onEpoch: (e) => {
+            perEpoch.push(e.seconds);
+            evalS.push(e.evalSeconds);
+          },
+        });
+        const prof = profileTimes();
+        setProfiling(false);
+        r.model.dispose();
+        const total = PHASES.reduce((s, p) => s + prof[p], 0);
+        // The first epoch includes worker start-up and WASM memory growth; report the median of the rest.
+        const steady = perEpoch.length > 1 ? perEpoch.slice(1) : perEpoch;
+        const median = [...steady].sort((a, b) => a - b)[Math.floor(steady.length / 2)];
+        const shares = Object.fromEntries(PHASES.map((p) => [p, Number((prof[p] / total).toFixed(3))]));
+        out(
+          {
+            bench: 'epoch',
+            backend,
+            model: kind,
+            threads,
+            secondsPerEpoch: median,
+            epochs: perEpoch,
+            evalSeconds: evalS,
+            shares,
+            peakRssMiB: peakRssMiB(),
+          },
+          `  ${backend.padEnd(5)} ${kind.padEnd(10)} ${median.toFixed(2)} s/epoch (epochs: ${perEpoch.map((s) => s.toFixed(2)).join(', ')}), validation ${evalS[evalS.length - 1].toFixed(2)} s; ` +
+            PHASES.map((p) => `${p} ${(100 * shares[p]).toFixed(0)}%`).join(', '),
+        );
+        if (kind === 'macridvae' && withReference) {
+          const ref = referenceEpochs(join(cache, 'ml-1m-ratings', 'ratings.csv'));
+          const ratio = median / ref.median;
+          ratios.push(ratio);
+          out(
+            {
+              bench: 'epoch-vs-reference',
+              backend,
+              model: kind,
+              threads,
+              ours: median,
+              reference: ref.median,
+              referenceEpochs: ref.epochs,
+              ratio,
+            },
+            `  reference  macridvae ${ref.median.toFixed(2)} s/epoch (epochs: ${ref.epochs.map((s) => s.toFixed(2)).join(', ')}) → ours/reference ${ratio.toFixed(2)}×`,
+          );
+        }
+      }
     }
+  if (ratios.length > 1) {
+    out(
+      { bench: 'epoch-vs-reference-summary', ratios, median: median(ratios) },
+      `ML-1M-shaped MacridVAE epoch, ours/reference over ${ratios.length} runs: ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)}×)`,
+    );
   }
 
   await selectBackend('wasm');
-  // 500 users over 20,000 item columns, with ML-20M's clicks per user.
-  const M = 20000;
+  // 500 users over 20,108 item columns (ML-20M's), with ML-20M's clicks per user; the same batch for the reference.
+  const M = 20108;
+  const STEPS_PER_EPOCH = Math.ceil(116_677 / 500);
   const pool20 = await preset('ml-20m', 0, { users: 2000, items: M, ratings: 290_000 });
   const b = csrGatherRows(
     pool20.train,
     Array.from({ length: 500 }, (_, i) => i),
   );
   const batch = { ...b, cols: M };
-  const model = createModel(resolveModelConfig('macridvae'), M, { seed: 1, runtime });
-  const adam = new Adam({ lr: 1e-3 });
-  const steps: number[] = [];
-  setProfiling(true);
-  for (let s = 0; s < 4; s++) {
-    const ts = performance.now();
-    const { grads } = await model.gradients(batch, { beta: 0.2, l2: 0, noiseSeed: s });
-    adam.apply(model.variables, grads);
-    for (const g of grads.values()) g.dispose();
-    steps.push((performance.now() - ts) / 1000);
+  const cfg = resolveTrainConfig('macridvae', { softmax: 'sampled', negatives: 1000 });
+  const popularity = new Float32Array(M).fill(1);
+  for (const i of pool20.train.indices) popularity[i]++;
+  const timeSteps = async (sampled: boolean) => {
+    const model = createModel(resolveModelConfig('macridvae'), M, { seed: 1, runtime });
+    const adam = new Adam({ lr: 1e-3 });
+    const steps: number[] = [];
+    setProfiling(true);
+    for (let s = 0; s < 4; s++) {
+      const ts = performance.now();
+      const neg = sampled ? drawNegatives(batch, cfg, popularity, s) : undefined;
+      const { grads } = await model.gradients(batch, { beta: 0.2, l2: 0, noiseSeed: s, sampled: neg });
+      adam.apply(model.variables, grads);
+      for (const g of grads.values()) g.dispose();
+      steps.push((performance.now() - ts) / 1000);
+    }
+    const prof = profileTimes();
+    setProfiling(false);
+    adam.dispose();
+    model.dispose();
+    const total = PHASES.reduce((s, p) => s + prof[p], 0);
+    return { seconds: median(steps.slice(1)), steps, prof, total };
+  };
+  const stepLine = (label: string, r: Awaited<ReturnType<typeof timeSteps>>) =>
+    `one MacridVAE step (${label}), 500 users × ${M} items (K=7, d=100, ${batch.indices.length} clicks): ${r.seconds.toFixed(2)} s (steps: ${r.steps.map((s) => s.toFixed(2)).join(', ')}); ` +
+    PHASES.filter((p) => p !== 'evaluation')
+      .map((p) => `${p} ${((100 * r.prof[p]) / r.total).toFixed(0)}%`)
+      .join(', ');
+  for (let rep = 0; rep < repeat; rep++) {
+    const full = await timeSteps(false);
+    out(
+      { bench: 'step', softmax: 'full', users: 500, items: M, threads, seconds: full.seconds, steps: full.steps },
+      stepLine('full softmax', full),
+    );
+    const samp = await timeSteps(true);
+    out(
+      {
+        bench: 'step',
+        softmax: 'sampled',
+        negatives: 1000,
+        users: 500,
+        items: M,
+        threads,
+        seconds: samp.seconds,
+        steps: samp.steps,
+      },
+      stepLine('sampled softmax, S = 1000', samp),
+    );
+    if (withReference) {
+      const file = join(cache, 'ml-20m-step-batch.json');
+      mkdirSync(cache, { recursive: true });
+      writeFileSync(
+        file,
+        JSON.stringify({ items: M, indptr: Array.from(batch.indptr), indices: Array.from(batch.indices) }),
+      );
+      const r = execFileSync(
+        opt.python,
+        [
+          join(process.cwd(), 'scripts', 'reference-steps.py'),
+          '--batch',
+          file,
+          '--steps',
+          '4',
+          '--threads',
+          String(threads),
+          '--reference',
+          opt.reference,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      const steps = (JSON.parse(r.trim().split('\n').pop() as string) as { steps: number[] }).steps;
+      const ref = median(steps.slice(1));
+      const epoch = (s: number) => (s * STEPS_PER_EPOCH).toFixed(0);
+      out(
+        {
+          bench: 'step-vs-reference',
+          items: M,
+          threads,
+          reference: ref,
+          referenceSteps: steps,
+          full: full.seconds,
+          sampled: samp.seconds,
+          fullRatio: full.seconds / ref,
+          sampledRatio: samp.seconds / ref,
+          stepsPerEpoch: STEPS_PER_EPOCH,
+        },
+        `  reference full-softmax step ${ref.toFixed(2)} s (steps: ${steps.map((s) => s.toFixed(2)).join(', ')}); ours/reference: full ${(full.seconds / ref).toFixed(2)}×, sampled ${(samp.seconds / ref).toFixed(2)}×; ` +
+          `an ML-20M epoch (${STEPS_PER_EPOCH} steps, extrapolated): reference ${epoch(ref)} s, ours full ${epoch(full.seconds)} s, sampled ${epoch(samp.seconds)} s`,
+      );
+    }
   }
-  const prof = profileTimes();
-  setProfiling(false);
-  adam.dispose();
-  model.dispose();
-  const steady = steps.slice(1).sort((a, b) => a - b);
-  const total = PHASES.reduce((s, p) => s + prof[p], 0);
-  out(
-    {
-      bench: 'step',
-      model: 'macridvae',
-      users: 500,
-      items: M,
-      clicks: batch.indices.length,
-      threads,
-      seconds: steady[1],
-      steps,
-      shares: Object.fromEntries(PHASES.map((p) => [p, Number((prof[p] / total).toFixed(3))])),
-      peakRssMiB: peakRssMiB(),
-    },
-    `one MacridVAE step, 500 users × ${M} items (K=7, d=100, ${batch.indices.length} clicks): ${steady[1].toFixed(2)} s (steps: ${steps.map((s) => s.toFixed(2)).join(', ')}); ` +
-      PHASES.filter((p) => p !== 'evaluation')
-        .map((p) => `${p} ${((100 * prof[p]) / total).toFixed(0)}%`)
-        .join(', '),
-  );
 
   out({ peakRssMiB: peakRssMiB(), tensors: tf.memory().numTensors }, `peak RSS ${peakRssMiB()} MiB`);
   await pool?.close();

@@ -220,35 +220,39 @@ test.serial('Adam: one step by hand, and its state round-trips', (t) => {
   b.dispose();
 });
 
-test.serial('MacridVAE split over the pool (per-slice encoder, decoder, backward) equals one thread', async (t) => {
-  // A hidden layer and dropout exercise every sliced noise array; minWork 0 forces the split.
-  const cfg = resolveModelConfig('macridvae', { concepts: 3, d: 6, tau: 0.5, hidden: [5] });
-  const one = createModel(cfg, ITEMS, { seed: 4 });
-  const split = createModel(cfg, ITEMS, { seed: 4, runtime: { pool: testPool(), threads: 2, minWork: 0 } });
-  const x = clicks(9, 11);
-  const sampled = {
-    items: Uint32Array.from({ length: 12 }, (_, j) => (j * 7) % ITEMS),
-    logWeight: Float32Array.from({ length: 12 }, (_, j) => -Math.log(12) + 0.01 * j),
-  };
-  for (const step of [
-    { beta: 0.3, l2: 0.001, noiseSeed: 17 },
-    { beta: 0.3, l2: 0, noiseSeed: 18, sampled },
-  ]) {
-    const a = await one.gradients(x, step);
-    const b = await split.gradients(x, step);
-    for (const k of ['loss', 'nll', 'kl', 'l2'] as const) {
-      t.true(Math.abs(a.terms[k] - b.terms[k]) <= 1e-5 * Math.max(1, Math.abs(a.terms[k])), k);
+for (const cfg of [
+  resolveModelConfig('macridvae', { concepts: 3, d: 6, tau: 0.5, hidden: [5] }),
+  resolveModelConfig('multvae', { hidden: [7], latent: 4 }),
+]) {
+  test.serial(`${cfg.kind} split over the pool (the whole step per slice of users) equals one thread`, async (t) => {
+    // A hidden layer and dropout exercise every sliced noise array; minWork 0 forces the split.
+    const one = createModel(cfg, ITEMS, { seed: 4 });
+    const split = createModel(cfg, ITEMS, { seed: 4, runtime: { pool: testPool(), threads: 2, minWork: 0 } });
+    const x = clicks(9, 11);
+    const sampled = {
+      items: Uint32Array.from({ length: 12 }, (_, j) => (j * 7) % ITEMS),
+      logWeight: Float32Array.from({ length: 12 }, (_, j) => -Math.log(12) + 0.01 * j),
+    };
+    for (const step of [
+      { beta: 0.3, l2: 0.001, noiseSeed: 17 },
+      { beta: 0.3, l2: 0, noiseSeed: 18, sampled },
+    ]) {
+      const a = await one.gradients(x, step);
+      const b = await split.gradients(x, step);
+      for (const k of ['loss', 'nll', 'kl', 'l2'] as const) {
+        t.true(Math.abs(a.terms[k] - b.terms[k]) <= 1e-5 * Math.max(1, Math.abs(a.terms[k])), k);
+      }
+      for (const [name, ga] of a.grads) {
+        const va = ga.dataSync();
+        const vb = (b.grads.get(name) as tf.Tensor).dataSync();
+        let worst = 0;
+        for (let i = 0; i < va.length; i++)
+          worst = Math.max(worst, Math.abs(va[i] - vb[i]) / Math.max(1, Math.abs(va[i])));
+        t.true(worst < 1e-5, `${name}: ${worst}`);
+      }
+      for (const g of [...a.grads.values(), ...b.grads.values()]) g.dispose();
     }
-    for (const [name, ga] of a.grads) {
-      const va = ga.dataSync();
-      const vb = (b.grads.get(name) as tf.Tensor).dataSync();
-      let worst = 0;
-      for (let i = 0; i < va.length; i++)
-        worst = Math.max(worst, Math.abs(va[i] - vb[i]) / Math.max(1, Math.abs(va[i])));
-      t.true(worst < 1e-5, `${name}: ${worst}`);
-    }
-    for (const g of [...a.grads.values(), ...b.grads.values()]) g.dispose();
-  }
-  one.dispose();
-  split.dispose();
-});
+    one.dispose();
+    split.dispose();
+  });
+}

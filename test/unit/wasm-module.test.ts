@@ -22,6 +22,9 @@ const REQUIRED_EXPORTS = [
   'mv_column_stats',
   'mv_tsne',
   'mv_spherical_kmeans',
+  'mv_macrid_slice_train',
+  'mv_macrid_encode',
+  'mv_mult_slice_train',
 ];
 
 test('the built module has its exports and no imports', (t) => {

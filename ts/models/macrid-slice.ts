@@ -1,28 +1,24 @@
 /**
- * MacridVAE's user-side work for a slice of a batch's users, on the Rust kernels only (no tfjs), so
- * that it runs on the calling thread or inside a pool worker (`KernelPool.run('macridSliceTrain', …)`):
- * the encoder forward (sparse per-concept layer, f_nn, VAE head), the fused decoder with its loss and
- * gradient, and the encoder backward. A batch split into slices gives per-user results (loss, KL) and
- * partial gradients that the caller concatenates or sums.
+ * MacridVAE's user-side work for a slice of a batch's users as ONE Rust call (`mv_macrid_slice_train`,
+ * `crates/macrid-core/src/nn/slice.rs`), so that it runs on the calling thread or inside a pool worker
+ * (`runtime.splitUsers('macridSliceTrain', …)`) without data bouncing between JS and WASM: the encoder
+ * forward (sparse per-concept layer, `tanh(· + b)`, f_nn, VAE head), the fused decoder with its loss and
+ * gradient, and the encoder backward. The item matrices (`c`, `t`, `h`) are copied into the instance's
+ * memory once per call — once per step per worker — and read in place by every part. A batch split into
+ * slices gives per-user results (loss, KL) and partial gradients that the caller concatenates or sums.
  *
  * Encoder, per concept k (paper Algorithm 1 with the released code's details): `x_k = x ⊙ c_·k`,
  * L2-normalized, dropout (`mask`, one per click and concept), times the context embeddings `T`, plus a
  * bias, tanh, then f_nn (`d → hidden… → 2d`, tanh and dropout between layers) giving `[a, b]`; the head
  * gives `z = a/‖a‖ + ε ⊙ σ0·exp(−b/2)` (normalized for cosine; `ε` absent at evaluation) and the KL terms.
+ * `test/helpers/macrid-slice-oracle.ts` composes the same step from the single kernels (the contract
+ * test compares them).
  */
-import type { Csr } from '../csr.js';
-import { csrRows } from '../csr.js';
-import {
-  denseBackward,
-  denseForward,
-  headBackward,
-  headForward,
-  mixDecoderTrain,
-  type SampledNegatives,
-  sparseMixBackward,
-  sparseMixForward,
-} from '../wasm/nn.js';
-import type { WasmInstance } from '../wasm/raw.js';
+import { type Csr, checkCsr, csrRows } from '../csr.js';
+import { InvalidArgumentError } from '../errors.js';
+import { checkArray, checkInt, checkNumber } from '../validate.js';
+import type { SampledNegatives } from '../wasm/nn.js';
+import type { Arena, RawExports, WasmInstance } from '../wasm/raw.js';
 
 /** The encoder's weights and settings (arrays: this runs without tfjs). */
 export interface MacridEncoderArgs {
@@ -47,50 +43,6 @@ export interface MacridEncoderArgs {
   mask?: Float32Array;
   hiddenMasks?: Array<Float32Array | undefined>;
   eps?: Float32Array;
-}
-
-/** What the encoder's backward pass needs. */
-export interface EncoderState {
-  out: Float32Array;
-  norms: Float32Array;
-  /** Input of each f_nn layer (`users·K × width`); the first is `tanh(x T / n + bias)`. */
-  inputs: Float32Array[];
-  /** Output of each f_nn layer (after its tanh for hidden layers; `[a | b]` for the last). */
-  outputs: Float32Array[];
-  /** The decoder's input `z`, `users·K × d`. */
-  z: Float32Array;
-  /** Per-row KL terms. */
-  kl: Float32Array;
-}
-
-/** The encoder forward pass (see the module doc). */
-export function macridEncode(inst: WasmInstance, a: MacridEncoderArgs): EncoderState {
-  const { concepts: K, d } = a;
-  const rows = csrRows(a.x) * K;
-  const layers = a.layerDims.length - 1;
-  const enc = sparseMixForward(inst, { x: a.x, concepts: K, d, mask: a.mask, c: a.c, t: a.t });
-  const in0 = new Float32Array(rows * d);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) in0[r * d + j] = Math.tanh(enc.out[r * d + j] + a.bias[j]);
-  const inputs: Float32Array[] = [in0];
-  const outputs: Float32Array[] = [];
-  for (let j = 0; j < layers; j++) {
-    const last = j + 1 === layers;
-    const y = denseForward(inst, {
-      rows,
-      din: a.layerDims[j],
-      dout: a.layerDims[j + 1],
-      x: inputs[j],
-      w: a.weights[j],
-      b: a.biases[j],
-      mask: last ? undefined : a.hiddenMasks?.[j],
-      tanh: !last,
-    });
-    outputs.push(y);
-    if (!last) inputs.push(y);
-  }
-  const head = { kind: 'macrid', sigma0: a.sigma0, normalize: a.cosine } as const;
-  const { z, kl } = headForward(inst, { rows, d, y: outputs[layers - 1], eps: a.eps, head });
-  return { out: enc.out, norms: enc.norms, inputs, outputs, z, kl };
 }
 
 export interface MacridSliceArgs extends MacridEncoderArgs {
@@ -123,83 +75,192 @@ export interface MacridSliceGrads {
   dcDecoder: Float32Array;
 }
 
-/** Forward, decoder and backward for one slice of users (see the module doc). */
-export function macridSliceTrain(inst: WasmInstance, a: MacridSliceArgs): MacridSliceGrads {
-  const { concepts: K, d } = a;
-  const users = csrRows(a.x);
-  const rows = users * K;
-  const layers = a.layerDims.length - 1;
-  const enc = macridEncode(inst, a);
-  const dec = mixDecoderTrain(inst, {
-    users,
-    concepts: K,
-    d,
-    items: a.items,
-    z: enc.z,
-    h: a.h,
-    c: a.c,
-    scale: a.scale,
-    bound: a.bound,
-    x: a.x,
-    gradScale: a.gradScale,
-    sampled: a.sampled,
-  });
-  const head = { kind: 'macrid', sigma0: a.sigma0, normalize: a.cosine } as const;
-  let dy = headBackward(inst, {
-    rows,
-    d,
-    y: enc.outputs[layers - 1],
-    eps: a.eps,
-    head,
-    dz: dec.dz,
-    klScale: a.klScale,
-  });
-  const dW: Float32Array[] = new Array(layers);
-  const db: Float32Array[] = new Array(layers);
-  for (let j = layers - 1; j >= 0; j--) {
-    const last = j + 1 === layers;
-    const g = denseBackward(inst, {
-      rows,
-      din: a.layerDims[j],
-      dout: a.layerDims[j + 1],
-      x: enc.inputs[j],
-      w: a.weights[j],
-      b: a.biases[j],
-      mask: last ? undefined : a.hiddenMasks?.[j],
-      tanh: !last,
-      y: enc.outputs[j],
-      dy,
-    });
-    dW[j] = g.dw;
-    db[j] = g.db;
-    dy = g.dx as Float32Array;
+function concat(parts: Float32Array[]): Float32Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float32Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
   }
-  // inputs[0] = tanh(out + bias).
-  const dpre = new Float32Array(rows * d);
-  const dbias = new Float32Array(d);
-  const in0 = enc.inputs[0];
-  for (let i = 0; i < rows * d; i++) dpre[i] = dy[i] * (1 - in0[i] * in0[i]);
-  for (let r = 0; r < rows; r++) for (let j = 0; j < d; j++) dbias[j] += dpre[r * d + j];
-  const back = sparseMixBackward(inst, {
-    x: a.x,
-    concepts: K,
-    d,
-    mask: a.mask,
-    c: a.c,
-    t: a.t,
-    norms: enc.norms,
-    out: enc.out,
-    dout: dpre,
+  return out;
+}
+
+/** Cuts `flat` into consecutive pieces of the given sizes. */
+function split(flat: Float32Array, sizes: number[]): Float32Array[] {
+  const out: Float32Array[] = [];
+  let at = 0;
+  for (const n of sizes) {
+    out.push(flat.slice(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+/** Checks the encoder's arguments (naming the bad one) and returns the slice's shape. */
+function checkEncoder(fn: string, a: MacridEncoderArgs, items: number) {
+  const x = checkCsr(fn, 'x', a.x, undefined, items);
+  const users = csrRows(x);
+  const K = checkInt(fn, 'concepts', a.concepts, 1, 1 << 16);
+  const d = checkInt(fn, 'd', a.d, 1, 1 << 20);
+  checkNumber(fn, 'sigma0', a.sigma0, 0);
+  const dims = a.layerDims;
+  if (dims.length < 2 || dims[0] !== d || dims[dims.length - 1] !== 2 * d) {
+    throw new InvalidArgumentError(
+      `'layerDims' passed to ${fn}() must run from d = ${d} to 2d = ${2 * d} but is [${dims.join(', ')}]`,
+    );
+  }
+  for (let j = 0; j < dims.length; j++) checkInt(fn, `layerDims[${j}]`, dims[j], 1, 1 << 20);
+  const layers = dims.length - 1;
+  const rows = users * K;
+  checkArray(fn, 'c', a.c, Float32Array, items * K);
+  checkArray(fn, 't', a.t, Float32Array, items * d);
+  checkArray(fn, 'bias', a.bias, Float32Array, d);
+  if (a.weights.length !== layers || a.biases.length !== layers) {
+    throw new InvalidArgumentError(`'weights' and 'biases' passed to ${fn}() must have ${layers} layers each`);
+  }
+  for (let j = 0; j < layers; j++) {
+    checkArray(fn, `weights[${j}]`, a.weights[j], Float32Array, dims[j] * dims[j + 1]);
+    checkArray(fn, `biases[${j}]`, a.biases[j], Float32Array, dims[j + 1]);
+  }
+  if (a.mask !== undefined) checkArray(fn, 'mask', a.mask, Float32Array, x.indices.length * K);
+  const hidden = (a.hiddenMasks ?? []).filter((m) => m !== undefined);
+  if (hidden.length > 0 && hidden.length !== layers - 1) {
+    throw new InvalidArgumentError(`'hiddenMasks' passed to ${fn}() must have one mask per hidden layer or none`);
+  }
+  for (let j = 0; j < hidden.length; j++) {
+    checkArray(fn, `hiddenMasks[${j}]`, hidden[j], Float32Array, rows * dims[j + 1]);
+  }
+  if (a.eps !== undefined) checkArray(fn, 'eps', a.eps, Float32Array, rows * d);
+  return { x, users, K, d, rows, layers, hidden };
+}
+
+/** The dims array and the model pointers shared by both exports (see `mv_macrid_slice_train`). */
+function modelArgs(
+  ar: Arena,
+  a: MacridEncoderArgs & { h: Float32Array; scale: number; bound?: number },
+  items: number,
+  negatives: number,
+) {
+  const users = csrRows(a.x);
+  const dims = Uint32Array.from([
+    users,
+    items,
+    a.concepts,
+    a.d,
+    a.x.indices.length,
+    a.layerDims.length - 1,
+    negatives,
+    a.cosine ? 1 : 0,
+    ...a.layerDims,
+  ]);
+  return [
+    ar.input(dims),
+    dims.length,
+    ar.input(a.x.indptr),
+    ar.input(a.x.indices),
+    ar.input(a.c),
+    ar.input(a.t),
+    ar.input(a.bias),
+    ar.input(concat(a.weights)),
+    ar.input(concat(a.biases)),
+    ar.input(a.h),
+  ] as const;
+}
+
+/** `μ` (`users·K × d`, unit rows for cosine; `z = μ` at evaluation) of the rows of `a.x`, in one call. */
+export function macridEncode(
+  inst: WasmInstance,
+  a: MacridEncoderArgs & { items: number; h: Float32Array },
+): Float32Array {
+  const fn = 'macridEncode';
+  const items = checkInt(fn, 'items', a.items, 1);
+  const { rows, d } = checkEncoder(fn, a, items);
+  checkArray(fn, 'h', a.h, Float32Array, items * a.d);
+  return inst.call(fn, (ar, x: RawExports) => {
+    const [dims, ndims, indptr, indices, c, t, bias, w, b, h] = modelArgs(ar, { ...a, scale: 1 }, items, 0);
+    const pZ = ar.output(Float32Array, rows * d);
+    const params = ar.input(Float32Array.from([a.sigma0, 1, Number.NaN]));
+    inst.check(fn, x.mv_macrid_encode(dims, ndims, params, indptr, indices, c, t, bias, w, b, h, pZ));
+    return ar.read(Float32Array, pZ, rows * d);
   });
-  return {
-    loss: dec.loss,
-    kl: enc.kl,
-    dW,
-    db,
-    dbias,
-    dt: back.dt,
-    dh: dec.dh,
-    dcEncoder: back.dc as Float32Array,
-    dcDecoder: dec.dc as Float32Array,
-  };
+}
+
+/** Forward, decoder and backward for one slice of users in one call (see the module doc). */
+export function macridSliceTrain(inst: WasmInstance, a: MacridSliceArgs): MacridSliceGrads {
+  const fn = 'macridSliceTrain';
+  const items = checkInt(fn, 'items', a.items, 1);
+  const { users, K, d, rows, layers, hidden } = checkEncoder(fn, a, items);
+  checkArray(fn, 'h', a.h, Float32Array, items * d);
+  for (const k of ['scale', 'gradScale', 'klScale'] as const) checkNumber(fn, k, a[k]);
+  if (a.bound !== undefined) checkNumber(fn, 'bound', a.bound);
+  const s = a.sampled;
+  if (s) {
+    checkArray(fn, 'sampled.items', s.items, Uint32Array);
+    checkArray(fn, 'sampled.logWeight', s.logWeight, Float32Array, s.items.length);
+  }
+  const dims = a.layerDims;
+  const wSizes = Array.from({ length: layers }, (_, j) => dims[j] * dims[j + 1]);
+  const bSizes = dims.slice(1);
+  const nw = wSizes.reduce((p, q) => p + q, 0);
+  const nb = bSizes.reduce((p, q) => p + q, 0);
+  return inst.call(fn, (ar, x: RawExports) => {
+    const m = modelArgs(ar, a, items, s ? s.items.length : 0);
+    const params = ar.input(Float32Array.from([a.sigma0, a.scale, a.bound ?? Number.NaN, a.gradScale, a.klScale]));
+    const out = {
+      loss: ar.output(Float32Array, users),
+      kl: ar.output(Float32Array, rows),
+      dw: ar.output(Float32Array, nw),
+      db: ar.output(Float32Array, nb),
+      dbias: ar.output(Float32Array, d),
+      dt: ar.output(Float32Array, items * d),
+      dh: ar.output(Float32Array, items * d),
+      dcEncoder: ar.output(Float32Array, items * K),
+      dcDecoder: ar.output(Float32Array, items * K),
+    };
+    const opt = (v: Float32Array | Uint32Array | undefined) => (v === undefined ? 0 : ar.input(v));
+    const [dimsP, ndims, indptr, indices, c, t, bias, w, b, h] = m;
+    inst.check(
+      fn,
+      x.mv_macrid_slice_train(
+        dimsP,
+        ndims,
+        params,
+        indptr,
+        indices,
+        c,
+        t,
+        bias,
+        w,
+        b,
+        h,
+        opt(a.mask),
+        hidden.length > 0 ? ar.input(concat(hidden as Float32Array[])) : 0,
+        opt(a.eps),
+        opt(s?.items),
+        opt(s?.logWeight),
+        out.loss,
+        out.kl,
+        out.dw,
+        out.db,
+        out.dbias,
+        out.dt,
+        out.dh,
+        out.dcEncoder,
+        out.dcDecoder,
+      ),
+    );
+    return {
+      loss: ar.read(Float32Array, out.loss, users),
+      kl: ar.read(Float32Array, out.kl, rows),
+      dW: split(ar.read(Float32Array, out.dw, nw), wSizes),
+      db: split(ar.read(Float32Array, out.db, nb), bSizes),
+      dbias: ar.read(Float32Array, out.dbias, d),
+      dt: ar.read(Float32Array, out.dt, items * d),
+      dh: ar.read(Float32Array, out.dh, items * d),
+      dcEncoder: ar.read(Float32Array, out.dcEncoder, items * K),
+      dcDecoder: ar.read(Float32Array, out.dcDecoder, items * K),
+    };
+  });
 }

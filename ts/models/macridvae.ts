@@ -286,7 +286,11 @@ export class MacridVae implements Model {
 
   /** `μ` (`users·K × d`, unit rows; `z = μ` at evaluation) of the fold-in rows, given evaluation-mode item state. */
   evalMu(foldIn: Csr, items: ItemState): Float32Array {
-    return kernels.macridEncode(this.encoderArgs(foldIn, items, undefined)).z;
+    return kernels.macridEncode({
+      ...this.encoderArgs(foldIn, items, undefined),
+      items: this.items,
+      h: values(items.hn),
+    });
   }
 
   async score(foldIn: Csr): Promise<Float32Array> {

@@ -17,11 +17,12 @@
  * the output layer), and a `.bias` beside each (`decoder.out.bias` has `items` entries).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Csr, checkCsr, csrRows } from '../csr.js';
+import { type Csr, checkCsr, csrRows, csrSliceRows } from '../csr.js';
 import { kernels } from '../runtime/kernels.js';
-import { Runtime, type RuntimeLike } from '../runtime/runtime.js';
+import { type MergeSpec, Runtime, type RuntimeLike } from '../runtime/runtime.js';
+import type { MultSliceGrads } from '../wasm/nn.js';
 import type { MultConfig } from './config.js';
-import { decoderLogProbs, decoderTrain } from './decoder.js';
+import { decoderLogProbs } from './decoder.js';
 import { Noise, STREAM } from './noise.js';
 import { sumSquares, values } from './ops.js';
 import { lap } from './profile.js';
@@ -49,6 +50,9 @@ interface Forward {
   eps?: Float32Array;
   kl?: Float32Array;
 }
+
+/** How the per-slice results of `multSliceTrain` merge: per-user arrays concatenated, partial gradients summed. */
+const SLICE_MERGE: MergeSpec<MultSliceGrads> = { loss: 'concat', kl: 'concat', dW: 'sum', db: 'sum' };
 
 export class MultModel implements Model {
   readonly config: MultConfig;
@@ -141,99 +145,67 @@ export class MultModel implements Model {
   async gradients(batch: Csr, step: StepOptions): Promise<StepGradients> {
     const x = checkCsr(`${this.config.kind}.gradients`, 'batch', batch, undefined, this.items);
     const users = csrRows(x);
-    let t = performance.now();
-    const f = this.forward(x, { seed: step.noiseSeed });
-    const outL = this.layers[this.layers.length - 1];
-    t = lap('encoder', t);
-    const dec = await decoderTrain(this.runtime, {
-      users,
-      concepts: 1,
-      d: outL.in,
+    const t = performance.now();
+    const seed = step.noiseSeed;
+    const mask = new Noise(seed, STREAM.dropout).dropout(x.indices.length, this.config.keep);
+    const vae = this.latentLayer >= 0;
+    const zw = this.config.latent;
+    const eps = vae ? new Noise(seed, STREAM.epsilon).normal(users * zw) : undefined;
+    const shared = {
       items: this.items,
-      z: f.inputs[f.inputs.length - 1],
-      h: values(this.v(`${outL.name}.weight`)),
-      bias: values(this.v(`${outL.name}.bias`)),
-      scale: 1,
-      x,
-      gradScale: 1 / Math.max(users, 1),
+      shapes: this.layers.map((l) => [l.in, l.out] as [number, number]),
+      latent: vae ? this.latentLayer : undefined,
+      weights: this.layers.map((l) => values(this.v(`${l.name}.weight`))),
+      biases: this.layers.map((l) => values(this.v(`${l.name}.bias`))),
       sampled: step.sampled,
-    });
+      gradScale: 1 / Math.max(users, 1),
+      klScale: step.beta / Math.max(users, 1),
+    };
+    // The whole step (encoder, output layer, backward) per slice of users: on the pool when the batch is large.
+    const outL = this.layers[this.layers.length - 1];
+    const work = users * (step.sampled ? step.sampled.items.length : this.items) * outL.in;
+    const g = await this.runtime.splitUsers(
+      'multSliceTrain',
+      users,
+      work,
+      (lo, hi) =>
+        lo === 0 && hi === users
+          ? { ...shared, x, mask, eps }
+          : {
+              ...shared,
+              x: csrSliceRows(x, lo, hi),
+              mask: mask.slice(x.indptr[lo], x.indptr[hi]),
+              eps: eps?.slice(lo * zw, hi * zw),
+            },
+      SLICE_MERGE,
+    );
     let nll = 0;
-    for (const l of dec.loss) nll += l;
+    for (const l of g.loss) nll += l;
     nll /= Math.max(users, 1);
     let kl = 0;
-    if (f.kl) for (const v of f.kl) kl += v;
+    for (const v of g.kl) kl += v;
     kl /= Math.max(users, 1);
     const grads = new Map<string, tf.Tensor>();
-    grads.set(`${outL.name}.weight`, tf.tensor2d(dec.dh, [this.items, outL.in]));
-    grads.set(`${outL.name}.bias`, tf.tensor1d(dec.dbias as Float32Array));
-    t = lap('decoder', t);
-    // Gradient with respect to the input of layer j + 1 (the output of layer j, or z), last layer first.
-    let dIn: Float32Array = dec.dz;
-    for (let j = this.layers.length - 2; j >= 0; j--) {
-      const l = this.layers[j];
-      const dOut =
-        j === this.latentLayer
-          ? kernels.headBackward({
-              rows: users,
-              d: this.config.latent,
-              y: f.outputs[j],
-              eps: f.eps,
-              head: { kind: 'mult' },
-              dz: dIn,
-              klScale: step.beta / Math.max(users, 1),
-            })
-          : dIn;
-      if (j === 0) {
-        // y0 = act(sparse + b0).
-        const y0 = f.outputs[0];
-        const dpre = new Float32Array(users * l.out);
-        const db = new Float32Array(l.out);
-        for (let i = 0; i < dpre.length; i++) dpre[i] = l.tanh ? dOut[i] * (1 - y0[i] * y0[i]) : dOut[i];
-        for (let r = 0; r < users; r++) for (let c = 0; c < l.out; c++) db[c] += dpre[r * l.out + c];
-        const back = kernels.sparseMixBackward({
-          x,
-          concepts: 1,
-          d: l.out,
-          mask: f.mask,
-          t: values(this.v(`${l.name}.weight`)),
-          norms: f.sparse.norms,
-          out: f.sparse.out,
-          dout: dpre,
-        });
-        grads.set(`${l.name}.weight`, tf.tensor2d(back.dt, [this.items, l.out]));
-        grads.set(`${l.name}.bias`, tf.tensor1d(db));
-      } else {
-        const g = kernels.denseBackward({
-          rows: users,
-          din: l.in,
-          dout: l.out,
-          x: f.inputs[j - 1],
-          w: values(this.v(`${l.name}.weight`)),
-          b: values(this.v(`${l.name}.bias`)),
-          tanh: l.tanh,
-          y: f.outputs[j],
-          dy: dOut,
-        });
-        grads.set(`${l.name}.weight`, tf.tensor2d(g.dw, [l.in, l.out]));
-        grads.set(`${l.name}.bias`, tf.tensor1d(g.db));
-        dIn = g.dx as Float32Array;
-      }
-    }
+    this.layers.forEach((l, j) => {
+      const itemMajor = j === 0 || j === this.layers.length - 1;
+      const shape: [number, number] = itemMajor ? [this.items, j === 0 ? l.out : l.in] : [l.in, l.out];
+      grads.set(`${l.name}.weight`, tf.tensor2d(g.dW[j], shape));
+      grads.set(`${l.name}.bias`, tf.tensor1d(g.db[j]));
+    });
     let l2 = 0;
     if (step.l2 > 0) {
       const names = this.layers.map((l) => `${l.name}.weight`);
       l2 = step.l2 * sumSquares(names.map((n) => this.v(n)));
       for (const n of names) {
-        const g = grads.get(n) as tf.Tensor;
+        const gr = grads.get(n) as tf.Tensor;
         grads.set(
           n,
-          tf.tidy(() => tf.add(g, tf.mul(this.v(n), 2 * step.l2))),
+          tf.tidy(() => tf.add(gr, tf.mul(this.v(n), 2 * step.l2))),
         );
-        g.dispose();
+        gr.dispose();
       }
     }
-    lap('encoder', t);
+    lap('users', t);
     const ordered = new Map<string, tf.Tensor>();
     for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
     const beta = this.config.kind === 'multvae' ? step.beta : 0;

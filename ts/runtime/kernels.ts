@@ -43,6 +43,7 @@ export const KERNELS = {
   headBackward: nn.headBackward,
   mixDecoderTrain: nn.mixDecoderTrain,
   mixDecoderLogProbs: nn.mixDecoderLogProbs,
+  multSliceTrain: nn.multSliceTrain,
   macridEncode,
   macridSliceTrain,
   rankingMetrics: evaluation.rankingMetrics,

@@ -514,3 +514,123 @@ export function headBackward(inst: WasmInstance, a: HeadArgs & { dz: Float32Arra
     return ar.read(Float32Array, pDy, a.rows * 2 * a.d);
   });
 }
+
+export interface MultSliceArgs {
+  /** The slice's clicks, `users × items`. */
+  x: Csr;
+  items: number;
+  /** `[in, out]` of every layer: the sparse input layer (`in = items`), dense layers, the output layer (`out = items`). */
+  shapes: Array<[number, number]>;
+  /** β-MultVAE: the layer whose output is `[μ | log σ²]`; absent for MultDAE. */
+  latent?: number;
+  /** Per layer: the weight (item-major `items × width` for the first and last layers, `in × out` otherwise) and the bias (`out`). */
+  weights: Float32Array[];
+  biases: Float32Array[];
+  /** Input dropout multipliers (`nnz`), and the head's noise `ε` (`users × latent width`); absent: none. */
+  mask?: Float32Array;
+  eps?: Float32Array;
+  sampled?: SampledNegatives;
+  /** `1 / users of the whole batch`, and `β / users of the whole batch`. */
+  gradScale: number;
+  klScale: number;
+}
+
+export interface MultSliceGrads {
+  /** Per user: `−Σ_i x_ui log p_ui`, and the KL term (0 for MultDAE). */
+  loss: Float32Array;
+  kl: Float32Array;
+  /** Partial gradients per layer (sum them over slices). */
+  dW: Float32Array[];
+  db: Float32Array[];
+}
+
+/**
+ * β-MultVAE's / MultDAE's whole training step for a slice of users in ONE call (`mv_mult_slice_train`,
+ * `crates/macrid-core/src/nn/mult.rs`): sparse input layer, dense stack and head, the fused output layer
+ * with its loss, and the backward pass.
+ */
+export function multSliceTrain(inst: WasmInstance, a: MultSliceArgs): MultSliceGrads {
+  const fn = 'multSliceTrain';
+  const items = checkInt(fn, 'items', a.items, 1);
+  const x = checkCsr(fn, 'x', a.x, undefined, items);
+  const users = csrRows(x);
+  const n = a.shapes.length;
+  if (n < 2) throw new InvalidArgumentError(`'shapes' passed to ${fn}() must have at least 2 layers but has ${n}`);
+  if (a.weights.length !== n || a.biases.length !== n) {
+    throw new InvalidArgumentError(`'weights' and 'biases' passed to ${fn}() must have ${n} layers each`);
+  }
+  a.shapes.forEach(([i, o], j) => {
+    checkInt(fn, `shapes[${j}][0]`, i, 1);
+    checkInt(fn, `shapes[${j}][1]`, o, 1);
+    checkArray(fn, `weights[${j}]`, a.weights[j], Float32Array, i * o);
+    checkArray(fn, `biases[${j}]`, a.biases[j], Float32Array, o);
+  });
+  if (a.latent !== undefined) checkInt(fn, 'latent', a.latent, 0, n - 2);
+  if (a.mask !== undefined) checkArray(fn, 'mask', a.mask, Float32Array, x.indices.length);
+  if (a.eps !== undefined) {
+    if (a.latent === undefined) throw new InvalidArgumentError(`'eps' passed to ${fn}() needs 'latent'`);
+    checkArray(fn, 'eps', a.eps, Float32Array, (users * a.shapes[a.latent][1]) / 2);
+  }
+  checkNumber(fn, 'gradScale', a.gradScale);
+  checkNumber(fn, 'klScale', a.klScale);
+  const s = a.sampled;
+  if (s) {
+    checkArray(fn, 'sampled.items', s.items, Uint32Array);
+    checkArray(fn, 'sampled.logWeight', s.logWeight, Float32Array, s.items.length);
+  }
+  const wSizes = a.shapes.map(([i, o]) => i * o);
+  const bSizes = a.shapes.map(([, o]) => o);
+  const cat = (parts: Float32Array[]) => {
+    const out = new Float32Array(parts.reduce((p, q) => p + q.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  const cut = (flat: Float32Array, sizes: number[]) => {
+    let at = 0;
+    return sizes.map((k) => flat.slice(at, (at += k)));
+  };
+  const nw = wSizes.reduce((p, q) => p + q, 0);
+  const nb = bSizes.reduce((p, q) => p + q, 0);
+  return inst.call(fn, (ar, e) => {
+    const pLoss = ar.output(Float32Array, users);
+    const pKl = ar.output(Float32Array, users);
+    const pDw = ar.output(Float32Array, nw);
+    const pDb = ar.output(Float32Array, nb);
+    inst.check(
+      fn,
+      e.mv_mult_slice_train(
+        ar.input(Uint32Array.from(a.shapes.flat())),
+        n,
+        a.latent ?? -1,
+        users,
+        items,
+        ar.input(x.indptr),
+        ar.input(x.indices),
+        x.indices.length,
+        ar.input(cat(a.weights)),
+        ar.input(cat(a.biases)),
+        optional(ar, a.mask),
+        optional(ar, a.eps),
+        s ? ar.input(s.items) : 0,
+        s ? ar.input(s.logWeight) : 0,
+        s ? s.items.length : 0,
+        a.gradScale,
+        a.klScale,
+        pLoss,
+        pKl,
+        pDw,
+        pDb,
+      ),
+    );
+    return {
+      loss: ar.read(Float32Array, pLoss, users),
+      kl: ar.read(Float32Array, pKl, users),
+      dW: cut(ar.read(Float32Array, pDw, nw), wSizes),
+      db: cut(ar.read(Float32Array, pDb, nb), bSizes),
+    };
+  });
+}

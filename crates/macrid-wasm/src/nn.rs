@@ -3,7 +3,10 @@
 
 use crate::abi::{slice, slice_mut, status};
 use macrid_core::csr::CsrRef;
-use macrid_core::nn::{sparse_mix_backward, sparse_mix_forward, MixDecoder, MixGrads};
+use macrid_core::nn::{
+    sparse_mix_backward, sparse_mix_forward, MacridSlice, MixDecoder, MixGrads, MultGrads,
+    MultSlice, SliceGrads, SliceNoise,
+};
 use macrid_core::{Error, Result};
 
 /// # Safety
@@ -213,7 +216,7 @@ pub unsafe extern "C" fn mv_mix_decoder_train(
 }
 
 /// `C (m×n) = op(A) · op(B)`, packed row-major; `trans_a`/`trans_b` non-zero take `A` as `k×m` / `B` as
-/// `n×k` and use their transposes (see `macrid_core::gemm::gemm_any`).
+/// `n×k` and use their transposes (by strides, see `macrid_core::gemm::sgemm`).
 ///
 /// # Safety
 /// `a` m·k, `b` k·n, `c` m·n elements.
@@ -228,16 +231,25 @@ pub unsafe extern "C" fn mv_gemm(
     b: *const f32,
     c: *mut f32,
 ) -> i32 {
-    status(macrid_core::gemm::gemm_any(
-        trans_a != 0,
-        trans_b != 0,
+    use macrid_core::gemm::{sgemm, Gemm, Strided, StridedMut};
+    let (a, b) = (slice(a, m * k), slice(b, k * n));
+    status(sgemm(Gemm {
         m,
-        n,
         k,
-        slice(a, m * k),
-        slice(b, k * n),
-        slice_mut(c, m * n),
-    ))
+        n,
+        a: if trans_a != 0 {
+            Strided::t(a, m)
+        } else {
+            Strided::rows(a, k)
+        },
+        b: if trans_b != 0 {
+            Strided::t(b, k)
+        } else {
+            Strided::rows(b, n)
+        },
+        c: StridedMut::ld(slice_mut(c, m * n), n),
+        accumulate: false,
+    }))
 }
 
 /// Fills `out` (`n` floats) with seeded noise: `kind` 0 = standard normal, 1 = inverted dropout with keep
@@ -467,6 +479,272 @@ pub unsafe extern "C" fn mv_mix_decoder_train_sampled(
                 dh: slice_mut(dh, items * d),
                 dc: opt_mut(dc, items * concepts),
                 dbias: opt_mut(dbias, items),
+            },
+        )
+    })())
+}
+
+/// The dims and params of [`mv_macrid_slice_train`] / [`mv_macrid_encode`], read from their arrays.
+struct SliceDims {
+    users: usize,
+    items: usize,
+    concepts: usize,
+    d: usize,
+    nnz: usize,
+    negatives: usize,
+    cosine: bool,
+    layer_dims: Vec<usize>,
+}
+
+/// `dims`: `[users, items, K, d, nnz, layers, negatives, cosine (0/1), width_0 … width_layers]`.
+///
+/// # Safety
+/// `dims` must point to `ndims` elements.
+unsafe fn slice_dims(dims: *const u32, ndims: usize) -> Result<SliceDims> {
+    let v = slice(dims, ndims);
+    if v.len() < 8 || v.len() != 9 + v[5] as usize {
+        return Err(Error::invalid(format!(
+            "'dims' must hold 8 sizes and layers + 1 widths but has {} entries",
+            v.len()
+        )));
+    }
+    Ok(SliceDims {
+        users: v[0] as usize,
+        items: v[1] as usize,
+        concepts: v[2] as usize,
+        d: v[3] as usize,
+        nnz: v[4] as usize,
+        negatives: v[6] as usize,
+        cosine: v[7] != 0,
+        layer_dims: v[8..].iter().map(|&w| w as usize).collect(),
+    })
+}
+
+/// The model side of a slice step from its pointers; `params`: `[σ0, scale, bound (NaN: none)]`.
+///
+/// # Safety
+/// Every pointer must hold the size its dims give (see [`mv_macrid_slice_train`]).
+#[allow(clippy::too_many_arguments)]
+unsafe fn slice_model<'a>(
+    s: &'a SliceDims,
+    params: *const f32,
+    c: *const f32,
+    t: *const f32,
+    context_bias: *const f32,
+    weights: *const f32,
+    biases: *const f32,
+    h: *const f32,
+) -> MacridSlice<'a> {
+    let p = slice(params, 3);
+    let dims = &s.layer_dims;
+    let nw: usize = dims.windows(2).map(|w| w[0] * w[1]).sum();
+    let nb: usize = dims[1..].iter().sum();
+    MacridSlice {
+        concepts: s.concepts,
+        d: s.d,
+        items: s.items,
+        sigma0: p[0],
+        cosine: s.cosine,
+        layer_dims: dims,
+        c: slice(c, s.items * s.concepts),
+        t: slice(t, s.items * s.d),
+        context_bias: slice(context_bias, s.d),
+        weights: slice(weights, nw),
+        biases: slice(biases, nb),
+        h: slice(h, s.items * s.d),
+        scale: p[1],
+        bound: if p[2].is_nan() { None } else { Some(p[2]) },
+    }
+}
+
+/// MacridVAE's whole user-side training step for a slice of users (`macrid_core::nn::MacridSlice::train`):
+/// encoder forward, fused decoder (sampled over `negatives` when their count is non-zero), backward.
+/// `dims` as [`slice_dims`]; `params`: `[σ0, scale, bound (NaN: none), grad_scale, kl_scale]`. f_nn's
+/// weights, biases and their gradients are concatenated layer after layer; `hidden_masks` holds each
+/// hidden layer's `rows × width` mask in turn (`rows = users·K`). Optional arrays are null.
+///
+/// # Safety
+/// `indptr` users+1, `indices` nnz, `c` items·K, `t`/`h` items·d, `context_bias` d, `mask` nnz·K,
+/// `eps` rows·d, `negatives`/`log_weight` negatives; outputs `loss` users, `kl` rows, `dw`/`db` as the
+/// weights/biases, `dbias` d, `dt`/`dh` items·d, `dc_encoder`/`dc_decoder` items·K.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn mv_macrid_slice_train(
+    dims: *const u32,
+    ndims: usize,
+    params: *const f32,
+    indptr: *const u32,
+    indices: *const u32,
+    c: *const f32,
+    t: *const f32,
+    context_bias: *const f32,
+    weights: *const f32,
+    biases: *const f32,
+    h: *const f32,
+    mask: *const f32,
+    hidden_masks: *const f32,
+    eps: *const f32,
+    negatives: *const u32,
+    log_weight: *const f32,
+    loss: *mut f32,
+    kl: *mut f32,
+    dw: *mut f32,
+    db: *mut f32,
+    dbias: *mut f32,
+    dt: *mut f32,
+    dh: *mut f32,
+    dc_encoder: *mut f32,
+    dc_decoder: *mut f32,
+) -> i32 {
+    status((|| {
+        let s = slice_dims(dims, ndims)?;
+        let p = slice(params, 5);
+        let model = slice_model(&s, params, c, t, context_bias, weights, biases, h);
+        let x = csr(indptr, s.users, indices, s.nnz, s.items)?;
+        let rows = s.users * s.concepts;
+        let dims = &s.layer_dims;
+        let layers = dims.len() - 1;
+        let hidden: usize = dims[1..layers].iter().sum();
+        let noise = SliceNoise {
+            mask: opt(mask, s.nnz * s.concepts),
+            hidden_masks: opt(hidden_masks, rows * hidden),
+            eps: opt(eps, rows * s.d),
+        };
+        let sampled = if s.negatives > 0 {
+            Some((
+                slice(negatives, s.negatives),
+                slice(log_weight, s.negatives),
+            ))
+        } else {
+            None
+        };
+        let nw: usize = dims.windows(2).map(|w| w[0] * w[1]).sum();
+        let nb: usize = dims[1..].iter().sum();
+        model.train(
+            &x,
+            &noise,
+            sampled,
+            p[3],
+            p[4],
+            SliceGrads {
+                loss: slice_mut(loss, s.users),
+                kl: slice_mut(kl, rows),
+                dw: slice_mut(dw, nw),
+                db: slice_mut(db, nb),
+                dbias: slice_mut(dbias, s.d),
+                dt: slice_mut(dt, s.items * s.d),
+                dh: slice_mut(dh, s.items * s.d),
+                dc_encoder: slice_mut(dc_encoder, s.items * s.concepts),
+                dc_decoder: slice_mut(dc_decoder, s.items * s.concepts),
+            },
+        )
+    })())
+}
+
+/// `μ` (`users·K × d`, `z = μ` at evaluation) of the rows of a CSR batch: MacridVAE's encoder in
+/// evaluation mode (`macrid_core::nn::MacridSlice::encode`); arguments as [`mv_macrid_slice_train`].
+///
+/// # Safety
+/// As [`mv_macrid_slice_train`]; `z` users·K·d.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn mv_macrid_encode(
+    dims: *const u32,
+    ndims: usize,
+    params: *const f32,
+    indptr: *const u32,
+    indices: *const u32,
+    c: *const f32,
+    t: *const f32,
+    context_bias: *const f32,
+    weights: *const f32,
+    biases: *const f32,
+    h: *const f32,
+    z: *mut f32,
+) -> i32 {
+    status((|| {
+        let s = slice_dims(dims, ndims)?;
+        let model = slice_model(&s, params, c, t, context_bias, weights, biases, h);
+        let x = csr(indptr, s.users, indices, s.nnz, s.items)?;
+        model.encode(&x, slice_mut(z, s.users * s.concepts * s.d))
+    })())
+}
+
+/// β-MultVAE's / MultDAE's whole training step for a slice of users (`macrid_core::nn::MultSlice::train`).
+/// `shapes`: `(in, out)` of each of the `layers` layers, flattened; `latent`: the `[μ | log σ²]` layer, or
+/// −1 (MultDAE). Weights, biases and their gradients are concatenated layer after layer; `negatives` 0:
+/// full softmax. Optional arrays are null.
+///
+/// # Safety
+/// `shapes` 2·layers, `indptr` users+1, `indices`/`mask` nnz, `eps` users·latent width, weights/biases and
+/// `dw`/`db` as the shapes give, `negatives`/`log_weight` n_neg, `loss`/`kl` users.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn mv_mult_slice_train(
+    shapes: *const u32,
+    layers: usize,
+    latent: i32,
+    users: usize,
+    items: usize,
+    indptr: *const u32,
+    indices: *const u32,
+    nnz: usize,
+    weights: *const f32,
+    biases: *const f32,
+    mask: *const f32,
+    eps: *const f32,
+    negatives: *const u32,
+    log_weight: *const f32,
+    n_neg: usize,
+    grad_scale: f32,
+    kl_scale: f32,
+    loss: *mut f32,
+    kl: *mut f32,
+    dw: *mut f32,
+    db: *mut f32,
+) -> i32 {
+    status((|| {
+        let flat = slice(shapes, 2 * layers);
+        let shapes: Vec<(usize, usize)> = flat
+            .chunks(2)
+            .map(|p| (p[0] as usize, p[1] as usize))
+            .collect();
+        let latent = if latent < 0 {
+            None
+        } else {
+            Some(latent as usize)
+        };
+        let nw: usize = shapes.iter().map(|&(i, o)| i * o).sum();
+        let nb: usize = shapes.iter().map(|&(_, o)| o).sum();
+        let zw = match latent {
+            Some(l) if l < shapes.len() => shapes[l].1 / 2,
+            _ => 0,
+        };
+        let model = MultSlice {
+            items,
+            shapes: &shapes,
+            latent,
+            weights: slice(weights, nw),
+            biases: slice(biases, nb),
+        };
+        let x = csr(indptr, users, indices, nnz, items)?;
+        let sampled = if n_neg > 0 {
+            Some((slice(negatives, n_neg), slice(log_weight, n_neg)))
+        } else {
+            None
+        };
+        model.train(
+            &x,
+            opt(mask, nnz),
+            opt(eps, users * zw),
+            sampled,
+            grad_scale,
+            kl_scale,
+            MultGrads {
+                loss: slice_mut(loss, users),
+                kl: slice_mut(kl, users),
+                dw: slice_mut(dw, nw),
+                db: slice_mut(db, nb),
             },
         )
     })())

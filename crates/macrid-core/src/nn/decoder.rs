@@ -1,22 +1,10 @@
-//! The heavy parts of the models' training step, for a whole batch of users per call.
-//!
-//! - [`sparse_mix_forward`] / [`sparse_mix_backward`]: the encoder's first layer on the sparse click
-//!   matrix, per concept: `v[b,k,:] = Σ_{i∈x_b} m[p,k] c[i,k] t[i,:] / sqrt(Σ_{i∈x_b} c[i,k]² + eps)`
-//!   (MacridVAE's masked, L2-normalized, dropped-out input times the context embeddings; with one
-//!   concept and no `c` it is MultVAE's `dropout(x/‖x‖) · W₁`).
-//! - [`MixDecoder`]: the decoder and its multinomial log-likelihood, fused. For user `b` and item `i`,
-//!   `l[b,k,i] = scale · (z[b,k,:] · h[i,:]) + bias[i]`, `q[b,i] = Σ_k c[i,k] e^{l[b,k,i]}` and
-//!   `log p[b,i] = log q[b,i] − log Σ_j q[b,j]` (MacridVAE's concept mixture; with one concept, no `c`
-//!   and a bias it is MultVAE's output layer and log-softmax). Training returns the per-user loss
-//!   `−Σ_{i∈x_b} log p[b,i]` and the gradients of `grad_scale · Σ_b loss_b` with respect to `z`, `h`,
-//!   `c` and `bias`, never materializing more than a chunk of users × items.
-//!
-//! Layouts (row-major `f32`): `z` is `(users·K) × d` with row `b·K + k`; `h` is `items × d`; `c` is
-//! `items × K`; `t` is `items × d`; the clicks are CSR over `items` columns.
+//! The fused decoder and its multinomial log-likelihood, full and sampled softmax (see the module doc
+//! of `nn`).
 
+use super::check_dims;
 use crate::csr::CsrRef;
 use crate::error::{check_len, Error, Result};
-use crate::gemm::{gemm_nn, gemm_tn, transpose};
+use crate::gemm::{sgemm, transpose, Gemm, Strided, StridedMut};
 use crate::vec4::{exp1, exp4, F4};
 
 /// Floor applied to `q` before dividing by it or taking its log (`q` underflows only with unbounded
@@ -61,163 +49,6 @@ fn dense_backward_row(row: &mut [f32], ck: &[f32], dk: Option<&mut [f32]>, a: f3
             }
         }
     }
-}
-
-fn check_dims(users: usize, concepts: usize, d: usize, items: usize) -> Result<()> {
-    if concepts == 0 || d == 0 {
-        return Err(Error::invalid(format!(
-            "'concepts' and 'd' must be >= 1 but got {} and {}",
-            concepts, d
-        )));
-    }
-    users
-        .checked_mul(concepts)
-        .and_then(|x| x.checked_mul(d.max(items)))
-        .ok_or_else(|| Error::invalid("sizes overflow".to_string()))?;
-    Ok(())
-}
-
-/// Forward pass of the per-concept sparse encoder layer (see the module doc).
-///
-/// `mask`: `nnz × K` dropout multipliers (0 or 1/keep), `None` for all ones; `c`: `items × K`, `None`
-/// only when `K == 1` (then `c ≡ 1`); `t`: `items × d`. Writes `out` (`users × K × d`) and `norms`
-/// (`users × K`, the denominators, needed by the backward pass).
-pub fn sparse_mix_forward(
-    x: &CsrRef,
-    concepts: usize,
-    d: usize,
-    mask: Option<&[f32]>,
-    c: Option<&[f32]>,
-    t: &[f32],
-    eps: f32,
-    out: &mut [f32],
-    norms: &mut [f32],
-) -> Result<()> {
-    let (users, items, nnz) = (x.rows(), x.cols, x.indices.len());
-    check_dims(users, concepts, d, items)?;
-    check_sparse_args(items, nnz, concepts, d, mask, c, t)?;
-    check_len("out", out, users * concepts * d)?;
-    check_len("norms", norms, users * concepts)?;
-    let mut ss = vec![0f32; concepts];
-    for b in 0..users {
-        let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
-        // Items outer, concepts inner: each t_i row is read once and the user's K × d block stays in L1.
-        let ob = &mut out[b * concepts * d..(b + 1) * concepts * d];
-        ob.iter_mut().for_each(|v| *v = 0.0);
-        ss.iter_mut().for_each(|v| *v = 0.0);
-        for p in lo..hi {
-            let i = x.indices[p] as usize;
-            let ti = &t[i * d..(i + 1) * d];
-            for k in 0..concepts {
-                let ck = c.map_or(1.0, |c| c[i * concepts + k]);
-                ss[k] += ck * ck;
-                let w = mask.map_or(1.0, |m| m[p * concepts + k]) * ck;
-                if w != 0.0 {
-                    crate::simd::axpy(w, ti, &mut ob[k * d..(k + 1) * d]);
-                }
-            }
-        }
-        for k in 0..concepts {
-            let n = (ss[k] + eps).sqrt();
-            norms[b * concepts + k] = n;
-            let inv = 1.0 / n;
-            ob[k * d..(k + 1) * d].iter_mut().for_each(|v| *v *= inv);
-        }
-    }
-    Ok(())
-}
-
-/// Backward pass of [`sparse_mix_forward`]: given `out` and `norms` from the forward pass and the
-/// gradient `dout` of `out`, writes the gradients `dt` (`items × d`) and, when `c` is given, `dc`
-/// (`items × K`). Both are overwritten.
-pub fn sparse_mix_backward(
-    x: &CsrRef,
-    concepts: usize,
-    d: usize,
-    mask: Option<&[f32]>,
-    c: Option<&[f32]>,
-    t: &[f32],
-    norms: &[f32],
-    out: &[f32],
-    dout: &[f32],
-    dc: Option<&mut [f32]>,
-    dt: &mut [f32],
-) -> Result<()> {
-    let (users, items, nnz) = (x.rows(), x.cols, x.indices.len());
-    check_dims(users, concepts, d, items)?;
-    check_sparse_args(items, nnz, concepts, d, mask, c, t)?;
-    check_len("norms", norms, users * concepts)?;
-    check_len("out", out, users * concepts * d)?;
-    check_len("dout", dout, users * concepts * d)?;
-    check_len("dt", dt, items * d)?;
-    let mut dc = dc;
-    if let Some(dc) = dc.as_deref_mut() {
-        check_len("dc", dc, items * concepts)?;
-        dc.iter_mut().for_each(|v| *v = 0.0);
-    }
-    dt.iter_mut().for_each(|v| *v = 0.0);
-    let mut ds = vec![0f32; concepts * d];
-    let mut dn_over_n = vec![0f32; concepts];
-    for b in 0..users {
-        let (lo, hi) = (x.indptr[b] as usize, x.indptr[b + 1] as usize);
-        // out = S / n: dS = dout / n; dn = −(dout · out) / n; dn/dc_ik = c_ik / n.
-        for k in 0..concepts {
-            let r = (b * concepts + k) * d;
-            let n = norms[b * concepts + k];
-            let g = &dout[r..r + d];
-            for j in 0..d {
-                ds[k * d + j] = g[j] / n;
-            }
-            dn_over_n[k] = -crate::simd::dot(g, &out[r..r + d]) / (n * n);
-        }
-        // Items outer: each t_i row and dt_i row is touched once per user.
-        for p in lo..hi {
-            let i = x.indices[p] as usize;
-            let ti = &t[i * d..(i + 1) * d];
-            let dti = &mut dt[i * d..(i + 1) * d];
-            for k in 0..concepts {
-                let ck = c.map_or(1.0, |c| c[i * concepts + k]);
-                let m = mask.map_or(1.0, |m| m[p * concepts + k]);
-                let dsk = &ds[k * d..(k + 1) * d];
-                if let Some(dc) = dc.as_deref_mut() {
-                    let mut v = dn_over_n[k] * ck;
-                    if m != 0.0 {
-                        v += m * crate::simd::dot(ti, dsk);
-                    }
-                    dc[i * concepts + k] += v;
-                }
-                if m * ck != 0.0 {
-                    crate::simd::axpy(m * ck, dsk, dti);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_sparse_args(
-    items: usize,
-    nnz: usize,
-    concepts: usize,
-    d: usize,
-    mask: Option<&[f32]>,
-    c: Option<&[f32]>,
-    t: &[f32],
-) -> Result<()> {
-    if let Some(m) = mask {
-        check_len("mask", m, nnz * concepts)?;
-    }
-    match c {
-        Some(c) => check_len("c", c, items * concepts)?,
-        None if concepts != 1 => {
-            return Err(Error::invalid(format!(
-                "'c' is required when concepts = {} (only one concept may omit it)",
-                concepts
-            )))
-        }
-        None => {}
-    }
-    check_len("t", t, items * d)
 }
 
 /// The fused decoder of one batch: inputs borrowed, see the module doc for the formulas.
@@ -333,7 +164,15 @@ impl<'a> MixDecoder<'a> {
         let (kk, d, m) = (self.concepts, self.d, self.items);
         let rows = nb * kk;
         let e = &mut w.e[..rows * m];
-        gemm_nn(rows, m, d, &self.z[b0 * kk * d..], d, &w.ht, m, e, m, false)?;
+        sgemm(Gemm {
+            m: rows,
+            k: d,
+            n: m,
+            a: Strided::rows(&self.z[b0 * kk * d..], d),
+            b: Strided::rows(&w.ht, m),
+            c: StridedMut::ld(e, m),
+            accumulate: false,
+        })?;
         let scale = F4::splat(self.scale);
         let m4 = m / 4 * 4;
         let mut out = Vec::with_capacity(nb);
@@ -533,19 +372,25 @@ impl<'a> MixDecoder<'a> {
             }
             let zc = &self.z[b0 * kk * d..(b0 + nb) * kk * d];
             let e = &w.e[..rows * m];
-            gemm_nn(
-                rows,
-                d,
+            // dz = dL · H, dH += dLᵀ · Z.
+            sgemm(Gemm {
+                m: rows,
+                k: m,
+                n: d,
+                a: Strided::rows(e, m),
+                b: Strided::rows(self.h, d),
+                c: StridedMut::ld(&mut g.dz[b0 * kk * d..], d),
+                accumulate: false,
+            })?;
+            sgemm(Gemm {
                 m,
-                e,
-                m,
-                self.h,
-                d,
-                &mut g.dz[b0 * kk * d..],
-                d,
-                false,
-            )?;
-            gemm_tn(m, d, rows, e, m, zc, d, g.dh, d, true)?;
+                k: rows,
+                n: d,
+                a: Strided::t(e, m),
+                b: Strided::rows(zc, d),
+                c: StridedMut::ld(g.dh, d),
+                accumulate: true,
+            })?;
             b0 += nb;
         }
         if let Some(dc) = dc {
@@ -781,8 +626,24 @@ impl<'a> MixDecoder<'a> {
             let zc = &self.z[b0 * kk * d..(b0 + nb) * kk * d];
             let e = &w.e[..rows * s];
             // dz += dlN · hN (accumulate onto the positives' part), dhN += dlNᵀ · z.
-            gemm_nn(rows, d, s, e, s, &hn, d, &mut g.dz[b0 * kk * d..], d, true)?;
-            gemm_tn(s, d, rows, e, s, zc, d, &mut dhn, d, true)?;
+            sgemm(Gemm {
+                m: rows,
+                k: s,
+                n: d,
+                a: Strided::rows(e, s),
+                b: Strided::rows(&hn, d),
+                c: StridedMut::ld(&mut g.dz[b0 * kk * d..], d),
+                accumulate: true,
+            })?;
+            sgemm(Gemm {
+                m: s,
+                k: rows,
+                n: d,
+                a: Strided::t(e, s),
+                b: Strided::rows(zc, d),
+                c: StridedMut::ld(&mut dhn, d),
+                accumulate: true,
+            })?;
             b0 += nb;
         }
         // Scatter the negatives' gradients back to their items (repeats add up).
@@ -804,14 +665,9 @@ impl<'a> MixDecoder<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fd::{all, rand, Fd, Params, FD};
     use super::*;
     use crate::rng::Xoshiro256;
-
-    fn rand(rng: &mut Xoshiro256, n: usize, s: f32) -> Vec<f32> {
-        (0..n)
-            .map(|_| (rng.next_f64() as f32 * 2.0 - 1.0) * s)
-            .collect()
-    }
 
     /// Loss of one batch in f64, straight from the formulas.
     fn naive_loss(dec: &MixDecoder, x: &CsrRef) -> f64 {
@@ -926,44 +782,15 @@ mod tests {
         }
     }
 
-    /// Element `idx` of z (0), h (1), c (2) or bias (3).
-    fn slot(cs: &mut Case, which: usize, idx: usize) -> &mut f32 {
-        match which {
-            0 => &mut cs.z[idx],
-            1 => &mut cs.h[idx],
-            2 => &mut cs.c.as_mut().unwrap()[idx],
-            _ => &mut cs.bias.as_mut().unwrap()[idx],
-        }
-    }
-
-    /// Checks `grad[idx]`, for each `idx`, against the central finite difference (step 1e-3) of
-    /// `gs · loss` in that element of z, h, c or bias (`which`, see [`slot`]), to 2e-3.
-    fn check_grad(
-        cs: &mut Case,
-        which: usize,
-        name: &str,
-        grad: &[f32],
-        idxs: &[usize],
-        gs: f32,
-        loss: &dyn Fn(&Case) -> f64,
-    ) {
-        let eps = 1e-3f32;
-        for &idx in idxs {
-            let orig = *slot(cs, which, idx);
-            *slot(cs, which, idx) = orig + eps;
-            let up = loss(cs);
-            *slot(cs, which, idx) = orig - eps;
-            let down = loss(cs);
-            *slot(cs, which, idx) = orig;
-            let n = gs as f64 * (up - down) / (2.0 * eps as f64);
-            assert!(
-                (grad[idx] as f64 - n).abs() < 2e-3,
-                "{}[{}] {} vs {}",
-                name,
-                idx,
-                grad[idx],
-                n
-            );
+    /// Parameters: z (0), h (1), c (2) or bias (3).
+    impl Params for Case {
+        fn param(&mut self, which: usize) -> &mut [f32] {
+            match which {
+                0 => &mut self.z,
+                1 => &mut self.h,
+                2 => self.c.as_mut().unwrap(),
+                _ => self.bias.as_mut().unwrap(),
+            }
         }
     }
 
@@ -1000,21 +827,17 @@ mod tests {
                 want
             );
             let loss_of = |cs: &Case| naive_loss(&cs.dec(), &cs.x());
-            check_grad(
-                &mut cs,
-                0,
-                "dz",
-                &dz,
-                &[0, 7, users * kk * d - 1],
-                gs,
-                &loss_of,
-            );
-            check_grad(&mut cs, 1, "dh", &dh, &[0, 13, m * d - 1], gs, &loss_of);
+            let fd = Fd {
+                scale: gs as f64,
+                ..FD
+            };
+            fd.check(&mut cs, 0, "dz", &dz, &[0, 7, users * kk * d - 1], &loss_of);
+            fd.check(&mut cs, 1, "dh", &dh, &[0, 13, m * d - 1], &loss_of);
             if with_c {
-                check_grad(&mut cs, 2, "dc", &dc, &[0, 5, m * kk - 1], gs, &loss_of);
+                fd.check(&mut cs, 2, "dc", &dc, &[0, 5, m * kk - 1], &loss_of);
             }
             if with_bias {
-                check_grad(&mut cs, 3, "db", &db, &[0, 3, m - 1], gs, &loss_of);
+                fd.check(&mut cs, 3, "db", &db, &[0, 3, m - 1], &loss_of);
             }
         }
     }
@@ -1102,14 +925,17 @@ mod tests {
                 want
             );
             let loss_of = |cs: &Case| naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
-            let all = |n: usize| (0..n).collect::<Vec<_>>();
-            check_grad(&mut cs, 0, "dz", &dz, &all(users * kk * d), gs, &loss_of);
-            check_grad(&mut cs, 1, "dh", &dh, &all(m * d), gs, &loss_of);
+            let fd = Fd {
+                scale: gs as f64,
+                ..FD
+            };
+            fd.check(&mut cs, 0, "dz", &dz, &all(users * kk * d), &loss_of);
+            fd.check(&mut cs, 1, "dh", &dh, &all(m * d), &loss_of);
             if with_c {
-                check_grad(&mut cs, 2, "dc", &dc, &all(m * kk), gs, &loss_of);
+                fd.check(&mut cs, 2, "dc", &dc, &all(m * kk), &loss_of);
             }
             if with_bias {
-                check_grad(&mut cs, 3, "db", &db, &all(m), gs, &loss_of);
+                fd.check(&mut cs, 3, "db", &db, &all(m), &loss_of);
             }
         }
     }
@@ -1132,504 +958,6 @@ mod tests {
         cs.dec().log_probs(&mut b).unwrap();
         for i in 0..n {
             assert!((a[i] - b[i]).abs() < 1e-4);
-        }
-    }
-
-    #[test]
-    fn sparse_mix_gradients_match_finite_differences() {
-        let mut rng = Xoshiro256::new(5);
-        let (users, kk, d, m) = (3, 2, 4, 9);
-        let indptr = vec![0u32, 3, 3, 7];
-        let indices = vec![0u32, 4, 8, 1, 2, 4, 7];
-        let x = CsrRef::new("x", &indptr, &indices, m).unwrap();
-        let nnz = indices.len();
-        let mask: Vec<f32> = (0..nnz * kk)
-            .map(|p| if p % 3 == 0 { 0.0 } else { 2.0 })
-            .collect();
-        let mut c = rand(&mut rng, m * kk, 1.0);
-        c.iter_mut().for_each(|v| *v = v.abs() + 0.1);
-        let mut t = rand(&mut rng, m * d, 1.0);
-        let wts = rand(&mut rng, users * kk * d, 1.0);
-        let obj = |c: &[f32], t: &[f32]| -> f64 {
-            let mut out = vec![0f32; users * kk * d];
-            let mut norms = vec![0f32; users * kk];
-            sparse_mix_forward(
-                &x,
-                kk,
-                d,
-                Some(&mask),
-                Some(c),
-                t,
-                1e-8,
-                &mut out,
-                &mut norms,
-            )
-            .unwrap();
-            out.iter()
-                .zip(wts.iter())
-                .map(|(a, b)| (a * b) as f64)
-                .sum()
-        };
-        let mut out = vec![0f32; users * kk * d];
-        let mut norms = vec![0f32; users * kk];
-        sparse_mix_forward(
-            &x,
-            kk,
-            d,
-            Some(&mask),
-            Some(&c),
-            &t,
-            1e-8,
-            &mut out,
-            &mut norms,
-        )
-        .unwrap();
-        // empty row: zero output
-        assert!(out[kk * d..2 * kk * d].iter().all(|&v| v == 0.0));
-        let mut dc = vec![0f32; m * kk];
-        let mut dt = vec![0f32; m * d];
-        sparse_mix_backward(
-            &x,
-            kk,
-            d,
-            Some(&mask),
-            Some(&c),
-            &t,
-            &norms,
-            &out,
-            &wts,
-            Some(&mut dc),
-            &mut dt,
-        )
-        .unwrap();
-        let eps = 1e-3f32;
-        for idx in 0..m * kk {
-            let o = c[idx];
-            c[idx] = o + eps;
-            let up = obj(&c, &t);
-            c[idx] = o - eps;
-            let down = obj(&c, &t);
-            c[idx] = o;
-            let n = (up - down) / (2.0 * eps as f64);
-            assert!(
-                (dc[idx] as f64 - n).abs() < 2e-3,
-                "dc[{}] {} vs {}",
-                idx,
-                dc[idx],
-                n
-            );
-        }
-        for idx in 0..m * d {
-            let o = t[idx];
-            t[idx] = o + eps;
-            let up = obj(&c, &t);
-            t[idx] = o - eps;
-            let down = obj(&c, &t);
-            t[idx] = o;
-            let n = (up - down) / (2.0 * eps as f64);
-            assert!(
-                (dt[idx] as f64 - n).abs() < 2e-3,
-                "dt[{}] {} vs {}",
-                idx,
-                dt[idx],
-                n
-            );
-        }
-    }
-
-    #[test]
-    fn missing_c_with_several_concepts_is_an_error() {
-        let indptr = vec![0u32, 1];
-        let indices = vec![0u32];
-        let x = CsrRef::new("x", &indptr, &indices, 2).unwrap();
-        let mut out = vec![0f32; 2 * 3];
-        let mut norms = vec![0f32; 2];
-        let e = sparse_mix_forward(&x, 2, 3, None, None, &[0.0; 6], 0.0, &mut out, &mut norms)
-            .unwrap_err();
-        assert!(e.message.contains("'c' is required"), "{}", e.message);
-    }
-}
-
-/// Activation of a dense layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    Identity,
-    Tanh,
-}
-
-/// A dense layer over a batch: `y = act((x·W + b) ⊙ mask)`, `x` `rows × din`, `W` `din × dout`, `b` `dout`,
-/// `mask` (optional dropout multipliers) `rows × dout`, `y` `rows × dout`.
-pub fn dense_forward(
-    rows: usize,
-    din: usize,
-    dout: usize,
-    x: &[f32],
-    w: &[f32],
-    b: &[f32],
-    mask: Option<&[f32]>,
-    act: Activation,
-    y: &mut [f32],
-) -> Result<()> {
-    check_len("x", x, rows * din)?;
-    check_len("w", w, din * dout)?;
-    check_len("b", b, dout)?;
-    check_len("y", y, rows * dout)?;
-    if let Some(m) = mask {
-        check_len("mask", m, rows * dout)?;
-    }
-    gemm_nn(rows, dout, din, x, din, w, dout, y, dout, false)?;
-    for r in 0..rows {
-        let row = &mut y[r * dout..(r + 1) * dout];
-        for j in 0..dout {
-            let mut v = row[j] + b[j];
-            if let Some(m) = mask {
-                v *= m[r * dout + j];
-            }
-            row[j] = if act == Activation::Tanh { v.tanh() } else { v };
-        }
-    }
-    Ok(())
-}
-
-/// Backward pass of [`dense_forward`] given its output `y` and the gradient `dy` of `y`: writes `dw`
-/// (`din × dout`), `db` (`dout`) and, when given, `dx` (`rows × din`).
-pub fn dense_backward(
-    rows: usize,
-    din: usize,
-    dout: usize,
-    x: &[f32],
-    w: &[f32],
-    y: &[f32],
-    mask: Option<&[f32]>,
-    act: Activation,
-    dy: &[f32],
-    dx: Option<&mut [f32]>,
-    dw: &mut [f32],
-    db: &mut [f32],
-) -> Result<()> {
-    check_len("x", x, rows * din)?;
-    check_len("w", w, din * dout)?;
-    check_len("y", y, rows * dout)?;
-    check_len("dy", dy, rows * dout)?;
-    check_len("dw", dw, din * dout)?;
-    check_len("db", db, dout)?;
-    if let Some(m) = mask {
-        check_len("mask", m, rows * dout)?;
-    }
-    // Gradient before the activation (and through the mask).
-    let mut dpre = vec![0f32; rows * dout];
-    for i in 0..rows * dout {
-        let mut g = dy[i];
-        if act == Activation::Tanh {
-            g *= 1.0 - y[i] * y[i];
-        }
-        if let Some(m) = mask {
-            g *= m[i];
-        }
-        dpre[i] = g;
-    }
-    db.iter_mut().for_each(|v| *v = 0.0);
-    for r in 0..rows {
-        crate::simd::axpy(1.0, &dpre[r * dout..(r + 1) * dout], db);
-    }
-    gemm_tn(din, dout, rows, x, din, &dpre, dout, dw, dout, false)?;
-    if let Some(dx) = dx {
-        check_len("dx", dx, rows * din)?;
-        let mut wt = vec![0f32; din * dout];
-        transpose(w, din, dout, &mut wt)?;
-        gemm_nn(rows, din, dout, &dpre, dout, &wt, din, dx, din, false)?;
-    }
-    Ok(())
-}
-
-/// Which VAE head: MacridVAE's (`μ = a/‖a‖`, `σ = σ0·e^{−b/2}`, KL to `N(0, σ0²)` without its constant,
-/// optionally `z` normalized for the cosine decoder) or MultVAE's (`μ`, `log σ²`, KL to `N(0, I)`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Head {
-    Macrid { sigma0: f32, normalize_z: bool },
-    Mult,
-}
-
-fn l2n(v: &[f32], out: &mut [f32]) -> f32 {
-    let n = crate::simd::sum_sq(v).sqrt().max(1e-12);
-    for j in 0..v.len() {
-        out[j] = v[j] / n;
-    }
-    n
-}
-
-/// The VAE head over `rows` rows of the encoder output `y = [a | b]` (`rows × 2d`): writes `z`
-/// (`rows × d`, the decoder's input: `μ + ε⊙σ`, or `μ` when `eps` is `None`, normalized for
-/// `normalize_z`) and each row's KL term (`rows`): Macrid `½ Σ (b + e^{−b} − 1)`, Mult
-/// `½ Σ (−log σ² + σ² + μ² − 1)` with `b = log σ²`.
-pub fn head_forward(
-    rows: usize,
-    d: usize,
-    y: &[f32],
-    eps: Option<&[f32]>,
-    head: Head,
-    z: &mut [f32],
-    kl: &mut [f32],
-) -> Result<()> {
-    check_len("y", y, rows * 2 * d)?;
-    check_len("z", z, rows * d)?;
-    check_len("kl", kl, rows)?;
-    if let Some(e) = eps {
-        check_len("eps", e, rows * d)?;
-    }
-    let mut mu = vec![0f32; d];
-    for r in 0..rows {
-        let a = &y[r * 2 * d..r * 2 * d + d];
-        let b = &y[r * 2 * d + d..(r + 1) * 2 * d];
-        let zr = &mut z[r * d..(r + 1) * d];
-        let mut k = 0f32;
-        match head {
-            Head::Macrid {
-                sigma0,
-                normalize_z,
-            } => {
-                l2n(a, &mut mu);
-                for j in 0..d {
-                    let half = (-0.5 * b[j]).exp(); // e^{−b/2}; e^{−b} is its square
-                    k += b[j] + half * half - 1.0;
-                    zr[j] = match eps {
-                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * half,
-                        None => mu[j],
-                    };
-                }
-                if normalize_z {
-                    let n = crate::simd::sum_sq(zr).sqrt().max(1e-12);
-                    zr.iter_mut().for_each(|v| *v /= n);
-                }
-            }
-            Head::Mult => {
-                for j in 0..d {
-                    let lv = b[j];
-                    k += -lv + lv.exp() + a[j] * a[j] - 1.0;
-                    zr[j] = match eps {
-                        Some(eps) => a[j] + eps[r * d + j] * (0.5 * lv).exp(),
-                        None => a[j],
-                    };
-                }
-            }
-        }
-        kl[r] = 0.5 * k;
-    }
-    Ok(())
-}
-
-/// Backward pass of [`head_forward`]: given `dz` and the weight `kl_scale` of `Σ_rows kl` in the loss,
-/// writes `dy` (`rows × 2d`). Recomputes the forward quantities from `y` and `eps`.
-pub fn head_backward(
-    rows: usize,
-    d: usize,
-    y: &[f32],
-    eps: Option<&[f32]>,
-    head: Head,
-    dz: &[f32],
-    kl_scale: f32,
-    dy: &mut [f32],
-) -> Result<()> {
-    check_len("y", y, rows * 2 * d)?;
-    check_len("dz", dz, rows * d)?;
-    check_len("dy", dy, rows * 2 * d)?;
-    if let Some(e) = eps {
-        check_len("eps", e, rows * d)?;
-    }
-    let mut mu = vec![0f32; d];
-    let mut z = vec![0f32; d];
-    let mut g = vec![0f32; d];
-    let mut half = vec![0f32; d];
-    for r in 0..rows {
-        let a = &y[r * 2 * d..r * 2 * d + d];
-        let b = &y[r * 2 * d + d..(r + 1) * 2 * d];
-        let dzr = &dz[r * d..(r + 1) * d];
-        let (da, db) = dy[r * 2 * d..(r + 1) * 2 * d].split_at_mut(d);
-        match head {
-            Head::Macrid {
-                sigma0,
-                normalize_z,
-            } => {
-                let an = l2n(a, &mut mu);
-                for j in 0..d {
-                    half[j] = (-0.5 * b[j]).exp();
-                    z[j] = match eps {
-                        Some(eps) => mu[j] + eps[r * d + j] * sigma0 * half[j],
-                        None => mu[j],
-                    };
-                }
-                // Through z/‖z‖: g = (dzn − zn (zn·dzn)) / ‖z‖.
-                if normalize_z {
-                    let zn_norm = crate::simd::sum_sq(&z).sqrt().max(1e-12);
-                    let mut dot = 0f32;
-                    for j in 0..d {
-                        dot += z[j] / zn_norm * dzr[j];
-                    }
-                    for j in 0..d {
-                        g[j] = (dzr[j] - z[j] / zn_norm * dot) / zn_norm;
-                    }
-                } else {
-                    g.copy_from_slice(dzr);
-                }
-                // μ = a/‖a‖: da = (g − μ (μ·g)) / ‖a‖.
-                let mg = crate::simd::dot(&mu, &g);
-                for j in 0..d {
-                    da[j] = (g[j] - mu[j] * mg) / an;
-                    let sigma_term = match eps {
-                        Some(eps) => -0.5 * g[j] * eps[r * d + j] * sigma0 * half[j],
-                        None => 0.0,
-                    };
-                    db[j] = sigma_term + kl_scale * 0.5 * (1.0 - half[j] * half[j]);
-                }
-            }
-            Head::Mult => {
-                for j in 0..d {
-                    let lv = b[j];
-                    da[j] = dzr[j] + kl_scale * a[j];
-                    let sample = match eps {
-                        Some(eps) => 0.5 * dzr[j] * eps[r * d + j] * (0.5 * lv).exp(),
-                        None => 0.0,
-                    };
-                    db[j] = sample + kl_scale * 0.5 * (lv.exp() - 1.0);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod layer_tests {
-    use super::*;
-    use crate::rng::Xoshiro256;
-
-    fn rand(rng: &mut Xoshiro256, n: usize, s: f32) -> Vec<f32> {
-        (0..n)
-            .map(|_| (rng.next_f64() as f32 * 2.0 - 1.0) * s)
-            .collect()
-    }
-
-    #[test]
-    fn dense_gradients_match_finite_differences() {
-        let mut rng = Xoshiro256::new(1);
-        let (rows, din, dout) = (5, 7, 6);
-        let x = rand(&mut rng, rows * din, 1.0);
-        let mut w = rand(&mut rng, din * dout, 0.5);
-        let b = rand(&mut rng, dout, 0.1);
-        let mask: Vec<f32> = (0..rows * dout)
-            .map(|i| if i % 4 == 0 { 0.0 } else { 2.0 })
-            .collect();
-        let wts = rand(&mut rng, rows * dout, 1.0);
-        for &act in &[Activation::Tanh, Activation::Identity] {
-            let obj = |x: &[f32], w: &[f32]| -> f64 {
-                let mut y = vec![0f32; rows * dout];
-                dense_forward(rows, din, dout, x, w, &b, Some(&mask), act, &mut y).unwrap();
-                y.iter().zip(&wts).map(|(a, b)| (a * b) as f64).sum()
-            };
-            let mut y = vec![0f32; rows * dout];
-            dense_forward(rows, din, dout, &x, &w, &b, Some(&mask), act, &mut y).unwrap();
-            let mut dx = vec![0f32; rows * din];
-            let mut dw = vec![0f32; din * dout];
-            let mut db = vec![0f32; dout];
-            dense_backward(
-                rows,
-                din,
-                dout,
-                &x,
-                &w,
-                &y,
-                Some(&mask),
-                act,
-                &wts,
-                Some(&mut dx),
-                &mut dw,
-                &mut db,
-            )
-            .unwrap();
-            let eps = 1e-3;
-            for idx in [0, 11, din * dout - 1] {
-                let o = w[idx];
-                w[idx] = o + eps;
-                let up = obj(&x, &w);
-                w[idx] = o - eps;
-                let down = obj(&x, &w);
-                w[idx] = o;
-                let fd = (up - down) / (2.0 * eps as f64);
-                assert!(
-                    (dw[idx] as f64 - fd).abs() < 2e-3,
-                    "dw[{}] {} vs {}",
-                    idx,
-                    dw[idx],
-                    fd
-                );
-            }
-            let mut xm = x.clone();
-            for idx in [0, 9, rows * din - 1] {
-                let o = xm[idx];
-                xm[idx] = o + eps;
-                let up = obj(&xm, &w);
-                xm[idx] = o - eps;
-                let down = obj(&xm, &w);
-                xm[idx] = o;
-                let fd = (up - down) / (2.0 * eps as f64);
-                assert!(
-                    (dx[idx] as f64 - fd).abs() < 2e-3,
-                    "dx[{}] {} vs {}",
-                    idx,
-                    dx[idx],
-                    fd
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn head_gradients_match_finite_differences() {
-        let mut rng = Xoshiro256::new(2);
-        let (rows, d) = (4, 5);
-        let mut y = rand(&mut rng, rows * 2 * d, 1.0);
-        let eps = rand(&mut rng, rows * d, 1.0);
-        let wts = rand(&mut rng, rows * d, 1.0);
-        let kl_scale = 0.3f32;
-        for &head in &[
-            Head::Macrid {
-                sigma0: 0.3,
-                normalize_z: true,
-            },
-            Head::Macrid {
-                sigma0: 0.3,
-                normalize_z: false,
-            },
-            Head::Mult,
-        ] {
-            for e in [Some(&eps[..]), None] {
-                let obj = |y: &[f32]| -> f64 {
-                    let mut z = vec![0f32; rows * d];
-                    let mut kl = vec![0f32; rows];
-                    head_forward(rows, d, y, e, head, &mut z, &mut kl).unwrap();
-                    z.iter().zip(&wts).map(|(a, b)| (a * b) as f64).sum::<f64>()
-                        + kl_scale as f64 * kl.iter().map(|&v| v as f64).sum::<f64>()
-                };
-                let mut dy = vec![0f32; rows * 2 * d];
-                head_backward(rows, d, &y, e, head, &wts, kl_scale, &mut dy).unwrap();
-                for idx in 0..rows * 2 * d {
-                    let o = y[idx];
-                    y[idx] = o + 1e-3;
-                    let up = obj(&y);
-                    y[idx] = o - 1e-3;
-                    let down = obj(&y);
-                    y[idx] = o;
-                    let fd = (up - down) / 2e-3;
-                    assert!(
-                        (dy[idx] as f64 - fd).abs() < 3e-3,
-                        "{:?} dy[{}] {} vs {}",
-                        head,
-                        idx,
-                        dy[idx],
-                        fd
-                    );
-                }
-            }
         }
     }
 }
