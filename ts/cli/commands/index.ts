@@ -11,6 +11,7 @@ import { serveCommand } from './serve.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
 import { tuneCommand } from './tune.js';
+import { workerCommand } from './worker.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -23,4 +24,5 @@ export const COMMANDS: Command[] = [
   serveCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),
+  workerCommand,
 ];
