@@ -179,10 +179,18 @@ export { checkEaseMemory, fitBaseline } from './train/fit-baseline.js';
 export type { AdamOptions, AdamState } from './train/optimizer.js';
 export { betaAt } from './train/schedule.js';
 export type { EpochRecord, EpochTraining, EpochValidation, TrainOptions, TrainResult } from './train/trainer.js';
-export { checkModelSpace, configsOf, paperSpace, tunableNames } from './tune/space.js';
+export { checkModelSpace, checkPoints, configsOf, defaultPoint, paperSpace, tunableNames } from './tune/space.js';
 export type { Observation, Param, ParamValue, Point, Space, TpeOptions } from './tune/tpe.js';
 export { checkSpace, samplePrior, suggest, TPE_DEFAULTS } from './tune/tpe.js';
-export type { TrialRecord, TuneOptions, TuneResult } from './tune/tune.js';
+export type {
+  Proposal,
+  TrialExecutor,
+  TrialJob,
+  TrialOutcome,
+  TrialRecord,
+  TuneOptions,
+  TuneResult,
+} from './tune/tune.js';
 export type { LockInfo, OutputCheck, OutputKind, OutputLock } from './util/output.js';
 export {
   checkOutput,

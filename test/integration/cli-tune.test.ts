@@ -2,11 +2,13 @@
  * `macridvae tune` by spawning the built CLI (run `npm run build:ts` first): a short TPE search on the
  * tiny synthetic preset, its files, resuming it, refusing to overwrite, and a bad space file named.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { cli } from '../helpers/cli.js';
+import { BIN, cli } from '../helpers/cli.js';
+import { jsonLines } from '../helpers/jsonl.js';
 
 const root = mkdtempSync(join(tmpdir(), 'macridvae-cli-tune-'));
 const raw = join(root, 'raw');
@@ -90,4 +92,98 @@ test('tune: a bad space file is named; text output names the best trial', (t) =>
   t.regex(ok.stdout, /trial {3}0 {2}val ndcg@100 0\.\d{4} {2}independence 0\.\d{4} {2}lr=/);
   t.regex(ok.stdout, /best: trial [01] \(0 of 2 failed\)/);
   t.regex(ok.stdout, /ndcg@100 {3}test 0\.\d{4} ± 0\.\d{4}/);
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test.serial(
+  'tune --parallel 2 killed (-9) with trials running resumes: running trials re-run, finished never',
+  async (t) => {
+    const out = join(root, 'parallel');
+    const args = ['tune', ...base, '--epochs', '4', '--out', out, '--trials', '6', '--parallel', '2', '--json'];
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
+    const pid = child.pid as number;
+    // Kill the coordinator once a trial has finished while another runs.
+    let workers: number[] = [];
+    for (let i = 0; i < 1200; i++) {
+      const done = jsonLines(join(out, 'trials.jsonl')).length;
+      const proposed = jsonLines(join(out, 'proposals.jsonl')).length;
+      if (done >= 1 && proposed > done) {
+        workers = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter((x) => x.trim())
+          .map(Number);
+        child.kill('SIGKILL');
+        break;
+      }
+      await sleep(100);
+    }
+    await new Promise((r) => child.once('exit', r));
+    t.is(child.signalCode, 'SIGKILL', 'the search ended before it could be killed mid-run');
+    t.is(workers.length, 2);
+    // The trial processes notice the coordinator is gone and exit.
+    for (let i = 0; i < 200 && workers.some(alive); i++) await sleep(100);
+    t.false(workers.some(alive));
+    const before = readFileSync(join(out, 'trials.jsonl'), 'utf8');
+    const finished = jsonLines(join(out, 'trials.jsonl')).map((r) => r.trial as number);
+    const proposals = jsonLines(join(out, 'proposals.jsonl'));
+    const pending = proposals.filter((p) => !finished.includes(p.trial));
+    t.true(pending.length >= 1);
+
+    const r = cli([
+      'tune',
+      ...base,
+      '--epochs',
+      '4',
+      '--out',
+      out,
+      '--trials',
+      '6',
+      '--parallel',
+      '2',
+      '--json',
+      '--resume',
+    ]);
+    t.is(r.code, 0, r.stderr);
+    const resumed = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .slice(0, -1);
+    t.false(
+      resumed.some((x) => finished.includes(x.trial)),
+      'a finished trial ran again',
+    );
+    for (const p of pending) t.deepEqual(resumed.find((x) => x.trial === p.trial)?.point, p.point);
+    const all = jsonLines(join(out, 'trials.jsonl'));
+    t.true(readFileSync(join(out, 'trials.jsonl'), 'utf8').startsWith(before));
+    t.deepEqual(
+      all.map((x) => x.trial).sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5],
+    );
+    t.deepEqual(all[all.findIndex((x) => x.trial === 0)].point, { lr: 1e-3, concepts: 5, sigma0: 0.075 });
+    t.deepEqual(
+      readdirSync(out).filter((n) => /^trial(-\d+(-[0-9a-f]+)?)?$/.test(n)),
+      [],
+    );
+  },
+);
+
+test('tune --points: a bad point is named with its file', (t) => {
+  const pts = join(root, 'points.json');
+  writeFileSync(pts, JSON.stringify([{ lr: 0.005 }, { lr: 5 }]));
+  const r = cli(['tune', ...base, '--out', join(root, 'pts'), '--trials', '2', '--points', pts]);
+  t.is(r.code, 1);
+  t.regex(
+    r.stderr,
+    /points\.json: 'points\[1\]\.lr' passed to tune\(\) must be a number in \[0\.001, 0\.01\] but got 5/,
+  );
 });

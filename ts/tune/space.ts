@@ -122,3 +122,85 @@ export function configsOf(
     train: resolveTrainConfig(kind, train as Partial<TrainConfig>),
   };
 }
+
+/**
+ * The point of `space` that stands for the base configs (the kind's defaults with `base` applied), so a
+ * search can evaluate the defaults first (as hyperopt's `points_to_evaluate` / optuna's `enqueue_trial`):
+ * each parameter takes the value the resolved configs have (`dropout` = 1 − keep, `layers` = hidden
+ * layers, `width` = the first hidden width), moved into its domain when the default lies outside
+ * (e.g. l2 = 0 on log-uniform [1e-12, 1] becomes 1e-12; an integer is rounded; a choice the default is
+ * not among becomes the nearest numeric value, else the first). `width` without hidden layers takes 100
+ * when allowed (what `configsOf` uses when width is not searched).
+ */
+export function defaultPoint(
+  kind: ModelKind,
+  space: Space,
+  base: { model?: Partial<ModelConfig>; train?: Partial<TrainConfig> } = {},
+): Point {
+  const { model, train } = configsOf(kind, {}, base);
+  const m = model as unknown as Record<string, unknown>;
+  const tr = train as unknown as Record<string, unknown>;
+  const point: Point = {};
+  for (const p of space) {
+    let v: unknown;
+    if (p.name === 'dropout') v = 1 - (m.keep as number);
+    else if (p.name === 'layers') v = (m.hidden as number[]).length;
+    else if (p.name === 'width') v = (m.hidden as number[])[0] ?? 100;
+    else if ((TRAIN_NAMES as readonly string[]).includes(p.name)) v = tr[p.name];
+    else v = m[p.name];
+    point[p.name] = intoDomain(p, v);
+  }
+  return point;
+}
+
+function intoDomain(p: Param, v: unknown): number | string {
+  if (p.kind === 'choice') {
+    if (p.values.includes(v as number | string)) return v as number | string;
+    if (typeof v === 'number') {
+      const nums = p.values.filter((x): x is number => typeof x === 'number');
+      if (nums.length > 0) return nums.reduce((b, x) => (Math.abs(x - v) < Math.abs(b - v) ? x : b));
+    }
+    return p.values[0];
+  }
+  const x = typeof v === 'number' && Number.isFinite(v) ? v : (p.low + p.high) / 2;
+  const c = Math.min(p.high, Math.max(p.low, x));
+  return p.kind === 'int' ? Math.round(c) : c;
+}
+
+/**
+ * Validates points given to evaluate first (a JSON array of objects): every name must be a parameter of
+ * `space` and every value inside its domain; a point may leave parameters out, which then take the
+ * values of `fill` (the default point). Errors name the entry, e.g. `'points[1].lr' passed to tune() …`.
+ */
+export function checkPoints(fn: string, space: Space, points: unknown, fill: Point): Point[] {
+  const bad = (what: string, msg: string) => new InvalidArgumentError(`'${what}' passed to ${fn}() ${msg}`);
+  if (!Array.isArray(points)) throw bad('points', `must be an array of objects but got ${typeof points}`);
+  return points.map((raw: unknown, i: number) => {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      throw bad(`points[${i}]`, `must be an object of parameter values but got ${JSON.stringify(raw)}`);
+    }
+    const r = raw as Record<string, unknown>;
+    for (const k of Object.keys(r)) {
+      if (!space.some((p) => p.name === k)) {
+        throw bad(`points[${i}].${k}`, `is not a parameter of the space (${space.map((p) => p.name).join(', ')})`);
+      }
+    }
+    const point: Point = {};
+    for (const p of space) {
+      const v = r[p.name] === undefined ? fill[p.name] : r[p.name];
+      const ok =
+        p.kind === 'choice'
+          ? p.values.includes(v as number | string)
+          : typeof v === 'number' && v >= p.low && v <= p.high && (p.kind !== 'int' || Number.isInteger(v));
+      if (!ok) {
+        const domain =
+          p.kind === 'choice'
+            ? `one of ${p.values.map((x) => JSON.stringify(x)).join(', ')}`
+            : `${p.kind === 'int' ? 'an integer' : 'a number'} in [${p.low}, ${p.high}]`;
+        throw bad(`points[${i}].${p.name}`, `must be ${domain} but got ${JSON.stringify(v)}`);
+      }
+      point[p.name] = v as number | string;
+    }
+    return point;
+  });
+}

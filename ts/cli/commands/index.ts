@@ -12,6 +12,7 @@ import { serveCommand } from './serve.js';
 import { train } from './train.js';
 import { traverseCommand } from './traverse.js';
 import { tuneCommand } from './tune.js';
+import { workerCommand } from './worker.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -25,4 +26,5 @@ export const COMMANDS: Command[] = [
   serveCommand,
   traverseCommand(openModel, openData),
   analyzeCommand(openModel, openData),
+  workerCommand,
 ];

@@ -2,31 +2,41 @@
  * `macridvae tune`: TPE hyperparameter search (a thin layer over `tune`, ts/tune/tune.ts).
  *
  *   --data DIR --out DIR [--model macridvae|multvae|multdae] [--trials N] [--space paper|FILE]
- *   [--tpe-seed S] [--startup N] [--resume | --force] [--threads N] [--backend NAME] [--json]
+ *   [--tpe-seed S] [--tpe-score height|density] [--startup N] [--points FILE] [--no-defaults] [--parallel N]
+ *   [--queue redis://HOST:PORT[/DB]] [--resume | --force] [--threads N] [--backend NAME] [--json]
  *   plus any `train` model/training flag, which sets what every trial starts from (e.g. --epochs 150
  *   --patience 30 --prototype-init kmeans); the searched parameters override it.
  *
- * Writes OUT/tune.json, OUT/trials.jsonl, OUT/runs.json (Figure 4's points, for `analyze --runs`) and
+ * Trial 0 is the default configuration (unless --no-defaults), then the points of --points FILE (a JSON
+ * array of objects, parameters left out take the defaults' values), then TPE. --parallel N runs N trials at
+ * once in child processes (ProcessTrialExecutor), TPE taking the running ones into account; with
+ * --queue URL they run as jobs on `macridvae worker` processes anywhere (QueueTrialExecutor, N jobs at once).
+ *
+ * Writes OUT/tune.json, OUT/proposals.jsonl, OUT/trials.jsonl (completion order), OUT/runs.json (Figure 4's points, for `analyze --runs`) and
  * OUT/best/ (the best trial's model directory). With --json: one JSON object per trial (the trial
  * record), then a summary with the best trial and its test metrics.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/store.js';
 import { InvalidArgumentError, ParseError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
 import { instantiate } from '../../models/inspect.js';
+import { QueueTrialExecutor } from '../../queue/coordinator.js';
 import { selectBackend } from '../../tf/backend.js';
-import { loadModel } from '../../train/checkpoint.js';
+import { datasetFingerprint, loadModel } from '../../train/checkpoint.js';
 import { EVAL_KS } from '../../train/trainer.js';
-import { checkModelSpace } from '../../tune/space.js';
-import type { Space } from '../../tune/tpe.js';
+import { ProcessTrialExecutor } from '../../tune/parallel.js';
+import { checkModelSpace, checkPoints, defaultPoint, paperSpace } from '../../tune/space.js';
+import type { Point, Space } from '../../tune/tpe.js';
 import { RUNS_FILE, TRIALS_FILE, type TrialRecord, tune } from '../../tune/tune.js';
 import { checkOutput } from '../../util/output.js';
 import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, threadsOption, UsageError } from '../args.js';
 import { backendOption, computeOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
+import { queueConnection } from './worker.js';
 
 /** `tune`'s options: its own, then every `train` model/training option (what every trial starts from). */
 export const TUNE_OPTIONS = {
@@ -48,6 +58,29 @@ export const TUNE_OPTIONS = {
   },
   'tpe-seed': { type: 'string', value: 'S', defaultText: '98765', description: "seed of TPE's proposals" },
   startup: { type: 'string', value: 'N', defaultText: '20', description: 'random trials before TPE proposes' },
+  'tpe-score': {
+    type: 'string',
+    value: 'height|density',
+    defaultText: 'height',
+    description: "TPE's candidate score: kernel heights (as optuna 3.1) or hyperopt's densities",
+  },
+  points: {
+    type: 'string',
+    value: 'FILE',
+    description: 'JSON array of points evaluated first, after the defaults (left-out parameters: the defaults)',
+  },
+  'no-defaults': { type: 'boolean', default: false, description: 'do not evaluate the default configuration first' },
+  parallel: {
+    type: 'string',
+    value: 'N',
+    defaultText: '1',
+    description: 'trials at once: child processes, or jobs on the --queue',
+  },
+  queue: {
+    type: 'string',
+    value: 'redis://HOST:PORT[/DB]',
+    description: 'run the trials as jobs for `macridvae worker`s on this BullMQ/Redis queue',
+  },
 } as const;
 
 const fmt = (x: number | null) => (x === null ? '—' : x.toFixed(4));
@@ -56,6 +89,14 @@ function short(v: number | string): string {
   if (typeof v === 'string') return v;
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) < 1e-2 || Math.abs(v) >= 1e3 ? v.toExponential(2) : v.toPrecision(3);
+}
+
+function readJsonFile(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ParseError(`${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function readSpace(cmd: string, kind: Parameters<typeof checkModelSpace>[1], path: string): Space {
@@ -90,8 +131,27 @@ export const tuneCommand: Command = {
     const trials = intOption(cmd, 'trials', values.trials, 200, 1);
     const tpeSeed = intOption(cmd, 'tpe-seed', values['tpe-seed'], 98765);
     const startup = intOption(cmd, 'startup', values.startup, 20, 1);
-    const threads = threadsOption(cmd, values.threads);
+    const parallel = intOption(cmd, 'parallel', values.parallel, 1, 1);
+    const score = (values['tpe-score'] ?? 'height') as 'height' | 'density';
+    if (score !== 'height' && score !== 'density') {
+      throw new UsageError(`macridvae ${cmd}: --tpe-score must be height or density but got '${score}'`);
+    }
+    // Default: the cores shared among the trial processes (at most 2 each); a given --threads is capped at the cores.
+    const threads =
+      values.threads !== undefined
+        ? threadsOption(cmd, values.threads)
+        : Math.max(1, Math.min(2, Math.floor(availableParallelism() / (values.queue ? 1 : parallel))));
     const space = values.space && values.space !== 'paper' ? readSpace(cmd, cfg.kind, values.space) : undefined;
+    let points: Point[] | undefined;
+    if (values.points) {
+      const sp = space ?? paperSpace(cfg.kind);
+      try {
+        points = checkPoints(cmd, sp, readJsonFile(values.points), defaultPoint(cfg.kind, sp, cfg));
+      } catch (e) {
+        if (e instanceof InvalidArgumentError) throw new ParseError(`${values.points}: ${e.message}`);
+        throw e;
+      }
+    }
     if (values.resume && values.force)
       throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
     const state = checkOutput(out, 'search', { option: '--out', force: values.force, inputs: [dataDir] });
@@ -103,10 +163,29 @@ export const tuneCommand: Command = {
     const data = await loadDataset(dataDir);
     const backend = await selectBackend(backendOption(values.backend));
     const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
+    const executor = values.queue
+      ? new QueueTrialExecutor({
+          connection: queueConnection(cmd, values.queue),
+          slots: parallel,
+          dataDir,
+          fingerprint: datasetFingerprint(data),
+        })
+      : parallel > 1
+        ? new ProcessTrialExecutor({
+            processes: parallel,
+            dataDir,
+            fingerprint: datasetFingerprint(data),
+            threads,
+            backend: backend.name,
+          })
+        : undefined;
     const json = values.json;
     if (!json) {
+      const where = values.queue
+        ? `${parallel} job(s) at once on ${values.queue}`
+        : `${parallel > 1 ? `${parallel} processes × ` : ''}${threads} thread(s)`;
       console.log(
-        `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ${threads} thread(s) → ${out}`,
+        `tuning ${cfg.kind} on ${dataDir}: ${trials} trials (TPE, ${startup} random first), backend ${backend.name}, ${where} → ${out}`,
       );
     }
     try {
@@ -115,7 +194,7 @@ export const tuneCommand: Command = {
         data,
         trials,
         space,
-        tpe: { seed: tpeSeed, startup },
+        tpe: { seed: tpeSeed, startup, score },
         model: cfg.model,
         train: cfg.train,
         runtime: { pool, threads },
@@ -123,6 +202,9 @@ export const tuneCommand: Command = {
         out,
         resume: values.resume,
         force: values.force,
+        defaults: !values['no-defaults'],
+        points,
+        executor,
         onTrial: (t: TrialRecord) => {
           if (json) printJson(t);
           else {
@@ -178,6 +260,7 @@ export const tuneCommand: Command = {
       }
       return r.best ? 0 : 1;
     } finally {
+      await executor?.close();
       await pool?.close();
     }
   },
