@@ -35,7 +35,10 @@ test('--help of a command and a subcommand is generated from its option spec; di
   const train = cli(['train', '--help']);
   t.is(train.code, 0, train.stderr);
   t.regex(train.stdout, /^macridvae train — /);
-  t.regex(train.stdout, /usage: macridvae train --data DIR --out MODEL_DIR \[--model macridvae\|multvae\|multdae\|ease\|pop\|itemknn\]/);
+  t.regex(
+    train.stdout,
+    /usage: macridvae train --data DIR --out MODEL_DIR \[--model macridvae\|multvae\|multdae\|ease\|pop\|itemknn\]/,
+  );
   t.regex(
     train.stdout,
     /--epochs N\s+maximum training epochs.*\(default: 500 \(macridvae\), 200 \(multvae, multdae\)\)/,
