@@ -78,3 +78,52 @@ test('reproduce writes the table; a killed run resumes without redoing finished 
   for (const f of ['table.md', 'table.svg', 'table.png']) t.true(existsSync(join(out, f)), f);
   t.regex(readFileSync(join(out, 'table.md'), 'utf8'), /\| MacridVAE \| 0\.\d{4} ± 0\.\d{4} \|/);
 });
+
+// Serial: its synchronous CLI calls would block the event loop that polls the other test's child.
+test.serial(
+  'reproduce: --ease-lambdas / --knn-neighbours / --knn-shrinks are the grids searched, --patience reaches every VAE run; both are settings of the reproduction',
+  (t) => {
+    const dir = tempDir(t, 'reproduce-grids');
+    const data = prepareTiny(dir);
+    const out = join(dir, 'table');
+    const base = ['reproduce', '--data', data, '--out', out, '--models', 'ease,itemknn,multdae', '--seeds', '1'];
+    base.push('--epochs', '4', '--threads', '1', '--bootstrap', '100', '--json');
+    const grids = ['--ease-lambdas', '5,50', '--knn-neighbours', '3', '--knn-shrinks', '0,10', '--patience', '2'];
+    const r = cli([...base, ...grids]);
+    t.is(r.code, 0, r.stderr);
+    const candidates = (model: string) =>
+      JSON.parse(readFileSync(join(out, 'runs', model, 'fit', 'manifest.json'), 'utf8')).fit.candidates.map(
+        (c: { config: Record<string, unknown> }) => c.config,
+      );
+    t.deepEqual(
+      candidates('ease').map((c: { lambda: number }) => c.lambda),
+      [5, 50],
+    );
+    t.deepEqual(
+      candidates('itemknn').map((c: { k: number; shrink: number }) => `${c.k}/${c.shrink}`),
+      ['3/0', '3/10'],
+    );
+    const settings = JSON.parse(readFileSync(join(out, 'reproduce.json'), 'utf8'));
+    t.deepEqual(settings.grids, { lambdas: [5, 50], ks: [3], shrinks: [0, 10] });
+    t.is(settings.patience, 2);
+    const run = JSON.parse(readFileSync(join(out, 'runs', 'multdae', 'seed-1.json'), 'utf8'));
+    t.is(run.config.train.patience, 2);
+    t.is(run.config.train.epochs, 4);
+    const table = JSON.parse(readFileSync(join(out, 'table.json'), 'utf8'));
+    t.is(table.patience, 2);
+    t.true([5, 50].includes(table.rows[0].config.lambda));
+    t.regex(readFileSync(join(out, 'table.md'), 'utf8'), /stopped after 2 epochs without a better validation NDCG@100/);
+
+    // Other grids are other settings: resume refuses them, naming both.
+    const other = cli([...base, ...grids.map((a) => (a === '5,50' ? '5,500' : a)), '--resume']);
+    t.is(other.code, 1, other.stderr);
+    t.regex(other.stderr, /other settings.*"lambdas":\[5,50\].*"lambdas":\[5,500\]/);
+    // Bad grid values are refused naming the option.
+    const bad = cli([...base, '--ease-lambdas', '5,0', '--force']);
+    t.is(bad.code, 2);
+    t.regex(bad.stderr, /--ease-lambdas must be a comma-separated list of numbers > 0 but got '5,0'/);
+    const badK = cli([...base, '--knn-neighbours', '2.5', '--force']);
+    t.is(badK.code, 2);
+    t.regex(badK.stderr, /--knn-neighbours must be a comma-separated list of integers > 0/);
+  },
+);

@@ -7,7 +7,7 @@
  *
  * Output directory (every file written atomically: temporary file, then rename):
  *
- * - `reproduce.json`: the settings (models, seeds, trials, epochs, dataset fingerprint); `resume`
+ * - `reproduce.json`: the settings (models, seeds, trials, epochs, patience, dataset fingerprint); `resume`
  *   refuses other settings;
  * - `tune/<model>/`: the `tune` search of a VAE (when `trials > 0`);
  * - `runs/<model>/seed-<s>/`: the model directory of one run (VAEs: trained with `train.seed = s`);
@@ -79,6 +79,13 @@ export interface ReproduceOptions {
   trials?: number;
   /** Epochs of every VAE run (and tune trial); default each kind's default (500 / 200). */
   epochs?: number;
+  /** Early stopping of every VAE run (and tune trial): epochs without a better validation NDCG@100; default each kind's default (0: never). */
+  patience?: number;
+  /**
+   * The reference models' validation grids (`fitBaseline`'s `lambdas`, `ks`, `shrinks`); each left out
+   * uses its default grid (EASE_LAMBDAS, KNN_KS, KNN_SHRINKS).
+   */
+  grids?: ReproduceGrids;
   /** Continue a run in `out` (same settings), skipping finished runs. */
   resume?: boolean;
   /** Bootstrap resamples of the paired intervals. Default 10,000. */
@@ -88,6 +95,16 @@ export interface ReproduceOptions {
   onRun?: (r: RunResult & { reused: boolean }) => void;
   /** Called after every epoch of a VAE run. */
   onEpoch?: (model: ReproduceModel, seed: number, epoch: number, validationNdcg: number) => void;
+}
+
+/** The reference models' validation grids of a reproduction (each absent: the default grid). */
+export interface ReproduceGrids {
+  /** EASE's candidate λ. */
+  lambdas?: readonly number[];
+  /** ItemKNN's candidate neighbour counts. */
+  ks?: readonly number[];
+  /** ItemKNN's candidate shrinkages. */
+  shrinks?: readonly number[];
 }
 
 /** One run's results (`runs/<model>/seed-<s>.json`). */
@@ -141,6 +158,7 @@ export interface ReproduceTable {
   seeds: number[];
   trials: number;
   epochs: number | null;
+  patience: number | null;
   rows: TableRow[];
 }
 
@@ -155,6 +173,22 @@ function checkModels(models: readonly string[]): ReproduceModel[] {
     }
   }
   return [...new Set(models)] as ReproduceModel[];
+}
+
+/** The given grids, each a non-empty list of finite numbers (the values' ranges are fitBaseline's to check). */
+function checkGrids(fn: string, g: ReproduceGrids): ReproduceGrids {
+  const out: ReproduceGrids = {};
+  for (const k of ['lambdas', 'ks', 'shrinks'] as const) {
+    const v = g[k];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new InvalidArgumentError(
+        `'grids.${k}' passed to ${fn}() must be a non-empty array of finite numbers but got ${JSON.stringify(v)}`,
+      );
+    }
+    out[k] = [...v];
+  }
+  return out;
 }
 
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -187,9 +221,19 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceTable>
   }
   const trials = checkInt(fn, 'trials', opts.trials ?? 0, 0);
   const epochs = opts.epochs === undefined ? undefined : checkInt(fn, 'epochs', opts.epochs, 1);
+  const patience = opts.patience === undefined ? undefined : checkInt(fn, 'patience', opts.patience, 0);
+  const grids = checkGrids(fn, opts.grids ?? {});
   const { data, out } = opts;
   const runtime = Runtime.from(opts.runtime);
-  const settings = { models, seeds, trials, epochs: epochs ?? null, dataset: datasetFingerprint(data) };
+  const settings = {
+    models,
+    seeds,
+    trials,
+    epochs: epochs ?? null,
+    ...(patience === undefined ? {} : { patience }),
+    ...(Object.keys(grids).length === 0 ? {} : { grids }),
+    dataset: datasetFingerprint(data),
+  };
   mkdirSync(out, { recursive: true });
   const settingsPath = join(out, SETTINGS_FILE);
   if (opts.resume) {
@@ -226,7 +270,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceTable>
         else {
           rmSync(fitDir, { recursive: true, force: true });
           const t0 = performance.now();
-          const r = await fitBaseline({ kind: kind as BaselineKind, data, out: fitDir, pool: runtime.pool });
+          const r = await fitBaseline({ kind: kind as BaselineKind, data, out: fitDir, pool: runtime.pool, ...grids });
           const scored = await scoreRun(r.model, data, runtime);
           r.model.dispose();
           fitted = { model: kind, config: r.config, ...scored, bestEpoch: 0, seconds: (performance.now() - t0) / 1000 };
@@ -244,7 +288,10 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceTable>
     } else {
       const vae = kind as ModelKind;
       let model: ModelConfig = resolveModelConfig(vae);
-      let train: Partial<TrainConfig> = epochs === undefined ? {} : { epochs };
+      let train: Partial<TrainConfig> = {
+        ...(epochs === undefined ? {} : { epochs }),
+        ...(patience === undefined ? {} : { patience }),
+      };
       if (trials > 0) {
         const tuneDir = join(out, 'tune', kind);
         const t = await tune({
@@ -313,6 +360,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<ReproduceTable>
     published: publishedFor(data),
     trials,
     epochs: epochs ?? null,
+    patience: patience ?? null,
     bootstrap: opts.bootstrap ?? 10_000,
   });
   writeJson(join(out, 'table.json'), table);
@@ -353,6 +401,7 @@ export function buildTable(
     published?: PublishedDataset;
     trials: number;
     epochs: number | null;
+    patience: number | null;
     bootstrap: number;
   },
 ): ReproduceTable {
@@ -407,6 +456,7 @@ export function buildTable(
     seeds,
     trials: meta.trials,
     epochs: meta.epochs,
+    patience: meta.patience,
     rows,
   };
 }
@@ -422,7 +472,8 @@ export function tableMarkdown(t: ReproduceTable): string {
   lines.push(
     `${t.dataset.testUsers} test users, ${t.dataset.items} items; seeds ${t.seeds.join(', ')}; ` +
       `${t.trials > 0 ? `${t.trials} TPE trials per VAE` : 'default configurations'}; ` +
-      `VAE epochs: ${t.epochs ?? 'each model’s default (MacridVAE 500, β-MultVAE/MultDAE 200)'}. ` +
+      `VAE epochs: ${t.epochs ?? 'each model’s default (MacridVAE 500, β-MultVAE/MultDAE 200)'}` +
+      `${t.patience ? `, stopped after ${t.patience} epochs without a better validation NDCG@100 (best epoch kept)` : ''}. ` +
       'Mean ± standard error over seeds (the reference models are deterministic: one fit, SE 0).',
   );
   lines.push('');

@@ -1,6 +1,6 @@
 /**
  * `macridvae reproduce --data DIR --out DIR [--models M,M,…] [--trials N] [--seeds S,S,…] [--epochs N]
- * [--resume | --force] [--bootstrap N] [--threads N] [--backend NAME] [--json]`: the paper's Table 1 on
+ * [--patience N] [--ease-lambdas L,L,…] [--knn-neighbours N,N,…] [--knn-shrinks S,S,…] [--resume | --force] [--bootstrap N] [--threads N] [--backend NAME] [--json]`: the paper's Table 1 on
  * a prepared dataset (a thin layer over `reproduce()`, `ts/experiments/reproduce.ts`, whose module doc
  * lists the files written). With --json: one JSON object per finished run (`model`, `seed`, `test`,
  * `bestEpoch`, `seconds`, `reused`), then the table (`table.json`'s content).
@@ -15,6 +15,7 @@ import {
   SETTINGS_FILE,
   tableMarkdown,
 } from '../../experiments/reproduce.js';
+import { EASE_LAMBDAS, KNN_KS, KNN_SHRINKS } from '../../models/config.js';
 import { selectBackend } from '../../tf/backend.js';
 import { KernelPool } from '../../workers/pool.js';
 import { BACKEND_OPTION, type Command, intOption, parse, printJson, THREADS_OPTION, UsageError } from '../args.js';
@@ -49,6 +50,30 @@ export const REPRODUCE_OPTIONS = {
     defaultText: 'each model’s own (500 MacridVAE, 200 β-MultVAE/MultDAE)',
     description: 'epochs of every VAE run and tune trial',
   },
+  patience: {
+    type: 'string',
+    value: 'N',
+    defaultText: '0, never',
+    description: 'stop a VAE run (and tune trial) after N epochs without a better validation NDCG@100',
+  },
+  'ease-lambdas': {
+    type: 'string',
+    value: 'L,L,…',
+    defaultText: EASE_LAMBDAS.join(','),
+    description: 'EASE: the λ grid chosen from on validation NDCG@100',
+  },
+  'knn-neighbours': {
+    type: 'string',
+    value: 'N,N,…',
+    defaultText: KNN_KS.join(','),
+    description: 'ItemKNN: the neighbour counts chosen from on validation NDCG@100',
+  },
+  'knn-shrinks': {
+    type: 'string',
+    value: 'S,S,…',
+    defaultText: KNN_SHRINKS.join(','),
+    description: 'ItemKNN: the shrinkages chosen from on validation NDCG@100',
+  },
   resume: { type: 'boolean', default: false, description: 'continue a reproduction in --out, skipping finished runs' },
   force: { type: 'boolean', default: false, description: 'start over in an --out that is not empty' },
   bootstrap: {
@@ -79,6 +104,16 @@ export const reproduceCommand: Command = {
     const seeds = values.seeds === undefined ? [1, 2, 3, 4, 5] : numberList(cmd, 'seeds', values.seeds, true, true);
     const trials = intOption(cmd, 'trials', values.trials, 0, 0);
     const epochs = values.epochs === undefined ? undefined : intOption(cmd, 'epochs', values.epochs, 0, 1);
+    const patience = values.patience === undefined ? undefined : intOption(cmd, 'patience', values.patience, 0, 0);
+    const list = (name: 'ease-lambdas' | 'knn-neighbours' | 'knn-shrinks', zero: boolean, integer: boolean) => {
+      const v = values[name];
+      return v === undefined ? undefined : numberList(cmd, name, v, zero, integer);
+    };
+    const grids = {
+      lambdas: list('ease-lambdas', false, false),
+      ks: list('knn-neighbours', false, true),
+      shrinks: list('knn-shrinks', true, false),
+    };
     const bootstrap = intOption(cmd, 'bootstrap', values.bootstrap, 10_000, 1);
     const threads = intOption(cmd, 'threads', values.threads, Math.min(2, availableParallelism()), 1);
     if (values.resume && values.force)
@@ -94,7 +129,7 @@ export const reproduceCommand: Command = {
     const json = values.json;
     if (!json) {
       console.log(
-        `reproducing Table 1 on ${values.data}: ${models.join(', ')}; seeds ${seeds.join(',')}; ${trials} trials; epochs ${epochs ?? 'default'} → ${values.out}`,
+        `reproducing Table 1 on ${values.data}: ${models.join(', ')}; seeds ${seeds.join(',')}; ${trials} trials; epochs ${epochs ?? 'default'}${patience ? `, patience ${patience}` : ''} → ${values.out}`,
       );
     }
     try {
@@ -106,6 +141,8 @@ export const reproduceCommand: Command = {
         seeds,
         trials,
         epochs,
+        patience,
+        grids: Object.fromEntries(Object.entries(grids).filter(([, v]) => v !== undefined)),
         bootstrap,
         resume: values.resume,
         runtime: { pool, threads },
