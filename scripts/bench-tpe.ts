@@ -9,7 +9,7 @@
  * (negative = ours better). Before comparing,
  * both sides evaluate each function on fixed points and must agree (the formulas are written twice).
  *
- * Usage: tsx scripts/bench-tpe.ts   (env: TRIALS, default 100; SEEDS, default 30; FUNCTIONS, comma list;
+ * Usage: tsx scripts/bench-tpe.ts   (env: TRIALS, default 100; SEEDS, default 60; FUNCTIONS, comma list;
  *        PYTHON, default /usr/bin/python3; OPTUNA_RESULTS=FILE reuses a saved Python output instead of running
  *        it, for iterating only; --json for one JSON object)
  */
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { type Observation, type Point, type Space, suggest } from '../ts/tune/tpe.js';
 
 const TRIALS = Number(process.env.TRIALS ?? 100);
-const SEEDS = Number(process.env.SEEDS ?? 30);
+const SEEDS = Number(process.env.SEEDS ?? 60);
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const json = process.argv.includes('--json');
 
