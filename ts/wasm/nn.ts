@@ -269,16 +269,14 @@ export function mixDecoderTrain(
       a.x.indices.length,
     ] as const;
     const outputs = [pLoss, pDz, pDh, pDc, pDb] as const;
-    const status = a.sampled
-      ? x.mv_mix_decoder_train_sampled(
-          ...common,
-          ar.input(a.sampled.items),
-          ar.input(a.sampled.logWeight),
-          a.sampled.items.length,
-          a.gradScale,
-          ...outputs,
-        )
-      : x.mv_mix_decoder_train(...common, a.gradScale, ...outputs);
+    const status = x.mv_mix_decoder_train(
+      ...common,
+      a.sampled ? ar.input(a.sampled.items) : 0,
+      a.sampled ? ar.input(a.sampled.logWeight) : 0,
+      a.sampled ? a.sampled.items.length : 0,
+      a.gradScale,
+      ...outputs,
+    );
     inst.check(fn, status);
     const out: MixDecoderGrads = {
       loss: ar.read(Float32Array, pLoss, users),

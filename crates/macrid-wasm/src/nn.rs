@@ -171,11 +171,14 @@ pub unsafe extern "C" fn mv_mix_decoder_log_probs(
     })())
 }
 
-/// Loss and gradients of the fused decoder for clicks `x`; see `macrid_core::nn::MixDecoder::train`.
+/// Loss and gradients of the fused decoder for clicks `x`: the full softmax when `negatives` is null
+/// (`macrid_core::nn::MixDecoder::train`), else the sampled softmax over each user's clicks and the `s`
+/// shared negatives with their log weights (`MixDecoder::train_sampled`).
 ///
 /// # Safety
-/// As [`mv_mix_decoder_log_probs`], plus `indptr` users+1, `indices` nnz, `loss` users, `dz` users·K·d,
-/// `dh` items·d, `dc` items·K (null when `c` is), `dbias` items (null when `bias` is).
+/// As [`mv_mix_decoder_log_probs`], plus `indptr` users+1, `indices` nnz, `negatives` and `log_weight`
+/// `s` (or null), `loss` users, `dz` users·K·d, `dh` items·d, `dc` items·K (null when `c` is), `dbias`
+/// items (null when `bias` is).
 #[no_mangle]
 pub unsafe extern "C" fn mv_mix_decoder_train(
     users: usize,
@@ -191,6 +194,9 @@ pub unsafe extern "C" fn mv_mix_decoder_train(
     indptr: *const u32,
     indices: *const u32,
     nnz: usize,
+    negatives: *const u32,
+    log_weight: *const f32,
+    s: usize,
     grad_scale: f32,
     loss: *mut f32,
     dz: *mut f32,
@@ -201,17 +207,24 @@ pub unsafe extern "C" fn mv_mix_decoder_train(
     status((|| {
         let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
         let x = csr(indptr, users, indices, nnz, items)?;
-        dec.train(
-            &x,
-            grad_scale,
-            MixGrads {
-                loss: slice_mut(loss, users),
-                dz: slice_mut(dz, users * concepts * d),
-                dh: slice_mut(dh, items * d),
-                dc: opt_mut(dc, items * concepts),
-                dbias: opt_mut(dbias, items),
-            },
-        )
+        let grads = MixGrads {
+            loss: slice_mut(loss, users),
+            dz: slice_mut(dz, users * concepts * d),
+            dh: slice_mut(dh, items * d),
+            dc: opt_mut(dc, items * concepts),
+            dbias: opt_mut(dbias, items),
+        };
+        if negatives.is_null() {
+            dec.train(&x, grad_scale, grads)
+        } else {
+            dec.train_sampled(
+                &x,
+                slice(negatives, s),
+                slice(log_weight, s),
+                grad_scale,
+                grads,
+            )
+        }
     })())
 }
 
@@ -432,54 +445,6 @@ pub unsafe extern "C" fn mv_head_backward(
             slice(dz, rows * d),
             kl_scale,
             slice_mut(dy, rows * 2 * d),
-        )
-    })())
-}
-
-/// Sampled-softmax loss and gradients; see `macrid_core::nn::MixDecoder::train_sampled`.
-///
-/// # Safety
-/// As [`mv_mix_decoder_train`], plus `negatives` and `log_weight` with `s` elements.
-#[no_mangle]
-pub unsafe extern "C" fn mv_mix_decoder_train_sampled(
-    users: usize,
-    items: usize,
-    concepts: usize,
-    d: usize,
-    z: *const f32,
-    h: *const f32,
-    c: *const f32,
-    bias: *const f32,
-    scale: f32,
-    bound: f32,
-    indptr: *const u32,
-    indices: *const u32,
-    nnz: usize,
-    negatives: *const u32,
-    log_weight: *const f32,
-    s: usize,
-    grad_scale: f32,
-    loss: *mut f32,
-    dz: *mut f32,
-    dh: *mut f32,
-    dc: *mut f32,
-    dbias: *mut f32,
-) -> i32 {
-    status((|| {
-        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
-        let x = csr(indptr, users, indices, nnz, items)?;
-        dec.train_sampled(
-            &x,
-            slice(negatives, s),
-            slice(log_weight, s),
-            grad_scale,
-            MixGrads {
-                loss: slice_mut(loss, users),
-                dz: slice_mut(dz, users * concepts * d),
-                dh: slice_mut(dh, items * d),
-                dc: opt_mut(dc, items * concepts),
-                dbias: opt_mut(dbias, items),
-            },
         )
     })())
 }
