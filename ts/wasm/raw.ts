@@ -222,28 +222,13 @@ export interface NnExports {
     dims: number,
     ndims: number,
     params: number,
-    indptr: number,
-    indices: number,
-    c: number,
-    t: number,
-    contextBias: number,
-    weights: number,
-    biases: number,
-    h: number,
+    model: number,
     mask: number,
     hiddenMasks: number,
     eps: number,
     negatives: number,
     logWeight: number,
-    loss: number,
-    kl: number,
-    dw: number,
-    db: number,
-    dbias: number,
-    dt: number,
-    dh: number,
-    dcEncoder: number,
-    dcDecoder: number,
+    out: number,
   ): number;
   mv_mult_slice_train(
     shapes: number,
@@ -268,20 +253,7 @@ export interface NnExports {
     dw: number,
     db: number,
   ): number;
-  mv_macrid_encode(
-    dims: number,
-    ndims: number,
-    params: number,
-    indptr: number,
-    indices: number,
-    c: number,
-    t: number,
-    contextBias: number,
-    weights: number,
-    biases: number,
-    h: number,
-    z: number,
-  ): number;
+  mv_macrid_encode(dims: number, ndims: number, params: number, model: number, z: number): number;
   mv_gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number): number;
   mv_noise(kind: number, seedHi: number, seedLo: number, param: number, n: number, out: number): number;
   mv_dense_forward(
