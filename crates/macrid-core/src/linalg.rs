@@ -553,8 +553,11 @@ fn chol_diag_f32(a: &mut [f32], m: usize, k0: usize, k1: usize) -> Result<()> {
     Ok(())
 }
 
-/// `C (m×n) (+)= A·B` for row-major operands with leading dimensions (through [`crate::gemm::sgemm`]).
-fn gemm_nn(
+/// `C (m×n) (+)= op(A)·B` for row-major operands with leading dimensions (through
+/// [`crate::gemm::sgemm`]); `op(A) = Aᵀ` with `A` stored `k×m` when `trans_a`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_ld(
+    trans_a: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -571,32 +574,11 @@ fn gemm_nn(
         m,
         k,
         n,
-        a: Strided::ld(a, lda),
-        b: Strided::ld(b, ldb),
-        c: StridedMut::ld(c, ldc),
-        accumulate,
-    })
-}
-
-/// `C (m×n) (+)= Aᵀ·B` with `A` stored `k×m` (leading dimension `lda`).
-fn gemm_tn(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) -> Result<()> {
-    use crate::gemm::{sgemm, Gemm, Strided, StridedMut};
-    sgemm(Gemm {
-        m,
-        k,
-        n,
-        a: Strided::t(a, lda),
+        a: if trans_a {
+            Strided::t(a, lda)
+        } else {
+            Strided::ld(a, lda)
+        },
         b: Strided::ld(b, ldb),
         c: StridedMut::ld(c, ldc),
         accumulate,
@@ -657,7 +639,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
         }
         for j0 in (k1..m).step_by(NB32 * 2) {
             let j1 = (j0 + NB32 * 2).min(m);
-            gemm_nn(
+            gemm_ld(
+                false,
                 m - j0,
                 j1 - j0,
                 kb,
@@ -715,7 +698,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
         for i0 in (j1..m).step_by(NB32) {
             let i1 = (i0 + NB32).min(m);
             // tmp_I = W[I][j1..i1] · L[j1..i1][J] (W lower: columns past i1 are zero).
-            gemm_nn(
+            gemm_ld(
+                false,
                 i1 - i0,
                 jb,
                 i1 - j1,
@@ -735,7 +719,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
                 neg[i * jb + j] = -a[(j0 + i) * m + j0 + j];
             }
         }
-        gemm_nn(
+        gemm_ld(
+            false,
             r,
             jb,
             jb,
@@ -751,7 +736,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
     // 3. P = WᵀW.
     for i0 in (0..m).step_by(NB32) {
         let i1 = (i0 + NB32).min(m);
-        gemm_tn(
+        gemm_ld(
+            true,
             i1 - i0,
             i1,
             m - i0,
