@@ -46,6 +46,7 @@ import {
 } from '../util/fs.js';
 import { checkOutput, lockOutput, type OutputLock, writeMarker } from '../util/output.js';
 import { checkArray, checkObject, checkPath } from '../validate.js';
+import type { ProductionInfo } from './production.js';
 
 export const TENSOR_MAGIC = 'MVTENSOR';
 export const TENSOR_END = 'MVTEND\0\0';
@@ -253,6 +254,8 @@ export interface Manifest {
   weights: { file: string; bytes: number; sha256: string };
   /** Where the training steps ran (`--compute`): the path, what was asked for, the tfjs backend. */
   compute?: { requested: string; path: 'wasm' | 'tfjs'; tfBackend: string; reason: string };
+  /** Production training (`train --all-users`): every user trained on, nothing held out or validated. */
+  production?: ProductionInfo;
   /** ISO time of the last write. */
   updated: string;
 }
@@ -409,6 +412,8 @@ export interface CheckpointState {
   rng: { seed: number; scheme: 'counter-v1' };
   /** The weights file holding the best epoch (absent in checkpoints of older builds and before a best epoch). */
   bestWeights?: Manifest['weights'];
+  /** Production training: as in the manifest. */
+  production?: ProductionInfo;
 }
 
 const ADAM_PREFIX = 'adam.';

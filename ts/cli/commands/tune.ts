@@ -38,9 +38,12 @@ import { backendOption, computeOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 import { queueConnection } from './worker.js';
 
+/** `train`'s options but production training (a search validates every trial). */
+const { 'all-users': _allUsers, 'epochs-from': _epochsFrom, ...TRIAL_OPTIONS } = TRAIN_OPTIONS;
+
 /** `tune`'s options: its own, then every `train` model/training option (what every trial starts from). */
 export const TUNE_OPTIONS = {
-  ...TRAIN_OPTIONS,
+  ...TRIAL_OPTIONS,
   out: {
     type: 'string',
     value: 'DIR',
