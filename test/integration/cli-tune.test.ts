@@ -233,3 +233,14 @@ test.serial(
     t.false(existsSync(join(root, 'cfg-search-bad')));
   },
 );
+
+test('tune --parallel beyond the cores is capped at them, saying so (rule 5 of issue 11)', (t) => {
+  const out = join(root, 'parallel-capped');
+  const r = cli(['tune', ...base, '--out', out, '--trials', '1', '--epochs', '1', '--parallel', '4096', '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(
+    r.stderr,
+    /--parallel 4096 capped at \d+, the number of cores of this machine \(one trial process per core\)/,
+  );
+  t.is(records(r.stdout).filter((l) => l.trial !== undefined).length, 1);
+});

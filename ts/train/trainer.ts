@@ -607,8 +607,8 @@ function productionRun(
 
 /**
  * Refuses settings whose memory would not fit this machine (`checkMemory`): a batch's dense
- * users × items blocks (the decoder's logits and gradients), and the item-sized weights with their
- * Adam moments and the best epoch's copy.
+ * users × items blocks (the decoder's logits and gradients), the item-sized weights with their
+ * Adam moments and the best epoch's copy, and with the sampled softmax the negatives' draws and blocks.
  */
 function checkTrainingMemory(model: ModelConfig, cfg: TrainConfig, items: number, users: number): void {
   const b = Math.min(cfg.batchSize, users);
@@ -630,6 +630,17 @@ function checkTrainingMemory(model: ModelConfig, cfg: TrainConfig, items: number
     items * width * 4 * 4,
     `the item-sized weights (${items} items × ${width}) with Adam's two moments and the best epoch's copy`,
   );
+  if (cfg.softmax === 'sampled') {
+    // The draws (item, log Q, weight) and, per batch, the blocks of users × negatives.
+    checkMemory(
+      'trainModel',
+      'negatives',
+      cfg.negatives,
+      cfg.negatives * (12 + b * 4 * blocks),
+      `the draws and ${blocks} blocks of ${b} users × ${cfg.negatives} negatives per batch`,
+      true,
+    );
+  }
 }
 
 /** Trains a model on `data.train`, choosing the epoch by validation NDCG@100 (see the module doc). */

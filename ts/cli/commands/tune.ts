@@ -134,7 +134,15 @@ export const tuneCommand: Command = {
     const trials = intOption(cmd, 'trials', values.trials, 200, 1);
     const tpeSeed = intOption(cmd, 'tpe-seed', values['tpe-seed'], 98765);
     const startup = intOption(cmd, 'startup', values.startup, 20, 1);
-    const parallel = intOption(cmd, 'parallel', values.parallel, 1, 1);
+    const asked = intOption(cmd, 'parallel', values.parallel, 1, 1);
+    // Trial processes on this machine: at most one per core (each runs a whole training); jobs on a queue
+    // run on the workers' machines.
+    const parallel = values.queue ? asked : Math.min(asked, availableParallelism());
+    if (parallel < asked) {
+      console.error(
+        `macridvae ${cmd}: --parallel ${asked} capped at ${parallel}, the number of cores of this machine (one trial process per core)`,
+      );
+    }
     const score = (values['tpe-score'] ?? 'height') as 'height' | 'density';
     if (score !== 'height' && score !== 'density') {
       throw new UsageError(`macridvae ${cmd}: --tpe-score must be height or density but got '${score}'`);
