@@ -8,7 +8,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { Runtime } from '../runtime/runtime.js';
 import { Rng } from '../util/rng.js';
-import { checkMemory } from '../validate.js';
+import { checkArray, checkMemory, checkObject } from '../validate.js';
 import { TSNE_MAX_POINTS } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
 import type { KernelPool } from '../workers/pool.js';
@@ -71,6 +71,7 @@ export function mapPointsBound(
   maxItems: number,
   maxUsers: number,
 ): number {
+  checkObject('mapPointsBound', 'space', space, '{items, concepts}');
   return Math.min(space.items, maxItems + space.concepts) + 2 * Math.min(users, maxUsers);
 }
 
@@ -96,6 +97,9 @@ export function checkMapSize(fn: string, name: string, points: number, d: number
 }
 
 export async function conceptMap(input: MapInput): Promise<ConceptMap> {
+  checkObject('conceptMap', 'input', input);
+  checkObject('conceptMap', 'input.space', input.space, 'a concept space {h, prototypes, items, d, concepts}');
+  checkArray('conceptMap', 'input.itemConcept', input.itemConcept, Uint32Array, input.space.items);
   const { space, itemConcept } = input;
   const { d, concepts } = space;
   const seed = input.seed ?? 98765;
