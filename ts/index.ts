@@ -172,6 +172,7 @@ export {
   ModelDirWriter,
   readManifest as readModelManifest,
   readTensorFile,
+  sameDatasetFingerprint,
   writeContentAddressed,
 } from './train/checkpoint.js';
 export type { Candidate, FitBaselineOptions, FitBaselineResult } from './train/fit-baseline.js';

@@ -46,6 +46,7 @@ import {
   type Manifest,
   type MetricTable,
   ModelDirWriter,
+  sameDatasetFingerprint,
 } from './checkpoint.js';
 import { type ComputeInfo, createStepRunner, type StepRunner } from './compute.js';
 import { allUsersData, epochsFromRun, type ProductionInfo } from './production.js';
@@ -389,7 +390,7 @@ export class Trainer {
           : 'cannot resume: the checkpoint is a validated run; production training (allUsers) starts a new model directory',
       );
     }
-    if (s.datasetFingerprint !== this.fingerprint) {
+    if (!sameDatasetFingerprint(s.datasetFingerprint, this.fingerprint)) {
       throw new InvalidArgumentError(
         `cannot resume: the checkpoint was trained on another dataset (fingerprint ${s.datasetFingerprint.slice(0, 12)}…, this data ${this.fingerprint.slice(0, 12)}…)`,
       );
