@@ -86,6 +86,7 @@ export {
   ModelDirWriter,
   readManifest as readModelManifest,
   readTensorFile,
+  sameDatasetFingerprint,
   writeContentAddressed,
 } from './train/checkpoint.js';
 export type { Candidate, FitBaselineOptions, FitBaselineResult } from './train/fit-baseline.js';
