@@ -23,6 +23,7 @@ import { gemmPeak } from '../wasm/peak.js';
 import * as ranking from '../wasm/ranking.js';
 import { threadInstance, type WasmInstance } from '../wasm/raw.js';
 import * as sampling from '../wasm/sampling.js';
+import * as serving from '../wasm/serve.js';
 import * as stats from '../wasm/stats.js';
 
 export const KERNELS = {
@@ -63,6 +64,7 @@ export const KERNELS = {
   knnWeights: itemsim.knnWeights,
   scoreDense: itemsim.scoreDense,
   scoreSparse: itemsim.scoreSparse,
+  itemTopK: serving.itemTopK,
 } as const;
 
 export type Kernels = typeof KERNELS;
