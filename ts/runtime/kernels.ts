@@ -65,6 +65,7 @@ export const KERNELS = {
   scoreDense: itemsim.scoreDense,
   scoreSparse: itemsim.scoreSparse,
   itemTopK: serving.itemTopK,
+  mixTopK: serving.mixTopK,
 } as const;
 
 export type Kernels = typeof KERNELS;

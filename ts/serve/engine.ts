@@ -23,10 +23,9 @@ import { type Csr, csrFromRows, csrRow, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
 import { macridEncode } from '../models/macrid-slice.js';
 import { checkInt } from '../validate.js';
-import { denseForward, headForward, mixDecoderLogProbs, sparseMixForward } from '../wasm/nn.js';
-import { topk } from '../wasm/ranking.js';
+import { denseForward, headForward, type MixDecoderArgs, mixDecoderLogProbs, sparseMixForward } from '../wasm/nn.js';
 import type { WasmInstance } from '../wasm/raw.js';
-import { type ItemWeights, itemTopK } from '../wasm/serve.js';
+import { type ItemWeights, itemTopK, mixTopK } from '../wasm/serve.js';
 
 /** MacridVAE's weights in the form the kernels read. */
 export interface MacridScoring {
@@ -153,14 +152,13 @@ export function encodeUsers(inst: WasmInstance, m: MacridScoring | MultScoring, 
   return y;
 }
 
-/** Log-probabilities of every item (`users × items`) from the decoder's input `z`; `weights` scale MacridVAE's concepts. */
-export function decodeUsers(
-  inst: WasmInstance,
+/** The decoder's arguments for `users` rows of `z`; `weights` scale MacridVAE's concepts. */
+function decoderArgs(
   m: MacridScoring | MultScoring,
   users: number,
   z: Float32Array,
   weights?: Float32Array,
-): Float32Array {
+): MixDecoderArgs {
   if (m.kind === 'macridvae') {
     let c = m.c;
     if (weights) {
@@ -168,7 +166,7 @@ export function decodeUsers(
       c = new Float32Array(m.c.length);
       for (let i = 0; i < m.items; i++) for (let k = 0; k < K; k++) c[i * K + k] = m.c[i * K + k] * weights[k];
     }
-    return mixDecoderLogProbs(inst, {
+    return {
       users,
       concepts: m.concepts,
       d: m.d,
@@ -178,18 +176,20 @@ export function decodeUsers(
       c,
       scale: 1 / m.tau,
       bound: m.cosine ? 1 / m.tau : undefined,
-    });
+    };
   }
-  return mixDecoderLogProbs(inst, {
-    users,
-    concepts: 1,
-    d: m.out.d,
-    items: m.items,
-    z,
-    h: m.out.w,
-    bias: m.out.b,
-    scale: 1,
-  });
+  return { users, concepts: 1, d: m.out.d, items: m.items, z, h: m.out.w, bias: m.out.b, scale: 1 };
+}
+
+/** Log-probabilities of every item (`users × items`) from the decoder's input `z`; `weights` scale MacridVAE's concepts. */
+export function decodeUsers(
+  inst: WasmInstance,
+  m: MacridScoring | MultScoring,
+  users: number,
+  z: Float32Array,
+  weights?: Float32Array,
+): Float32Array {
+  return mixDecoderLogProbs(inst, decoderArgs(m, users, z, weights));
 }
 
 /** A group of users to score: histories and per-user exclusions/candidates as item columns. */
@@ -238,7 +238,6 @@ export function scoreTopK(inst: WasmInstance, a: ScoreTopKArgs): ScoreTopKResult
     return itemTopK(inst, { x: a.x, weights: m.weights, exclude: a.exclude, candidates: a.candidates, k });
   }
   const z = encodeUsers(inst, m, a.x);
-  const scores = decodeUsers(inst, m, users, z, a.conceptWeights);
   let exclude = a.exclude;
   if (a.candidates) {
     // Everything outside a user's candidates (or in its exclusions) is excluded.
@@ -253,6 +252,7 @@ export function scoreTopK(inst: WasmInstance, a: ScoreTopKArgs): ScoreTopKResult
     }
     exclude = csrFromRows(rows, m.items);
   }
-  const top = topk(inst, { scores, users, items: m.items, exclude, k });
+  // The decoder and the top k fused (one pass over item tiles, no users × items block).
+  const top = mixTopK(inst, { ...decoderArgs(m, users, z, a.conceptWeights), exclude, k });
   return a.withZ ? { ...top, z } : top;
 }

@@ -525,6 +525,27 @@ export interface ItemSimExports {
     outScores: number,
     outCount: number,
   ): number;
+  /** `crates/macrid-wasm/src/serve.rs`: the VAEs' decoder fused with top k (c, bias: 0 = none). */
+  mv_mix_topk(
+    users: number,
+    concepts: number,
+    d: number,
+    items: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    hasBound: number,
+    bound: number,
+    exIndptr: number,
+    exIndices: number,
+    exNnz: number,
+    k: number,
+    outItems: number,
+    outScores: number,
+    outCount: number,
+  ): number;
 }
 
 /** Every export of the module. Area interfaces are added here as kernels are added. */

@@ -1,5 +1,10 @@
 /**
- * Typed wrapper of the reference models' serving kernel (`crates/macrid-core/src/serve.rs`): for a
+ * Typed wrappers of the serving kernels (`crates/macrid-core/src/serve.rs`).
+ *
+ * {@link mixTopK}: the VAEs' decoder log-probabilities (as `mixDecoderLogProbs`) and each user's top k
+ * fused, tile by tile over the items, so the `users × items` block is never written.
+ *
+ * {@link itemTopK}: the reference models' scores and top k: for a
  * group of users, each user's scores over all items — `Σ_{r ∈ x_u} W[r]` with `W` dense (EASE's `B`)
  * or sparse by rows (ItemKNN's neighbourhoods regrouped by neighbour), or one constant vector
  * (popularity's counts) — and its top k, in one call, one reused row per user (never a
@@ -8,6 +13,7 @@
 import { type Csr, checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkArray, checkInt } from '../validate.js';
+import { checkDecoder, type MixDecoderArgs } from './nn.js';
 import type { TopKResult } from './ranking.js';
 import type { WasmInstance } from './raw.js';
 
@@ -96,6 +102,56 @@ export function itemTopK(inst: WasmInstance, args: ItemTopKArgs): TopKResult {
       items: a.read(Uint32Array, pItems, users * k),
       scores: a.read(Float32Array, pScores, users * k),
       counts: a.read(Uint32Array, pCount, users),
+    };
+  });
+}
+
+/** The decoder's inputs (as {@link MixDecoderArgs}) plus exclusions and `k`. */
+export interface MixTopKArgs extends MixDecoderArgs {
+  /** Items never returned per user (`users × items`). */
+  exclude: Csr;
+  /** Items per user, ≥ 0. */
+  k: number;
+}
+
+/** Top-k per user of the decoder's log-probabilities, fused with the decoder (see the module doc). */
+export function mixTopK(inst: WasmInstance, a: MixTopKArgs): TopKResult {
+  const fn = 'mixTopK';
+  checkDecoder(fn, a);
+  const ex = checkCsr(fn, 'exclude', a.exclude, a.users, a.items);
+  const k = checkInt(fn, 'k', a.k, 0, 1 << 20);
+  const users = a.users;
+  return inst.call(fn, (ar, e) => {
+    const pItems = ar.output(Uint32Array, users * k);
+    const pScores = ar.output(Float32Array, users * k);
+    const pCount = ar.output(Uint32Array, users);
+    inst.check(
+      fn,
+      e.mv_mix_topk(
+        users,
+        a.concepts,
+        a.d,
+        a.items,
+        ar.input(a.z),
+        ar.input(a.h),
+        a.c === undefined ? 0 : ar.input(a.c),
+        a.bias === undefined ? 0 : ar.input(a.bias),
+        a.scale,
+        a.bound === undefined ? 0 : 1,
+        a.bound ?? 0,
+        ar.input(ex.indptr),
+        ar.input(ex.indices),
+        ex.indices.length,
+        k,
+        pItems,
+        pScores,
+        pCount,
+      ),
+    );
+    return {
+      items: ar.read(Uint32Array, pItems, users * k),
+      scores: ar.read(Float32Array, pScores, users * k),
+      counts: ar.read(Uint32Array, pCount, users),
     };
   });
 }

@@ -7,8 +7,10 @@
 
 use crate::csr::CsrRef;
 use crate::error::{check_len, Error, Result};
+use crate::gemm::{sgemm, transpose, Gemm, Strided, StridedMut};
 use crate::itemsim::{dense_row, sparse_row};
 use crate::topk::{ItemMask, TopK};
+use crate::vec4::{exp1, exp4, F4};
 
 /// What a user's score row is made of.
 pub enum ItemScores<'a> {
@@ -132,6 +134,198 @@ fn select(
             continue;
         }
         heap.push(s, i as u32);
+    }
+    Ok(())
+}
+
+/// `ln` floor of a probability term, as the decoder's (`nn/decoder.rs`).
+const TINY: f32 = 1e-30;
+/// Items per tile: the `(users·K) × TILE` logits of a chunk stay in cache.
+const TILE: usize = 256;
+/// Logit rows (`users·K`) per chunk of users.
+const CHUNK_ROWS: usize = 128;
+
+/// The VAEs' decoder as serving reads it (see `nn::decoder::MixDecoder` for the formula):
+/// `log p_bi = log Σ_k c_ik exp(scale·z_bk·h_i + bias_i) − log Σ_j (…)`.
+pub struct MixScores<'a> {
+    pub users: usize,
+    pub concepts: usize,
+    pub d: usize,
+    pub items: usize,
+    /// `(users·K) × d`.
+    pub z: &'a [f32],
+    /// `items × d`.
+    pub h: &'a [f32],
+    /// `items × K`; `None` only when `K == 1`.
+    pub c: Option<&'a [f32]>,
+    /// `items`.
+    pub bias: Option<&'a [f32]>,
+    pub scale: f32,
+    /// An upper bound on every logit (`1/τ` for unit vectors); `None`: a running maximum per user.
+    pub bound: Option<f32>,
+}
+
+/// The decoder's log-probabilities and each user's top `k` in one pass over item tiles — per chunk
+/// of users, `L = Z·Hᵀ` for one tile of items (a GEMM), the mixture term per item, the user's running
+/// normalizer and a bounded heap — so no `users × items` block is ever written. Exclusions, outputs
+/// and ties as [`crate::topk::topk_batch`]; the scores equal `MixDecoder::log_probs` up to rounding.
+pub fn mix_topk(
+    dec: &MixScores,
+    exclude: &CsrRef,
+    k: usize,
+    out_items: &mut [u32],
+    out_scores: &mut [f32],
+    out_count: &mut [u32],
+) -> Result<()> {
+    let (users, kk, d, m) = (dec.users, dec.concepts, dec.d, dec.items);
+    if kk == 0 || d == 0 {
+        return Err(Error::invalid("'concepts' and 'd' must be at least 1"));
+    }
+    check_len("z", dec.z, users * kk * d)?;
+    check_len("h", dec.h, m * d)?;
+    match dec.c {
+        Some(c) => check_len("c", c, m * kk)?,
+        None if kk != 1 => {
+            return Err(Error::invalid(format!(
+                "'c' is required when concepts = {}",
+                kk
+            )))
+        }
+        None => {}
+    }
+    if let Some(b) = dec.bias {
+        check_len("bias", b, m)?;
+    }
+    check_rows("exclude", exclude, users, m)?;
+    check_len("outItems", out_items, users * k)?;
+    check_len("outScores", out_scores, users * k)?;
+    check_len("outCount", out_count, users)?;
+    if users == 0 {
+        return Ok(());
+    }
+    let mut ht = vec![0f32; d * m];
+    transpose(dec.h, m, d, &mut ht)?;
+    let mut ct = vec![1f32; kk * m];
+    if let Some(c) = dec.c {
+        transpose(c, m, kk, &mut ct)?;
+    }
+    let ub = (CHUNK_ROWS / kk).max(1).min(users);
+    let mut logits = vec![0f32; ub * kk * TILE];
+    let mut q = vec![0f32; TILE];
+    let mut heaps: Vec<TopK> = (0..ub).map(|_| TopK::new(k)).collect();
+    let mut masks: Vec<ItemMask> = (0..ub).map(|_| ItemMask::new(m)).collect();
+    let mut shift = vec![0f32; ub];
+    let mut total = vec![0f32; ub];
+    let scale = F4::splat(dec.scale);
+    let mut b0 = 0;
+    while b0 < users {
+        let nb = ub.min(users - b0);
+        for bl in 0..nb {
+            masks[bl].set_all(exclude.row(b0 + bl));
+            shift[bl] = dec.bound.unwrap_or(f32::NEG_INFINITY);
+            total[bl] = 0.0;
+        }
+        let mut i0 = 0;
+        while i0 < m {
+            let t = TILE.min(m - i0);
+            let rows = nb * kk;
+            sgemm(Gemm {
+                m: rows,
+                k: d,
+                n: t,
+                a: Strided::rows(&dec.z[b0 * kk * d..(b0 + nb) * kk * d], d),
+                b: Strided::ld(&ht[i0..], m),
+                c: StridedMut::ld(&mut logits[..rows * t], t),
+                accumulate: false,
+            })?;
+            let t4 = t / 4 * 4;
+            for bl in 0..nb {
+                let block = &logits[bl * kk * t..(bl + 1) * kk * t];
+                if dec.bound.is_none() {
+                    // Raise the user's shift to this tile's largest logit, rescaling what was summed.
+                    let mut mx = f32::NEG_INFINITY;
+                    for kc in 0..kk {
+                        for j in 0..t {
+                            let l =
+                                dec.scale * block[kc * t + j] + dec.bias.map_or(0.0, |b| b[i0 + j]);
+                            if l > mx {
+                                mx = l;
+                            }
+                        }
+                    }
+                    if mx > shift[bl] {
+                        if total[bl] > 0.0 {
+                            total[bl] *= exp1(shift[bl] - mx);
+                        }
+                        shift[bl] = mx;
+                    }
+                }
+                let sh = shift[bl];
+                let sv = F4::splat(sh);
+                let mut acc = F4::zero();
+                let mut j = 0;
+                while j < t4 {
+                    let bv = match dec.bias {
+                        Some(b) => F4::load(&b[i0 + j..]).sub(sv),
+                        None => F4::zero().sub(sv),
+                    };
+                    let mut qv = F4::zero();
+                    for kc in 0..kk {
+                        let ev = exp4(F4::load(&block[kc * t + j..]).mul(scale).add(bv));
+                        qv = qv.add(F4::load(&ct[kc * m + i0 + j..]).mul(ev));
+                    }
+                    qv.store(&mut q[j..]);
+                    acc = acc.add(qv);
+                    j += 4;
+                }
+                let mut tail = 0f32;
+                for j in t4..t {
+                    let l0 = dec.bias.map_or(0.0, |b| b[i0 + j]) - sh;
+                    let mut qs = 0f32;
+                    for kc in 0..kk {
+                        qs += ct[kc * m + i0 + j] * exp1(dec.scale * block[kc * t + j] + l0);
+                    }
+                    q[j] = qs;
+                    tail += qs;
+                }
+                total[bl] += acc.sum() + tail;
+                // Offer the tile's items: a cheap bound in the q domain first, exact logs after.
+                let heap = &mut heaps[bl];
+                let mask = &masks[bl];
+                let thr = heap.threshold();
+                let qmin = if thr == f32::NEG_INFINITY {
+                    f32::NEG_INFINITY
+                } else {
+                    exp1(thr - sh) * 0.999
+                };
+                for j in 0..t {
+                    let v = q[j];
+                    if v < qmin || mask.contains(i0 + j) {
+                        continue;
+                    }
+                    if v.is_nan() {
+                        return Err(Error::invalid(format!(
+                            "the score of user row {}, item {} is NaN",
+                            b0 + bl,
+                            i0 + j
+                        )));
+                    }
+                    heap.push(v.max(TINY).ln() + sh, (i0 + j) as u32);
+                }
+            }
+            i0 += t;
+        }
+        for bl in 0..nb {
+            let u = b0 + bl;
+            masks[bl].clear_all(exclude.row(u));
+            let lz = shift[bl] + total[bl].max(TINY).ln();
+            let n = heaps[bl].drain_row(u, out_items, out_scores);
+            for s in &mut out_scores[u * k..u * k + n as usize] {
+                *s -= lz;
+            }
+            out_count[u] = n;
+        }
+        b0 += nb;
     }
     Ok(())
 }
@@ -273,5 +467,76 @@ mod tests {
             &mut oc,
         );
         assert!(e.unwrap_err().message.contains("item 1 is NaN"));
+    }
+
+    #[test]
+    fn mix_topk_equals_log_probs_then_topk() {
+        use crate::nn::MixDecoder;
+        let mut rng = Rng::new(5);
+        for &(users, kk, d, m, bounded, bias) in &[
+            (19usize, 3usize, 6usize, 601usize, true, false),
+            (5, 1, 4, 523, false, true),
+            (3, 2, 5, 7, false, false),
+        ] {
+            let mut z: Vec<f32> = (0..users * kk * d)
+                .map(|_| rng.next_f64() as f32 - 0.5)
+                .collect();
+            let mut h: Vec<f32> = (0..m * d).map(|_| rng.next_f64() as f32 - 0.5).collect();
+            if bounded {
+                for v in z.chunks_mut(d).chain(h.chunks_mut(d)) {
+                    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    v.iter_mut().for_each(|x| *x /= n);
+                }
+            }
+            let c: Vec<f32> = (0..m * kk).map(|_| rng.next_f64() as f32).collect();
+            let b: Vec<f32> = (0..m).map(|_| 3.0 * rng.next_f64() as f32).collect();
+            let scale = if bounded { 5.0 } else { 2.0 };
+            let c = if kk > 1 { Some(&c[..]) } else { None };
+            let bias = if bias { Some(&b[..]) } else { None };
+            let bound = if bounded { Some(scale) } else { None };
+            let dec = MixDecoder {
+                users,
+                concepts: kk,
+                d,
+                items: m,
+                z: &z,
+                h: &h,
+                c,
+                bias,
+                scale,
+                bound,
+            };
+            let mut lp = vec![0f32; users * m];
+            dec.log_probs(&mut lp).unwrap();
+            let (xp, xi) = random_rows(&mut rng, users, m, 0.05);
+            let ex = csr(&xp, &xi, m);
+            let k = 9;
+            let want = reference(&lp, users, m, &ex, k);
+            let fused = MixScores {
+                users,
+                concepts: kk,
+                d,
+                items: m,
+                z: &z,
+                h: &h,
+                c,
+                bias,
+                scale,
+                bound,
+            };
+            let (mut oi, mut os, mut oc) =
+                (vec![0; users * k], vec![0.0; users * k], vec![0; users]);
+            mix_topk(&fused, &ex, k, &mut oi, &mut os, &mut oc).unwrap();
+            assert_eq!(oc, want.2);
+            assert_eq!(oi, want.0, "users {} K {} items {}", users, kk, m);
+            for (a, b) in os.iter().zip(want.1.iter()) {
+                assert!(
+                    a == b || (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "{} vs {}",
+                    a,
+                    b
+                );
+            }
+        }
     }
 }

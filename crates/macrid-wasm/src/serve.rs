@@ -3,7 +3,7 @@
 
 use crate::abi::{slice, slice_mut, status};
 use macrid_core::csr::CsrRef;
-use macrid_core::serve::{item_topk, ItemScores};
+use macrid_core::serve::{item_topk, mix_topk, ItemScores, MixScores};
 use macrid_core::Error;
 
 /// Top `k` per history of `x` (`users × items` CSR) under item–item weights: `mode` 0 = dense
@@ -83,6 +83,71 @@ pub unsafe extern "C" fn mv_item_topk(
             &weights,
             &ex,
             cand.as_ref(),
+            k,
+            slice_mut(out_items, users * k),
+            slice_mut(out_scores, users * k),
+            slice_mut(out_count, users),
+        )
+    })())
+}
+
+/// The VAEs' decoder and top `k` per user fused (`macrid_core::serve::mix_topk`): `z` (users·K × d),
+/// `h` (items × d), `c` (items × K, 0 = none when K = 1), `bias` (items, 0 = none), `has_bound` 0 =
+/// running maximum.
+///
+/// # Safety
+/// Every pointer must hold the element count its length arguments imply.
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_topk(
+    users: usize,
+    concepts: usize,
+    d: usize,
+    items: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    has_bound: u32,
+    bound: f32,
+    ex_indptr: *const u32,
+    ex_indices: *const u32,
+    ex_nnz: usize,
+    k: usize,
+    out_items: *mut u32,
+    out_scores: *mut f32,
+    out_count: *mut u32,
+) -> i32 {
+    status((|| {
+        let ex = CsrRef::new(
+            "exclude",
+            slice(ex_indptr, users + 1),
+            slice(ex_indices, ex_nnz),
+            items,
+        )?;
+        let dec = MixScores {
+            users,
+            concepts,
+            d,
+            items,
+            z: slice(z, users * concepts * d),
+            h: slice(h, items * d),
+            c: if c.is_null() {
+                None
+            } else {
+                Some(slice(c, items * concepts))
+            },
+            bias: if bias.is_null() {
+                None
+            } else {
+                Some(slice(bias, items))
+            },
+            scale,
+            bound: if has_bound != 0 { Some(bound) } else { None },
+        };
+        mix_topk(
+            &dec,
+            &ex,
             k,
             slice_mut(out_items, users * k),
             slice_mut(out_scores, users * k),
