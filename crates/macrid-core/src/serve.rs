@@ -9,6 +9,7 @@ use crate::csr::CsrRef;
 use crate::error::{check_len, Error, Result};
 use crate::gemm::{sgemm, transpose, Gemm, Strided, StridedMut};
 use crate::itemsim::{dense_row, sparse_row};
+use crate::nn::MixDecoder;
 use crate::topk::{ItemMask, TopK};
 use crate::vec4::{exp1, exp4, F4};
 
@@ -145,32 +146,12 @@ const TILE: usize = 256;
 /// Logit rows (`users·K`) per chunk of users.
 const CHUNK_ROWS: usize = 128;
 
-/// The VAEs' decoder as serving reads it (see `nn::decoder::MixDecoder` for the formula):
-/// `log p_bi = log Σ_k c_ik exp(scale·z_bk·h_i + bias_i) − log Σ_j (…)`.
-pub struct MixScores<'a> {
-    pub users: usize,
-    pub concepts: usize,
-    pub d: usize,
-    pub items: usize,
-    /// `(users·K) × d`.
-    pub z: &'a [f32],
-    /// `items × d`.
-    pub h: &'a [f32],
-    /// `items × K`; `None` only when `K == 1`.
-    pub c: Option<&'a [f32]>,
-    /// `items`.
-    pub bias: Option<&'a [f32]>,
-    pub scale: f32,
-    /// An upper bound on every logit (`1/τ` for unit vectors); `None`: a running maximum per user.
-    pub bound: Option<f32>,
-}
-
-/// The decoder's log-probabilities and each user's top `k` in one pass over item tiles — per chunk
+/// The decoder's log-probabilities (`MixDecoder::log_probs`) and each user's top `k` in one pass over item tiles — per chunk
 /// of users, `L = Z·Hᵀ` for one tile of items (a GEMM), the mixture term per item, the user's running
 /// normalizer and a bounded heap — so no `users × items` block is ever written. Exclusions, outputs
 /// and ties as [`crate::topk::topk_batch`]; the scores equal `MixDecoder::log_probs` up to rounding.
 pub fn mix_topk(
-    dec: &MixScores,
+    dec: &MixDecoder,
     exclude: &CsrRef,
     k: usize,
     out_items: &mut [u32],
@@ -471,7 +452,6 @@ mod tests {
 
     #[test]
     fn mix_topk_equals_log_probs_then_topk() {
-        use crate::nn::MixDecoder;
         let mut rng = Rng::new(5);
         for &(users, kk, d, m, bounded, bias) in &[
             (19usize, 3usize, 6usize, 601usize, true, false),
@@ -512,21 +492,9 @@ mod tests {
             let ex = csr(&xp, &xi, m);
             let k = 9;
             let want = reference(&lp, users, m, &ex, k);
-            let fused = MixScores {
-                users,
-                concepts: kk,
-                d,
-                items: m,
-                z: &z,
-                h: &h,
-                c,
-                bias,
-                scale,
-                bound,
-            };
             let (mut oi, mut os, mut oc) =
                 (vec![0; users * k], vec![0.0; users * k], vec![0; users]);
-            mix_topk(&fused, &ex, k, &mut oi, &mut os, &mut oc).unwrap();
+            mix_topk(&dec, &ex, k, &mut oi, &mut os, &mut oc).unwrap();
             assert_eq!(oc, want.2);
             assert_eq!(oi, want.0, "users {} K {} items {}", users, kk, m);
             for (a, b) in os.iter().zip(want.1.iter()) {

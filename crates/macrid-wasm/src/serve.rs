@@ -3,7 +3,8 @@
 
 use crate::abi::{slice, slice_mut, status};
 use macrid_core::csr::CsrRef;
-use macrid_core::serve::{item_topk, mix_topk, ItemScores, MixScores};
+use macrid_core::nn::MixDecoder;
+use macrid_core::serve::{item_topk, mix_topk, ItemScores};
 use macrid_core::Error;
 
 /// Top `k` per history of `x` (`users × items` CSR) under item–item weights: `mode` 0 = dense
@@ -125,7 +126,7 @@ pub unsafe extern "C" fn mv_mix_topk(
             slice(ex_indices, ex_nnz),
             items,
         )?;
-        let dec = MixScores {
+        let dec = MixDecoder {
             users,
             concepts,
             d,
