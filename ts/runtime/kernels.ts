@@ -24,6 +24,7 @@ import { gemmPeak } from '../wasm/peak.js';
 import * as ranking from '../wasm/ranking.js';
 import { threadInstance, type WasmInstance } from '../wasm/raw.js';
 import * as sampling from '../wasm/sampling.js';
+import * as serving from '../wasm/serve.js';
 import * as stats from '../wasm/stats.js';
 
 export const KERNELS = {
@@ -64,6 +65,8 @@ export const KERNELS = {
   knnWeights: itemsim.knnWeights,
   scoreDense: itemsim.scoreDense,
   scoreSparse: itemsim.scoreSparse,
+  itemTopK: serving.itemTopK,
+  mixTopK: serving.mixTopK,
 } as const;
 
 export type Kernels = typeof KERNELS;

@@ -172,7 +172,7 @@ export interface MixDecoderGrads {
   dbias?: Float32Array;
 }
 
-function checkDecoder(fn: string, a: MixDecoderArgs): void {
+export function checkDecoder(fn: string, a: MixDecoderArgs): void {
   const users = checkInt(fn, 'users', a.users, 0);
   const K = checkInt(fn, 'concepts', a.concepts, 1, 1 << 16);
   const d = checkInt(fn, 'd', a.d, 1, 1 << 20);

@@ -453,6 +453,50 @@ export interface ItemSimExports {
     n: number,
     out: number,
   ): number;
+  /** `crates/macrid-wasm/src/serve.rs`: the reference models' scores and top k per user (mode 0 dense, 1 sparse, 2 constant). */
+  mv_item_topk(
+    mode: number,
+    xIndptr: number,
+    users: number,
+    xIndices: number,
+    xNnz: number,
+    items: number,
+    w: number,
+    wIndptr: number,
+    wIndices: number,
+    wNnz: number,
+    exIndptr: number,
+    exIndices: number,
+    exNnz: number,
+    candIndptr: number,
+    candIndices: number,
+    candNnz: number,
+    k: number,
+    outItems: number,
+    outScores: number,
+    outCount: number,
+  ): number;
+  /** `crates/macrid-wasm/src/serve.rs`: the VAEs' decoder fused with top k (c, bias: 0 = none). */
+  mv_mix_topk(
+    users: number,
+    concepts: number,
+    d: number,
+    items: number,
+    z: number,
+    h: number,
+    c: number,
+    bias: number,
+    scale: number,
+    hasBound: number,
+    bound: number,
+    exIndptr: number,
+    exIndices: number,
+    exNnz: number,
+    k: number,
+    outItems: number,
+    outScores: number,
+    outCount: number,
+  ): number;
 }
 
 /** Every export of the module. Area interfaces are added here as kernels are added. */

@@ -103,6 +103,20 @@ impl TopK {
         }
     }
 
+    /// Drains into row `u` of `users × k` outputs (unused slots `u32::MAX` and `-inf`); returns how
+    /// many slots are used.
+    pub fn drain_row(&mut self, u: usize, out_items: &mut [u32], out_scores: &mut [f32]) -> u32 {
+        let k = self.k;
+        let oi = &mut out_items[u * k..(u + 1) * k];
+        let os = &mut out_scores[u * k..(u + 1) * k];
+        let n = self.drain_sorted(oi, os);
+        for j in n..k {
+            oi[j] = u32::MAX;
+            os[j] = f32::NEG_INFINITY;
+        }
+        n as u32
+    }
+
     /// Writes the retained candidates in ranking order into the output slices, returns how many, and
     /// empties the selector.
     pub fn drain_sorted(&mut self, out_items: &mut [u32], out_scores: &mut [f32]) -> usize {
@@ -204,14 +218,7 @@ pub fn topk_batch(
             heap.push(s, i as u32);
         }
         mask.clear_all(ex);
-        let oi = &mut out_items[u * k..(u + 1) * k];
-        let os = &mut out_scores[u * k..(u + 1) * k];
-        let n = heap.drain_sorted(oi, os);
-        for j in n..k {
-            oi[j] = u32::MAX;
-            os[j] = f32::NEG_INFINITY;
-        }
-        out_count[u] = n as u32;
+        out_count[u] = heap.drain_row(u, out_items, out_scores);
     }
     Ok(())
 }
