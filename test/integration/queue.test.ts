@@ -2,10 +2,12 @@
  * Past one machine on a real redis-server (started here on a free port; the test fails if it cannot
  * start): `tune --queue` with a coordinator and 2 worker processes, one killed with -9 in the middle of
  * a trial (its job is taken over by the other: every trial once) and Redis restarted mid-run (the
- * coordinator reconnects and finishes); a bad payload failed at once with a clear error.
+ * coordinator reconnects and finishes); `recommend --queue --shards` with 2 worker processes, one killed
+ * with -9 in the middle of a shard (taken over, the merged output byte for byte the one-process output);
+ * a bad payload failed at once with a clear error.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -133,6 +135,72 @@ test.serial(
   },
 );
 
+test.serial(
+  'recommend --queue --shards: 2 workers, one killed -9 mid-shard; the merged output has the bytes of one process',
+  async (t) => {
+    const model = join(root, 'model');
+    const trained = cli(['train', '--data', data, '--out', model, '--epochs', '2', '--threads', '1', '--json']);
+    t.is(trained.code, 0, trained.stderr);
+    // 3,000 users: the tiny preset's 300 ten times under other names; a few with an unknown id, a few
+    // unnamed (named by their line), one with no known item (the popularity fallback), blank lines.
+    const byUser = new Map<string, string[]>();
+    for (const line of readFileSync(join(raw, 'ratings.csv'), 'utf8').trim().split('\n').slice(1)) {
+      const [u, i] = line.split(',');
+      byUser.set(u, [...(byUser.get(u) ?? []), i]);
+    }
+    const lines: string[] = [];
+    for (let rep = 0; rep < 10; rep++) {
+      for (const [u, items] of byUser) {
+        const n = lines.length;
+        if (n % 97 === 0) lines.push(JSON.stringify({ items }));
+        else if (n % 89 === 0) lines.push(JSON.stringify({ user: `r${rep}-${u}`, items: ['no-such-item'] }));
+        else lines.push(JSON.stringify({ user: `r${rep}-${u}`, items: n % 7 === 0 ? [...items, `x${n}`] : items }));
+        if (n % 500 === 0) lines.push('');
+      }
+    }
+    const outDir = mkdtempSync(join(root, 'recs-'));
+    const input = join(outDir, 'users.jsonl');
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const common = ['recommend', '--model', model, '--input', input, '--k', '20', '--explain'];
+    const one = cli([...common, '--output', join(outDir, 'one.jsonl'), '--json']);
+    t.is(one.code, 0, one.stderr);
+
+    const a = worker();
+    const b = worker();
+    await until('both workers ready', () => [a, b].every((w) => w.log.some((e) => e.state === 'ready')));
+    const sharded = join(outDir, 'sharded.jsonl');
+    const coord = spawn(
+      process.execPath,
+      [BIN, ...common, '--output', sharded, '--queue', redis.url, '--shards', '3', '--batch-size', '100', '--json'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let stdout = '';
+    coord.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise<number | null>((r) => coord.once('exit', (c) => r(c)));
+    await until('worker a to start a shard', () => a.log.some((e) => e.state === 'active' && e.name === 'recommend'));
+    a.p.kill('SIGKILL');
+    const killedJob = a.log.find((e) => e.state === 'active')?.id as string;
+    t.is(await exited, 0, stdout);
+    t.false(
+      a.log.some((e) => e.state === 'completed'),
+      'worker a finished its shard before the kill',
+    );
+    t.true(
+      b.log.some((e) => e.state === 'completed' && e.id === killedJob),
+      `job ${killedJob} not taken over`,
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').pop() as string);
+    t.like(summary, { users: 3000, shards: 3 });
+    t.true(summary.popularityFallback > 0 && summary.unknownItems > 0, stdout);
+    // Byte for byte the one-process output; nothing left beside it (shard files, killed attempts' temporaries).
+    t.true(readFileSync(sharded).equals(readFileSync(join(outDir, 'one.jsonl'))), 'sharded output differs');
+    t.deepEqual(readdirSync(outDir).sort(), ['one.jsonl', 'sharded.jsonl', 'users.jsonl']);
+    b.p.kill('SIGTERM');
+  },
+);
+
 test.serial('a bad payload fails at once with a clear error, not retried', async (t) => {
   const w = worker();
   const queue = openQueue(parseQueueUrl('test', redis.url));
@@ -145,6 +213,13 @@ test.serial('a bad payload fails at once with a clear error, not retried', async
       },
     );
     await t.throwsAsync(runJob(queue, 'frobnicate', 'bad-2', {}), { message: /unknown job name 'frobnicate'/ });
+    await t.throwsAsync(
+      runJob(queue, 'recommend', 'bad-3', { modelDir: root, weights: null, input: join(root, 'nowhere.jsonl') }),
+      {
+        message:
+          /failed after 1 attempt\(s\): bad job payload: 'input' must be a users file that exists on this worker/,
+      },
+    );
   } finally {
     await queue.close();
     w.p.kill('SIGTERM');
