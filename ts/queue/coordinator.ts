@@ -19,7 +19,7 @@ import { failedOutcome, type TrialExecutor, type TrialJob, type TrialOutcome } f
 import { withFileErrors } from '../util/fs.js';
 import { checkInt } from '../validate.js';
 import { openQueue, type QueueConnection, runJob } from './queue.js';
-import { countUsers, mergeShards, type RangeResult, shardRanges } from './shards.js';
+import { INPUT_START, mergeShards, type RangeResult, scanUsers, shardRanges } from './shards.js';
 
 export interface QueueExecutorOptions {
   connection: QueueConnection;
@@ -106,7 +106,7 @@ export async function recommendSharded(o: ShardedRecommendOptions): Promise<Shar
     o.rec ??
     (await openRecommender(modelDir, { data: dataDir === undefined ? undefined : await loadDataset(dataDir) }));
   const inputBytes = withFileErrors('read', input, () => statSync(input).size);
-  const users = await countUsers(rec, input);
+  const { users, offsets, lines } = await scanUsers(rec, input);
   const shards = checkInt(fn, 'shards', o.shards, 1, Math.max(1, users));
   const run = randomBytes(4).toString('hex');
   const shardBase = `.${basename(output)}.${run}.shard-`;
@@ -129,6 +129,7 @@ export async function recommendSharded(o: ShardedRecommendOptions): Promise<Shar
           inputBytes,
           lo,
           hi,
+          from: lo < users ? { offset: offsets[lo], line: lines[lo] } : INPUT_START,
           out: shardPath(i),
           k: o.k,
           includeSeen: o.includeSeen ?? false,

@@ -6,9 +6,9 @@
  * - `trial` `{ dataDir, fingerprint, job: TrialJob }`: train one tune trial on the worker's data copy
  *   (`dataDir` must exist there and hold the search's dataset) into `job.dir` (a path the coordinator
  *   reads: the search's output directory on storage both see); returns the `TrialOutcome`.
- * - `recommend` `{ modelDir, dataDir?, weights, input, inputBytes, lo, hi, out, k, includeSeen, explain,
- *   batchSize }`: users `[lo, hi)` of the input file (JSON lines or CSV, `inputBytes` long; paths that
- *   exist on the worker) scored by the model (its weights' sha256 `weights`) and written to `out` whole
+ * - `recommend` `{ modelDir, dataDir?, weights, input, inputBytes, lo, hi, from?, out, k, includeSeen,
+ *   explain, batchSize }`: users `[lo, hi)` of the input file (JSON lines or CSV, `inputBytes` long; paths
+ *   that exist on the worker; user `lo` starting at `from` = `{ offset, line }`, else read through) scored by the model (its weights' sha256 `weights`) and written to `out` whole
  *   (temporary sibling, rename; ts/queue/shards.ts); returns `{ users, bytes, unknownItems,
  *   popularityFallback }`.
  *

@@ -24,7 +24,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { ParseError } from '../errors.js';
 import type { Recommendation, ServingRecommender } from '../serve/service.js';
@@ -48,26 +47,116 @@ export function csvHeader(rec: ServingRecommender): (fields: string[]) => boolea
   return (f) => rec.columnOf(f[1]) === undefined && /^[A-Za-z_]/.test(f[1]);
 }
 
+/** Where a user's lines start in its input file: the byte offset and the (1-based) line number. */
+export interface InputPosition {
+  offset: number;
+  line: number;
+}
+
+export const INPUT_START: InputPosition = { offset: 0, line: 1 };
+
 /**
- * The users of `input` (JSON lines or CSV, see `readUsers`), read from a stream this function owns:
- * breaking out of the loop closes the file.
+ * The lines of `path` from byte `from.offset` (numbered from `from.line`), split as `readline` splits
+ * them (`\n`, `\r\n` or a lone `\r`); `at` is set to each line's position before it is yielded.
+ * Closes the file when the loop stops early.
  */
-export async function* usersOf(rec: ServingRecommender, input: string): AsyncGenerator<StreamUser> {
-  const file = createReadStream(input, 'utf8');
-  const lines = createInterface({ input: file, crlfDelay: Number.POSITIVE_INFINITY });
+export async function* fileLines(path: string, from: InputPosition, at?: InputPosition): AsyncGenerator<string> {
+  const file = createReadStream(path, { start: from.offset });
+  let offset = from.offset;
+  let line = from.line;
+  let carry: Buffer | undefined;
+  let pendingCr = false;
   try {
-    yield* readUsers(lines, { format: usersFormat(input), name: input, isHeader: csvHeader(rec) });
+    for await (const chunk of file as AsyncIterable<Buffer>) {
+      let start = 0;
+      if (pendingCr) {
+        pendingCr = false;
+        if (chunk[0] === 10) {
+          start = 1;
+          offset++;
+        }
+      }
+      for (let i = start; i < chunk.length; i++) {
+        const b = chunk[i];
+        if (b !== 10 && b !== 13) continue;
+        const bytes = carry ? Buffer.concat([carry, chunk.subarray(start, i)]) : chunk.subarray(start, i);
+        carry = undefined;
+        if (at) {
+          at.offset = offset;
+          at.line = line;
+        }
+        yield bytes.toString('utf8');
+        let next = i + 1;
+        if (b === 13) {
+          if (next === chunk.length) pendingCr = true;
+          else if (chunk[next] === 10) next++;
+        }
+        offset += bytes.length + next - i;
+        line++;
+        start = next;
+        i = next - 1;
+      }
+      if (start < chunk.length) carry = carry ? Buffer.concat([carry, chunk.subarray(start)]) : chunk.subarray(start);
+    }
+    if (carry && carry.length > 0) {
+      if (at) {
+        at.offset = offset;
+        at.line = line;
+      }
+      yield carry.toString('utf8');
+    }
   } finally {
-    lines.close();
     file.destroy();
   }
 }
 
-/** Users in `input` (parse errors name the file and line). */
-export async function countUsers(rec: ServingRecommender, input: string): Promise<number> {
-  let n = 0;
-  for await (const _ of usersOf(rec, input)) n++;
-  return n;
+/**
+ * The users of `input` (JSON lines or CSV, see `readUsers`) from position `from` (a user's first line;
+ * line numbers in errors and the names of unnamed JSON-lines users stay those of the whole file).
+ */
+export async function* usersOf(
+  rec: ServingRecommender,
+  input: string,
+  from: InputPosition = INPUT_START,
+  at?: InputPosition,
+): AsyncGenerator<StreamUser> {
+  const lines = (async function* () {
+    // readUsers numbers the lines it is given: blank ones (skipped) stand for the lines before `from`.
+    for (let i = 1; i < from.line; i++) yield '';
+    yield* fileLines(input, from, at);
+  })();
+  yield* readUsers(lines, { format: usersFormat(input), name: input, isHeader: csvHeader(rec) });
+}
+
+/**
+ * Reads `input` once (parse errors name the file and line): its users, and where user `i` starts
+ * (`offsets[i]`, `lines[i]`), so a range is read from its first user without the lines before it.
+ */
+export async function scanUsers(
+  rec: ServingRecommender,
+  input: string,
+): Promise<{ users: number; offsets: number[]; lines: number[] }> {
+  const csv = usersFormat(input) === 'csv';
+  const at = { ...INPUT_START };
+  const offsets: number[] = [];
+  const lines: number[] = [];
+  let users = 0;
+  const mark = (p: InputPosition) => {
+    offsets.push(p.offset);
+    lines.push(p.line);
+  };
+  for await (const _ of usersOf(rec, input, INPUT_START, at)) {
+    // JSON lines: the line just read is the user's. CSV: the first user starts at the top (a header line
+    // stays with it); a user is complete when the next one's first line has been read: the position now
+    // (after the last user, the end: marked, then cut off).
+    if (!csv) mark(at);
+    else {
+      if (users === 0) mark(INPUT_START);
+      mark(at);
+    }
+    users++;
+  }
+  return { users, offsets: offsets.slice(0, users), lines: lines.slice(0, users) };
 }
 
 /** `n` contiguous ranges `[lo, hi)` of `users` indices, as even as possible. */
@@ -79,6 +168,8 @@ export interface RangeOptions {
   input: string;
   lo: number;
   hi: number;
+  /** Where user `lo` starts in `input` (default: the top, read through). */
+  from?: InputPosition;
   /** The shard file written (whole, by rename). */
   out: string;
   k: number;
@@ -103,9 +194,10 @@ export async function writeUserRange(rec: ServingRecommender, o: RangeOptions): 
   // Known distinct ids per user of the range, in order (results come back in the same order).
   const known: number[] = [];
   let next = 0;
-  let index = 0;
+  const from = o.from ?? INPUT_START;
+  let index = o.from ? o.lo : 0;
   const range = (async function* () {
-    for await (const u of usersOf(rec, o.input)) {
+    for await (const u of usersOf(rec, o.input, from)) {
       const i = index++;
       if (i < o.lo) continue;
       if (i >= o.hi) break;
@@ -147,7 +239,7 @@ export async function writeUserRange(rec: ServingRecommender, o: RangeOptions): 
     );
     if (result.users !== o.hi - o.lo) {
       throw new ParseError(
-        `${o.input}: has ${index} users, fewer than the ${o.hi} this range needs (not the file the coordinator counted)`,
+        `${o.input}: holds fewer users than the ${o.hi} this range needs (not the file the coordinator counted)`,
       );
     }
     renameSync(tmp, o.out);

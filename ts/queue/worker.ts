@@ -104,6 +104,18 @@ function checkRecommendPayload(d: unknown): RecommendPayload {
   ] as const)
     int(f, min);
   if ((d.hi as number) < (d.lo as number)) throw bad(`'hi' (${d.hi}) must be >= 'lo' (${d.lo})`);
+  const from = d.from as Record<string, unknown> | undefined;
+  if (
+    from !== undefined &&
+    (!isObj(from) ||
+      !Number.isSafeInteger(from.offset) ||
+      !Number.isSafeInteger(from.line) ||
+      (from.offset as number) < 0 ||
+      (from.offset as number) > (d.inputBytes as number) ||
+      (from.line as number) < 1)
+  ) {
+    throw bad(`'from' must be { offset: 0…inputBytes, line: >= 1 } but got ${JSON.stringify(from)}`);
+  }
   const size = statSync(d.input).size;
   if (size !== d.inputBytes) {
     throw bad(
