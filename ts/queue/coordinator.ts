@@ -85,6 +85,10 @@ export interface ShardedRecommendResult {
   shards: number;
   unknownItems: number;
   popularityFallback: number;
+  /** Reading the input once here (counting users, finding where each range starts). */
+  scanSeconds: number;
+  /** Concatenating the shard files into the output. */
+  mergeSeconds: number;
 }
 
 /**
@@ -106,7 +110,9 @@ export async function recommendSharded(o: ShardedRecommendOptions): Promise<Shar
     o.rec ??
     (await openRecommender(modelDir, { data: dataDir === undefined ? undefined : await loadDataset(dataDir) }));
   const inputBytes = withFileErrors('read', input, () => statSync(input).size);
+  const t0 = performance.now();
   const { users, offsets, lines } = await scanUsers(rec, input);
+  const scanSeconds = (performance.now() - t0) / 1000;
   const shards = checkInt(fn, 'shards', o.shards, 1, Math.max(1, users));
   const run = randomBytes(4).toString('hex');
   const shardBase = `.${basename(output)}.${run}.shard-`;
@@ -148,11 +154,13 @@ export async function recommendSharded(o: ShardedRecommendOptions): Promise<Shar
         o.onShard?.(i, { ...r, seconds: (performance.now() - t0) / 1000 });
       }),
     );
+    const t1 = performance.now();
     mergeShards(
       ranges.map(([lo, hi], i) => ({ path: shardPath(i), users: hi - lo })),
       output,
     );
-    return { output: o.output, users, shards, ...total };
+    const mergeSeconds = (performance.now() - t1) / 1000;
+    return { output: o.output, users, shards, ...total, scanSeconds, mergeSeconds };
   } finally {
     await queue.close();
     // This run's shard files, and the temporaries of attempts whose worker was killed.

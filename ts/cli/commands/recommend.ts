@@ -275,11 +275,13 @@ async function sharded(
     usersPerSecond: Math.round(r.users / Math.max(seconds, 1e-9)),
     unknownItems: r.unknownItems,
     popularityFallback: r.popularityFallback,
+    scanSeconds: Number(r.scanSeconds.toFixed(3)),
+    mergeSeconds: Number(r.mergeSeconds.toFixed(3)),
   };
   if (o.json) printJson(summary);
   else {
     console.log(
-      `wrote ${r.users} users to ${r.output} from ${r.shards} shards in ${summary.seconds} s (${summary.usersPerSecond} users/s; ${r.unknownItems} unknown ids skipped; ${r.popularityFallback} most-popular fallbacks)`,
+      `wrote ${r.users} users to ${r.output} from ${r.shards} shards in ${summary.seconds} s (${summary.usersPerSecond} users/s; input scan ${summary.scanSeconds} s, merge ${summary.mergeSeconds} s; ${r.unknownItems} unknown ids skipped; ${r.popularityFallback} most-popular fallbacks)`,
     );
   }
   return 0;
