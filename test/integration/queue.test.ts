@@ -245,6 +245,15 @@ test("a range read from its first user's position holds the users of a whole rea
       t.deepEqual(got, all.slice(lo, lo + 3), `${name}: from user ${lo}`);
     }
   }
+  // The scan finds what the reader refuses: a CSV user seen again after others, with the same message.
+  const again = join(root, 'again.csv');
+  writeFileSync(again, 'a,1\na,2\n\nb,3\n a ,4\n');
+  const whole = async () => {
+    for await (const _ of usersOf(rec, again));
+  };
+  const error = await t.throwsAsync(whole());
+  await t.throwsAsync(scanUsers(rec, again), { message: error?.message });
+  t.regex(error?.message ?? '', /again\.csv:5: user 'a' appears again after other users/);
 });
 
 test.serial('a bad payload fails at once with a clear error, not retried', async (t) => {

@@ -61,6 +61,11 @@ export const INPUT_START: InputPosition = { offset: 0, line: 1 };
  * Closes the file when the loop stops early.
  */
 export async function* fileLines(path: string, from: InputPosition, at?: InputPosition): AsyncGenerator<string> {
+  for await (const bytes of fileLineBytes(path, from, at)) yield bytes.toString('utf8');
+}
+
+/** {@link fileLines} as undecoded bytes. */
+async function* fileLineBytes(path: string, from: InputPosition, at?: InputPosition): AsyncGenerator<Buffer> {
   const file = createReadStream(path, { start: from.offset });
   let offset = from.offset;
   let line = from.line;
@@ -85,7 +90,7 @@ export async function* fileLines(path: string, from: InputPosition, at?: InputPo
           at.offset = offset;
           at.line = line;
         }
-        yield bytes.toString('utf8');
+        yield bytes;
         let next = i + 1;
         if (b === 13) {
           if (next === chunk.length) pendingCr = true;
@@ -103,7 +108,7 @@ export async function* fileLines(path: string, from: InputPosition, at?: InputPo
         at.offset = offset;
         at.line = line;
       }
-      yield carry.toString('utf8');
+      yield carry;
     }
   } finally {
     file.destroy();
@@ -128,35 +133,79 @@ export async function* usersOf(
   yield* readUsers(lines, { format: usersFormat(input), name: input, isHeader: csvHeader(rec) });
 }
 
+const isSpace = (b: number) => b === 32 || b === 9 || b === 11 || b === 12;
+const isSeparator = (b: number) => b === 44 || b === 9 || b === 59;
+/** `readUsers`' blank-line rule (`line.trim() === ''`) on bytes; non-ASCII lines decoded. */
+const blank = (line: Buffer) => {
+  let ascii = true;
+  for (const b of line) {
+    if (b >= 128) ascii = false;
+    else if (!isSpace(b)) return false;
+  }
+  return ascii || line.toString('utf8').trim() === '';
+};
+/** `readUsers`' CSV field rule: trimmed, one pair of surrounding quotes removed. */
+const field = (s: string) => s.trim().replace(/^"(.*)"$/, '$1');
+
 /**
- * Reads `input` once (parse errors name the file and line): its users, and where user `i` starts
- * (`offsets[i]`, `lines[i]`), so a range is read from its first user without the lines before it.
+ * Reads `input` once without parsing its records: its users, and where user `i` starts (`offsets[i]`,
+ * `lines[i]`), so a range is read from its first user without the lines before it. The boundaries are
+ * `readUsers`' — JSON lines: one user per non-blank line; CSV: a user per run of lines with the same first
+ * field, a header line skipped, a user seen again after others an error naming the line — but records are
+ * parsed (and their errors, naming file and line, raised) by the workers reading them.
  */
 export async function scanUsers(
   rec: ServingRecommender,
   input: string,
 ): Promise<{ users: number; offsets: number[]; lines: number[] }> {
   const csv = usersFormat(input) === 'csv';
+  const isHeader = csvHeader(rec);
   const at = { ...INPUT_START };
   const offsets: number[] = [];
   const lines: number[] = [];
-  let users = 0;
-  const mark = (p: InputPosition) => {
-    offsets.push(p.offset);
-    lines.push(p.line);
-  };
-  for await (const _ of usersOf(rec, input, INPUT_START, at)) {
-    // JSON lines: the line just read is the user's. CSV: the first user starts at the top (a header line
-    // stays with it); a user is complete when the next one's first line has been read: the position now
-    // (after the last user, the end: marked, then cut off).
-    if (!csv) mark(at);
-    else {
-      if (users === 0) mark(INPUT_START);
-      mark(at);
+  const seen = new Set<string>();
+  let raw: Buffer | undefined;
+  let name = '';
+  for await (const line of fileLineBytes(input, INPUT_START, at)) {
+    if (blank(line)) continue;
+    if (csv) {
+      let end = 0;
+      while (end < line.length && !isSeparator(line[end])) end++;
+      const first = line.subarray(0, end);
+      if (raw?.equals(first)) continue;
+      if (
+        at.line === 1 &&
+        isHeader(
+          line
+            .toString('utf8')
+            .split(/[,\t;]/)
+            .map(field),
+        )
+      )
+        continue;
+      const user = field(first.toString('utf8'));
+      if (end === line.length || user === '') {
+        throw new ParseError(`${input}:${at.line}: expected 'user,item' but got '${line.toString('utf8')}'`);
+      }
+      raw = first;
+      if (offsets.length > 0 && user === name) continue;
+      if (seen.has(user)) {
+        throw new ParseError(
+          `${input}:${at.line}: user '${user}' appears again after other users; a user's lines must be contiguous (sort the file by user)`,
+        );
+      }
+      seen.add(user);
+      name = user;
     }
-    users++;
+    offsets.push(at.offset);
+    lines.push(at.line);
   }
-  return { users, offsets: offsets.slice(0, users), lines: lines.slice(0, users) };
+  if (csv && offsets.length > 0) {
+    // The first user starts at the top (a header line stays with it).
+    offsets[0] = 0;
+    lines[0] = 1;
+  }
+  return { users: offsets.length, offsets, lines };
 }
 
 /** `n` contiguous ranges `[lo, hi)` of `users` indices, as even as possible. */
