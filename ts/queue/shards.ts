@@ -24,6 +24,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { ParseError } from '../errors.js';
 import type { Recommendation, ServingRecommender } from '../serve/service.js';
@@ -123,14 +124,35 @@ export async function* usersOf(
   rec: ServingRecommender,
   input: string,
   from: InputPosition = INPUT_START,
-  at?: InputPosition,
 ): AsyncGenerator<StreamUser> {
-  const lines = (async function* () {
-    // readUsers numbers the lines it is given: blank ones (skipped) stand for the lines before `from`.
-    for (let i = 1; i < from.line; i++) yield '';
-    yield* fileLines(input, from, at);
-  })();
-  yield* readUsers(lines, { format: usersFormat(input), name: input, isHeader: csvHeader(rec) });
+  // readline (what the one-process reader uses; 2-3× faster than fileLines) from the user's first line;
+  // readUsers numbers the lines it is given, so blank ones (skipped) stand for the lines before `from`.
+  const file = createReadStream(input, { encoding: 'utf8', start: from.offset });
+  const rl = createInterface({ input: file, crlfDelay: Number.POSITIVE_INFINITY });
+  const it = rl[Symbol.asyncIterator]();
+  let pad = from.line - 1;
+  const close = () => {
+    rl.close();
+    file.destroy();
+  };
+  const lines: AsyncIterable<string> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        if (pad === 0) return it.next();
+        pad--;
+        return Promise.resolve({ value: '', done: false });
+      },
+      return: async () => {
+        close();
+        return { value: undefined, done: true };
+      },
+    }),
+  };
+  try {
+    yield* readUsers(lines, { format: usersFormat(input), name: input, isHeader: csvHeader(rec) });
+  } finally {
+    close();
+  }
 }
 
 const isSpace = (b: number) => b === 32 || b === 9 || b === 11 || b === 12;
