@@ -3,7 +3,11 @@
  * pieces the coordinator and the workers share with the one-process `recommend --output`.
  *
  * - {@link userRecord}: the JSON line of one user (the one-process path writes the same).
- * - {@link usersOf}: the users of an input file, with the CSV header rule of `recommend`.
+ * - {@link scanUsers} (coordinator): one pass over the input's bytes for user boundaries, without
+ *   parsing records: the byte offset and line of each user's first line ({@link fileLines} splits lines
+ *   as readline does).
+ * - {@link usersOf} (worker): the users of an input file from such a position, with `recommend`'s reader
+ *   (`readUsers`) and CSV header rule; line numbers stay the whole file's.
  * - {@link shardRanges}: N contiguous ranges `[lo, hi)` of user indices (input order).
  * - {@link writeUserRange} (worker): scores users `[lo, hi)` of the input, streamed, into a temporary
  *   file beside the shard file, renamed onto it at the end: a shard file is whole or absent, and a
