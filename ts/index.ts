@@ -50,13 +50,14 @@ export {
   sparseBatch,
   topk,
 } from './kernels.js';
-export { reproduce, selectBackend, trainModel, tune } from './lazy.js';
+export { recommendSharded, reproduce, selectBackend, trainModel, tune } from './lazy.js';
 export type { ScoringModel } from './models/baselines.js';
 export { baselineFromWeights, EaseModel, ItemKnnModel, PopularityModel } from './models/baselines.js';
 export type { CreateModelOptions } from './models/index.js';
 export type { Matrix } from './models/inspect.js';
 export type { Phase } from './models/profile.js';
 export { PHASES, profileTimes, setProfiling } from './models/profile.js';
+export type { ShardedRecommendOptions, ShardedRecommendResult } from './queue/coordinator.js';
 export type { OpArgs, OpName, OpResult } from './runtime/kernels.js';
 export { KERNELS, kernels } from './runtime/kernels.js';
 export type { Merge, MergeSpec, RuntimeLike, RuntimeOptions } from './runtime/runtime.js';
