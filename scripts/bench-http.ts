@@ -3,13 +3,15 @@
  * CLI server in a child process (all cores for the pool), drives `POST /recommend` (k = 20, histories
  * of 5–50 real item ids drawn from the model's catalogue, a different one per request) with
  * CONNECTIONS connections for DURATION seconds, and prints req/s, latency p50/p99, errors and non-2xx
- * answers, the server's RSS before and after (from /proc), and the mean micro-batch size
+ * answers, the server's RSS before, every SAMPLE_S seconds during and after the load (from /proc),
+ * and the mean micro-batch size
  * (`GET /health`). Then SIGTERM, which must exit 0.
  *
  * The model: MODEL, or one trained once on the bundled ml-latest-small (`.tmp/bench-http/model`,
  * `data prepare` + `train --epochs 10`, reused afterwards).
  *
- * Usage: npm run bench:http   (env: MODEL, CONNECTIONS default 50, DURATION default 30 s, THREADS default all cores)
+ * Usage: npm run bench:http   (env: MODEL, CONNECTIONS default 50, DURATION default 30 s, THREADS default all cores,
+ * SAMPLE_S default 5)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -108,6 +110,13 @@ async function main(): Promise<void> {
     body: bodies[0],
   });
   const before = rssMB(pid);
+  // The server's RSS every SAMPLE_S seconds (default 5) while the load runs.
+  const t0 = performance.now();
+  const samples: Array<[number, number]> = [];
+  const timer = setInterval(
+    () => samples.push([(performance.now() - t0) / 1000, rssMB(pid)]),
+    Number(process.env.SAMPLE_S ?? 5) * 1000,
+  );
   let next = 0;
   const r = await autocannon({
     url,
@@ -122,6 +131,7 @@ async function main(): Promise<void> {
       },
     ],
   });
+  clearInterval(timer);
   const after = rssMB(pid);
   const health = (await (await fetch(`${url}/health`)).json()) as { batches: { batches: number; users: number } };
   child.kill('SIGTERM');
@@ -133,6 +143,7 @@ async function main(): Promise<void> {
   console.log(`  latency      p50 ${r.latency.p50} ms   p99 ${r.latency.p99} ms   max ${r.latency.max} ms`);
   console.log(`  errors       ${r.errors} (timeouts ${r.timeouts}), non-2xx ${r.non2xx}`);
   console.log(`  server RSS   ${before.toFixed(0)} MB before → ${after.toFixed(0)} MB after`);
+  console.log(`  RSS samples  ${samples.map(([t, mb]) => `${t.toFixed(0)} s ${mb.toFixed(0)} MB`).join(', ')}`);
   console.log(
     `  micro-batches ${health.batches.batches}, ${(health.batches.users / Math.max(1, health.batches.batches)).toFixed(1)} users each on average`,
   );

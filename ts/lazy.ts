@@ -6,6 +6,7 @@
  */
 
 import type { ReproduceOptions, ReproduceTable } from './experiments/reproduce.js';
+import type { ShardedRecommendOptions, ShardedRecommendResult } from './queue/coordinator.js';
 import type { BackendInfo, BackendName, BackendOptions } from './tf/backend.js';
 import type { TrainOptions, TrainResult } from './train/trainer.js';
 import type { TuneOptions, TuneResult } from './tune/tune.js';
@@ -32,4 +33,14 @@ export async function selectBackend(requested?: BackendName, options?: BackendOp
 export async function reproduce(opts: ReproduceOptions): Promise<ReproduceTable> {
   const { reproduce: run } = await import('./experiments/reproduce.js');
   return run(opts);
+}
+
+/**
+ * Batch recommendation sharded over BullMQ workers (`macridvae worker`): one job per range of the input's
+ * users, shards merged in user order atomically (ts/queue/coordinator.ts `recommendSharded`; loads BullMQ
+ * on first call).
+ */
+export async function recommendSharded(o: ShardedRecommendOptions): Promise<ShardedRecommendResult> {
+  const { recommendSharded: run } = await import('./queue/coordinator.js');
+  return run(o);
 }

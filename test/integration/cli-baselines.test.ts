@@ -1,14 +1,15 @@
 /**
- * `macridvae train --model ease|pop|itemknn` through the real CLI, then `eval` and `recommend` on the
- * model directory; EASE's memory guard refuses with the figure (--max-memory).
+ * `macridvae train --model ease|pop|itemknn` through the real CLI, then `eval` and `recommend` (by ids,
+ * one user and streamed; the library's answer) on the model directory; EASE's memory guard refuses with the figure (--max-memory).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { openRecommender } from '../../ts/serve/service.js';
 import { cli, prepareTiny } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-test('train --model ease|pop|itemknn writes a model directory that eval and recommend read', (t) => {
+test('train --model ease|pop|itemknn writes a model directory that eval and recommend read', async (t) => {
   const dir = tempDir(t, 'cli-baselines');
   const data = prepareTiny(dir);
   const extra: Record<string, string[]> = {
@@ -34,12 +35,33 @@ test('train --model ease|pop|itemknn writes a model directory that eval and reco
     const ev = JSON.parse(e.stdout);
     t.is(ev.metrics['ndcg@100'].mean, summary.test['ndcg@100'].mean);
     t.true(ev.datasetMatches);
-    // The TF.js-free serving engine (macridvae/serve) scores the VAEs only; it refuses a reference model
-    // with a clear error instead of a wrong answer (serving EASE/pop/ItemKNN by ids is open work, issue 18).
-    const rec = cli(['recommend', '--model', out, '--column-ids', '--items', '0,1,2', '--k', '3', '--json']);
-    t.not(rec.code, 0);
-    t.regex(rec.stderr, new RegExp(kind));
-    t.notRegex(rec.stderr, /\n\s+at /);
+    // Served by ids without TensorFlow.js (items.json written beside the weights): `recommend` answers
+    // what the library answers, streamed with --input/--output too; --explain is refused naming the kind.
+    const catalog = JSON.parse(readFileSync(join(out, 'items.json'), 'utf8'));
+    const history = catalog.ids.slice(0, 3);
+    const lib = await openRecommender(out);
+    const [want] = await lib.recommend([history], { k: 3 });
+    const rec = cli(['recommend', '--model', out, '--items', history.join(','), '--k', '3', '--json']);
+    t.is(rec.code, 0, rec.stderr);
+    t.deepEqual(JSON.parse(rec.stdout).items, JSON.parse(JSON.stringify(want.items)));
+    const input = join(dir, `${kind}-users.jsonl`);
+    const output = join(dir, `${kind}-recs.jsonl`);
+    writeFileSync(
+      input,
+      `${JSON.stringify({ user: 'a', items: history })}\n${JSON.stringify({ user: 'b', items: [] })}\n`,
+    );
+    const streamed = cli(['recommend', '--model', out, '--input', input, '--output', output, '--k', '3']);
+    t.is(streamed.code, 0, streamed.stderr);
+    const written = readFileSync(output, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    t.deepEqual(written[0].items, JSON.parse(JSON.stringify(want.items)));
+    t.is(written[1].fallback, 'popularity');
+    const explain = cli(['recommend', '--model', out, '--items', history.join(','), '--explain']);
+    t.not(explain.code, 0);
+    t.regex(explain.stderr, new RegExp(`--explain needs a MacridVAE model, not '${kind}'`));
+    t.notRegex(explain.stderr, /\n\s+at /);
     // Refused without --force.
     const again = cli(['train', '--model', kind, '--data', data, '--out', out]);
     t.is(again.code, 2);

@@ -197,3 +197,116 @@ test.serial('train --config MODEL_DIR/manifest.json replays a run exactly; flags
   t.is(invalid.code, 2);
   t.regex(JSON.parse(invalid.stdout).error.message, /cfg\.json with the flags: 'concepts' .* must be >= 1 but got 0/);
 });
+
+test.serial(
+  'train --all-users: production training with --epochs or --epochs-from; eval refuses it, recommend works by ids',
+  (t) => {
+    const validated = join(root, 'prod-validated');
+    const v = cli(['train', '--data', data, '--out', validated, '--epochs', '2', ...SMALL, '--json']);
+    t.is(v.code, 0, v.stderr);
+    const bestEpoch = (lines(v.stdout).pop() as { bestEpoch: number }).bestEpoch;
+    const out = join(root, 'prod');
+    const p = cli([
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--all-users',
+      '--epochs-from',
+      validated,
+      ...SMALL,
+      '--json',
+    ]);
+    t.is(p.code, 0, p.stderr);
+    const ls = lines(p.stdout);
+    t.is(ls.length, bestEpoch + 1, 'one line per epoch of the validated run, then the summary');
+    for (const l of ls.slice(0, -1)) t.like(l, { 'ndcg@100': null, validation: {}, evalSeconds: 0 });
+    const summary = ls.pop() as { production: Record<string, unknown>; epochs: number };
+    // 503 training users + 50 validation + 49 test users (one test user's items are all outside the training items).
+    const users = 602;
+    t.like(summary, { epochs: bestEpoch, production: { allUsers: true, users, epochs: bestEpoch } });
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    const vm = JSON.parse(readFileSync(join(validated, 'manifest.json'), 'utf8'));
+    t.deepEqual(manifest.production, {
+      allUsers: true,
+      users,
+      epochs: bestEpoch,
+      epochsFrom: { dir: validated, bestEpoch, datasetFingerprint: vm.dataset.fingerprint },
+    });
+    t.deepEqual(manifest.metrics, {}, 'nothing held out, nothing measured');
+    t.is(manifest.dataset.fingerprint, vm.dataset.fingerprint, 'the dataset it came from');
+    // eval refuses (no held-out users), naming the validated run.
+    const e = cli(['eval', '--model', out, '--data', data, '--threads', '1']);
+    t.is(e.code, 1);
+    t.regex(e.stderr, /is a production model \(trained on all 602 users, nothing held out\): it has no held-out users/);
+    t.true(e.stderr.includes(validated));
+    // recommend by the dataset's ids, on its own and with --data (the fingerprint matches).
+    const ids = readFileSync(join(data, 'item_ids.txt'), 'utf8').trim().split('\n');
+    for (const extra of [[], ['--data', data]]) {
+      const r = cli([
+        'recommend',
+        '--model',
+        out,
+        '--items',
+        ids.slice(0, 3).join(','),
+        '--k',
+        '5',
+        '--json',
+        ...extra,
+      ]);
+      t.is(r.code, 0, r.stderr);
+      const items = JSON.parse(r.stdout).items as { id: string }[];
+      t.is(items.length, 5);
+      t.true(items.every((x) => ids.includes(x.id) && !ids.slice(0, 3).includes(x.id)));
+    }
+    // A fixed --epochs, in human output.
+    const fixed = cli([
+      'train',
+      '--data',
+      data,
+      '--out',
+      join(root, 'prod-fixed'),
+      '--all-users',
+      '--epochs',
+      '1',
+      ...SMALL,
+    ]);
+    t.is(fixed.code, 0, fixed.stderr);
+    t.regex(fixed.stdout, /trained on all 602 users for 1 epoch\(s\); nothing held out, so nothing evaluated/);
+    // Usage errors: no epoch count, both, --epochs-from without --all-users, a production run as the source.
+    const none = cli(['train', '--data', data, '--out', join(root, 'prod-x'), '--all-users', ...SMALL]);
+    t.is(none.code, 2);
+    t.regex(none.stderr, /--all-users holds nothing out to choose the epoch on; give --epochs N or --epochs-from/);
+    const both = cli([
+      'train',
+      '--data',
+      data,
+      '--out',
+      join(root, 'prod-x'),
+      '--all-users',
+      '--epochs',
+      '2',
+      '--epochs-from',
+      validated,
+    ]);
+    t.is(both.code, 2);
+    t.regex(both.stderr, /give --epochs or --epochs-from, not both/);
+    const stray = cli(['train', '--data', data, '--out', join(root, 'prod-x'), '--epochs-from', validated]);
+    t.is(stray.code, 2);
+    t.regex(stray.stderr, /--epochs-from applies to production training \(--all-users\)/);
+    const chain = cli([
+      'train',
+      '--data',
+      data,
+      '--out',
+      join(root, 'prod-x'),
+      '--all-users',
+      '--epochs-from',
+      out,
+      ...SMALL,
+    ]);
+    t.is(chain.code, 1);
+    t.regex(chain.stderr, /is a production run \(nothing was validated\)/);
+  },
+);

@@ -187,3 +187,60 @@ test('tune --points: a bad point is named with its file', (t) => {
     /points\.json: 'points\[1\]\.lr' passed to tune\(\) must be a number in \[0\.001, 0\.01\] but got 5/,
   );
 });
+
+// biome-ignore lint/suspicious/noExplicitAny: trial records and the summary
+const records = (stdout: string): any[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
+test.serial(
+  'tune --config FILE: every trial starts from the file, flags override it; a manifest is a valid file',
+  (t) => {
+    const file = join(root, 'tune-config.json');
+    writeFileSync(file, JSON.stringify({ model: { d: 16, tau: 0.2 }, train: { epochs: 3, seed: 7 } }));
+    const first = join(root, 'cfg-search');
+    const args = ['--data', data, '--space', space, '--startup', '1', '--trials', '2', '--json'];
+    const r = cli(['tune', ...args, '--out', first, '--config', file, '--epochs', '2']);
+    t.is(r.code, 0, r.stderr);
+    const trials = records(r.stdout).filter((l) => l.trial !== undefined);
+    t.is(trials.length, 2);
+    for (const l of trials) {
+      t.like(l.model, { d: 16, tau: 0.2 }, 'from the file');
+      t.like(l.train, { epochs: 2, seed: 7 }, '--epochs over the file, the seed from it');
+    }
+    // The best model's manifest replays the same starting point; so does a { config: { model, train } } file.
+    const manifest = join(first, 'best', 'manifest.json');
+    t.true(existsSync(manifest));
+    const m = JSON.parse(readFileSync(manifest, 'utf8'));
+    const wrapped = join(root, 'tune-config-block.json');
+    writeFileSync(wrapped, JSON.stringify({ config: { model: m.model, train: m.train } }));
+    for (const [i, cfg] of [manifest, wrapped].entries()) {
+      const again = cli(['tune', ...args, '--trials', '1', '--out', join(root, `cfg-search-${i}`), '--config', cfg]);
+      t.is(again.code, 0, again.stderr);
+      const [trial] = records(again.stdout);
+      t.like(trial.model, { d: 16, tau: 0.2 });
+      t.like(trial.train, { epochs: 2, seed: 7 });
+    }
+    writeFileSync(file, JSON.stringify({ model: { d: 16 }, trian: {} }));
+    const bad = cli(['tune', ...args, '--out', join(root, 'cfg-search-bad'), '--config', file]);
+    t.is(bad.code, 1);
+    t.regex(
+      JSON.parse(bad.stdout).error.message,
+      /tune-config\.json: unknown key 'trian' \(expected 'model' and 'train'\)/,
+    );
+    t.false(existsSync(join(root, 'cfg-search-bad')));
+  },
+);
+
+test('tune --parallel beyond the cores is capped at them, saying so (rule 5 of issue 11)', (t) => {
+  const out = join(root, 'parallel-capped');
+  const r = cli(['tune', ...base, '--out', out, '--trials', '1', '--epochs', '1', '--parallel', '4096', '--json']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(
+    r.stderr,
+    /--parallel 4096 capped at \d+, the number of cores of this machine \(one trial process per core\)/,
+  );
+  t.is(records(r.stdout).filter((l) => l.trial !== undefined).length, 1);
+});

@@ -219,3 +219,42 @@ test.serial(
     t.throws(() => execFileSync(process.execPath, ['dist/cli/main.js', 'data', 'stats', missing], { stdio: 'pipe' }));
   },
 );
+
+test.serial(
+  'rule 4: the fingerprint covers the ids: the same ratings under other item ids are refused; an older model (matrices-only fingerprint) still loads',
+  async (t) => {
+    const f = await setup(t);
+    // The same ratings, line for line, with every item id renamed (+ 1,000,000, so the columns keep their order).
+    const [header, ...rows] = readFileSync(join(f.raw, 'ratings.csv'), 'utf8').trim().split('\n');
+    const renamed = join(f.dir, 'renamed');
+    mkdirSync(renamed);
+    writeFileSync(
+      join(renamed, 'ratings.csv'),
+      `${[header, ...rows.map((l) => l.replace(/^([^,]*),([^,]*),/, (_, u, i) => `${u},${Number(i) + 1_000_000},`))].join('\n')}\n`,
+    );
+    const ds2 = join(f.dir, 'ds-renamed');
+    const p = cli(['data', 'prepare', '--input', join(renamed, 'ratings.csv'), '--out', ds2, '--items', 'none']);
+    t.is(p.code, 0, p.stderr);
+    const { loadDataset } = await import('../../ts/data/store.js');
+    const { datasetFingerprint } = await import('../../ts/train/checkpoint.js');
+    const mine = datasetFingerprint(await loadDataset(f.ds));
+    const theirs = datasetFingerprint(await loadDataset(ds2));
+    t.is(theirs.split('.')[0], mine.split('.')[0], 'the same matrices');
+    t.not(theirs, mine, 'other ids');
+    const e = cli(['eval', '--model', f.model, '--data', ds2, '--threads', '1']);
+    t.is(e.code, 1);
+    t.regex(e.stderr, /is not the dataset the model in .* was trained on/);
+    // A model directory written before the ids were fingerprinted stores the matrices' part alone: it
+    // still loads with its dataset (checked on the matrices, as when it was written).
+    const old = join(f.dir, 'model-old-fingerprint');
+    cpSync(f.model, old, { recursive: true });
+    const manifestPath = join(old, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    t.is(manifest.dataset.fingerprint, mine);
+    manifest.dataset.fingerprint = mine.split('.')[0];
+    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const ok = cli(['eval', '--model', old, '--data', f.ds, '--threads', '1', '--json']);
+    t.is(ok.code, 0, ok.stderr);
+    t.true(JSON.parse(ok.stdout).datasetMatches);
+  },
+);

@@ -12,7 +12,7 @@ import { csrFromRows } from '../../ts/csr.js';
 import { InvalidArgumentError, UnknownItemError } from '../../ts/errors.js';
 import { type ModelConfig, resolveModelConfig } from '../../ts/models/config.js';
 import { instantiate } from '../../ts/models/inspect.js';
-import { decodeUsers, encodeUsers } from '../../ts/serve/engine.js';
+import { decodeUsers, encodeUsers, type MacridScoring, type MultScoring } from '../../ts/serve/engine.js';
 import { scoringModel } from '../../ts/serve/scoring-model.js';
 import { openRecommender } from '../../ts/serve/service.js';
 import { selectBackend } from '../../ts/tf/backend.js';
@@ -67,7 +67,7 @@ for (const kind of ['macridvae', 'multvae', 'multdae'] as const) {
     const model = instantiate(stored);
     const want = await model.score(x);
     model.dispose();
-    const m = scoringModel(stored);
+    const m = scoringModel(stored) as MacridScoring | MultScoring;
     const inst = threadInstance();
     const got = decodeUsers(inst, m, histories.length, encodeUsers(inst, m, x));
     t.is(got.length, want.length);

@@ -164,3 +164,30 @@ test.serial(
     t.is(runPoints('macridvae', r.trials).length, ok.length);
   },
 );
+
+test.serial(
+  'tune() resumes a search begun before the fingerprint covered the ids; other ids are refused',
+  async (t) => {
+    const withIds = {
+      ...data,
+      itemIds: Array.from({ length: data.items }, (_, i) => `m${i}`),
+      userIds: Array.from({ length: 160 }, (_, u) => `u${u}`),
+    };
+    const opts = { kind: 'macridvae' as const, space: SPACE, tpe: { seed: 3, startup: 3 }, ...BASE };
+    const out = tempDir(t, 'tune');
+    await tune({ ...opts, data: withIds, trials: 1, out });
+    const path = join(out, 'tune.json');
+    const settings = JSON.parse(readFileSync(path, 'utf8'));
+    t.regex(settings.dataset, /^[0-9a-f]{64}\.[0-9a-f]{64}$/);
+    // As an older build wrote it: the matrices' part alone.
+    writeFileSync(path, `${JSON.stringify({ ...settings, dataset: settings.dataset.split('.')[0] })}\n`);
+    const resumed = await tune({ ...opts, data: withIds, trials: 2, out, resume: true });
+    t.is(resumed.trials.length, 2);
+    const renamed = { ...withIds, itemIds: withIds.itemIds.map((x) => `${x}x`) };
+    writeFileSync(path, `${JSON.stringify(settings)}\n`);
+    await t.throwsAsync(tune({ ...opts, data: renamed, trials: 3, out, resume: true }), {
+      instanceOf: InvalidArgumentError,
+      message: /cannot resume: the search in .* has other settings/,
+    });
+  },
+);

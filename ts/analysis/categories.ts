@@ -5,6 +5,7 @@
  */
 import { alignItemMetadata, readItemMetadata } from '../data/metadata.js';
 import { InvalidArgumentError } from '../errors.js';
+import { checkArray, checkPath } from '../validate.js';
 import { type Categories, NO_CATEGORY } from './macro.js';
 
 export interface CategoryFile extends Categories {
@@ -21,6 +22,8 @@ export interface CategoryFile extends Categories {
  * first genre or category.
  */
 export function readCategories(path: string, itemIds: string[]): CategoryFile {
+  checkPath('readCategories', 'path', path);
+  checkArray('readCategories', 'itemIds', itemIds, Array);
   const meta = alignItemMetadata(itemIds, readItemMetadata(path));
   const cats = categoriesFromGenres(meta.genres);
   const hasTitles = meta.titles.some((x) => x !== '');

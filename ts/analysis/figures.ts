@@ -15,7 +15,9 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { InvalidArgumentError } from '../errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
+import { checkArray, checkInt, checkNumber, checkObject, checkPath } from '../validate.js';
 import type { MapPoint } from './map.js';
 import { PALETTE } from './palette.js';
 
@@ -41,6 +43,8 @@ export interface LabelledPoint extends MapPoint {
  * the concept they are matched to.
  */
 export function mapSpec(points: LabelledPoint[], labels: string[], title: string, legendTitle: string): TopLevelSpec {
+  checkArray('mapSpec', 'points', points, Array);
+  checkArray('mapSpec', 'labels', labels, Array);
   const withUsers = points.some((p) => p.kind === 'user');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -80,6 +84,7 @@ export function assignmentSpec(
   rows: { concept: number; similarity: string; items: number }[],
   title: string,
 ): TopLevelSpec {
+  checkArray('assignmentSpec', 'rows', rows, Array);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -113,6 +118,7 @@ export interface RunPoint {
 
 /** Figure 4: independence of the representations vs NDCG@100, one point per run. */
 export function independenceSpec(runs: RunPoint[], title: string): TopLevelSpec {
+  checkArray('independenceSpec', 'runs', runs, Array);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -131,6 +137,13 @@ export function independenceSpec(runs: RunPoint[], title: string): TopLevelSpec 
 
 /** |corr| between the `d` dimensions (`corr` is `d × d`). */
 export function correlationSpec(corr: ArrayLike<number>, d: number, title: string): TopLevelSpec {
+  checkObject('correlationSpec', 'corr', corr, 'an array of d × d correlations');
+  checkInt('correlationSpec', 'd', d, 1);
+  if (corr.length !== d * d) {
+    throw new InvalidArgumentError(
+      `'corr' passed to correlationSpec() must have ${d * d} elements but has ${corr.length}`,
+    );
+  }
   const values: { i: number; j: number; v: number }[] = [];
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) values.push({ i, j, v: Math.abs(corr[i * d + j]) });
   return {
@@ -151,8 +164,17 @@ export function correlationSpec(corr: ArrayLike<number>, d: number, title: strin
 
 /** Renders a Vega-Lite specification to an SVG document (Vega, headless). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  checkObject('renderSvg', 'spec', spec, 'a Vega-Lite specification');
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  let compiled: ReturnType<typeof compile>;
+  try {
+    compiled = compile(spec);
+  } catch (e) {
+    throw new InvalidArgumentError(
+      `'spec' passed to renderSvg() is not a valid Vega-Lite specification: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  const view = new vega.View(vega.parse(compiled.spec), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {
@@ -162,6 +184,12 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** Rasterizes an SVG document to PNG with resvg, at `scale` × its size. */
 export function svgToPng(svg: string, scale = 2): Uint8Array {
+  if (typeof svg !== 'string') {
+    throw new InvalidArgumentError(
+      `'svg' passed to svgToPng() must be a string but got ${svg === null ? 'null' : typeof svg}`,
+    );
+  }
+  checkNumber('svgToPng', 'scale', scale, 0.01, 100);
   // resvg-js is CommonJS (a native addon), so it loads synchronously here, at the first use.
   const { Resvg } = createRequire(import.meta.url)('@resvg/resvg-js') as typeof import('@resvg/resvg-js');
   const r = new Resvg(svg, {
@@ -174,6 +202,8 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
 
 /** Writes `<base>.svg` and `<base>.png`; returns both paths. */
 export async function writeFigure(spec: TopLevelSpec, base: string): Promise<{ svg: string; png: string }> {
+  checkObject('writeFigure', 'spec', spec, 'a Vega-Lite specification');
+  checkPath('writeFigure', 'base', base);
   const svg = await renderSvg(spec);
   mkdirSync(dirname(base), { recursive: true });
   writeFileAtomicSync(`${base}.svg`, svg);

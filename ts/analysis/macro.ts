@@ -7,7 +7,7 @@
 import type { Csr } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
 import { kernels } from '../runtime/kernels.js';
-import { checkObject } from '../validate.js';
+import { checkArray, checkInt, checkObject } from '../validate.js';
 import type { Alignment, Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
 
@@ -69,6 +69,12 @@ export interface MacroAnalysis {
 
 /** Alignment of item concepts with known categories, on the items whose category is known. */
 export function conceptAlignment(itemConcept: Uint32Array, concepts: number, categories: Categories): AlignmentReport {
+  const fn = 'conceptAlignment';
+  checkArray(fn, 'itemConcept', itemConcept, Uint32Array);
+  checkInt(fn, 'concepts', concepts, 1);
+  checkObject(fn, 'categories', categories, '{labels, names}');
+  checkArray(fn, 'categories.labels', categories.labels, Uint32Array);
+  checkArray(fn, 'categories.names', categories.names, Array);
   const { labels, names } = categories;
   if (labels.length !== itemConcept.length) {
     throw new InvalidArgumentError(
@@ -102,6 +108,7 @@ export function conceptAlignment(itemConcept: Uint32Array, concepts: number, cat
 
 export function analyzeMacro(input: MacroInput): MacroAnalysis {
   checkObject('analyzeMacro', 'input', input);
+  checkObject('analyzeMacro', 'input.space', input.space, 'a concept space {h, prototypes, items, d, concepts}');
   const { space, tau } = input;
   const similarity = input.similarity ?? 'cosine';
   const asg = kernels.assignConcepts({ ...space, tau, similarity });

@@ -8,6 +8,8 @@
 import { InvalidArgumentError } from '../errors.js';
 import { Runtime } from '../runtime/runtime.js';
 import { Rng } from '../util/rng.js';
+import { checkArray, checkMemory, checkObject } from '../validate.js';
+import { TSNE_MAX_POINTS } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
 import type { KernelPool } from '../workers/pool.js';
 import type { UserComponents } from './micro.js';
@@ -59,7 +61,45 @@ function sample(rng: Rng, ids: number[], n: number): number[] {
   return a.slice(0, n).sort((x, y) => x - y);
 }
 
+/**
+ * The most points a map of these settings embeds: each concept's item sample rounds to at least one item
+ * (so up to `maxItems + concepts`, at most every item), and each sampled user gives up to two components.
+ */
+export function mapPointsBound(
+  space: Pick<ConceptSpace, 'items' | 'concepts'>,
+  users: number,
+  maxItems: number,
+  maxUsers: number,
+): number {
+  checkObject('mapPointsBound', 'space', space, '{items, concepts}');
+  return Math.min(space.items, maxItems + space.concepts) + 2 * Math.min(users, maxUsers);
+}
+
+/**
+ * Refuses a map of `points` points of dimension `d` the exact t-SNE cannot hold: more than
+ * {@link TSNE_MAX_POINTS}, or an `n × n` affinity matrix over the machine's memory budget (`checkMemory`).
+ * `name` is the option(s) that sized it, as the caller spells them.
+ */
+export function checkMapSize(fn: string, name: string, points: number, d: number): void {
+  if (points > TSNE_MAX_POINTS) {
+    throw new InvalidArgumentError(
+      `'${name}' passed to ${fn}() give up to ${points} map points, more than the ${TSNE_MAX_POINTS} the exact t-SNE embeds (its n × n affinities); lower them`,
+    );
+  }
+  checkMemory(
+    fn,
+    name,
+    points,
+    points * points * 4 + points * (d + 8) * 8,
+    `the exact t-SNE of ${points} points (n × n affinities)`,
+    true,
+  );
+}
+
 export async function conceptMap(input: MapInput): Promise<ConceptMap> {
+  checkObject('conceptMap', 'input', input);
+  checkObject('conceptMap', 'input.space', input.space, 'a concept space {h, prototypes, items, d, concepts}');
+  checkArray('conceptMap', 'input.itemConcept', input.itemConcept, Uint32Array, input.space.items);
   const { space, itemConcept } = input;
   const { d, concepts } = space;
   const seed = input.seed ?? 98765;
@@ -101,6 +141,7 @@ export async function conceptMap(input: MapInput): Promise<ConceptMap> {
     }
   }
   const n = vectors.length;
+  checkMapSize('conceptMap', input.items ? 'items' : 'maxItems, maxUsers', n, d);
   const x = new Float32Array(n * d);
   vectors.forEach((v, p) => {
     let s = 0;

@@ -47,6 +47,7 @@ export interface MicroInput {
 
 export function analyzeMicro(input: MicroInput): MicroAnalysis {
   checkObject('analyzeMicro', 'input', input);
+  checkObject('analyzeMicro', 'input.space', input.space, 'a concept space {h, prototypes, items, d, concepts}');
   const { space } = input;
   const { items, d } = space;
   if (items < 2) throw new InvalidArgumentError(`analyzeMicro() needs at least 2 items but got ${items}`);

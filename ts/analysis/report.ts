@@ -9,7 +9,7 @@ import { traverse } from '../control/traverse.js';
 import type { Csr } from '../csr.js';
 import { MacridError } from '../errors.js';
 import { writeFileAtomicSync } from '../util/fs.js';
-import { checkObject } from '../validate.js';
+import { checkObject, checkPath } from '../validate.js';
 import type { Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace, TraverseResult } from '../wasm/control.js';
 import type { KernelPool } from '../workers/pool.js';
@@ -152,6 +152,8 @@ function table(head: string[], rows: (string | number)[][]): string {
 
 /** The numbers of an analysis without its per-item and per-user arrays (for JSON output). */
 export function analysisSummary(r: AnalysisResult) {
+  checkObject('analysisSummary', 'r', r, 'an analysis (the result of analyze())');
+  checkObject('analysisSummary', 'r.macro', r.macro, 'an analysis (the result of analyze())');
   const { c: _c, itemConcept: _k, itemConfidence: _conf, users, ...macro } = r.macro;
   return {
     name: r.name,
@@ -192,6 +194,12 @@ export async function writeAnalysis(
   outDir: string,
   extra: { categories?: Categories; itemIds?: string[]; titles?: (string | undefined)[] } = {},
 ): Promise<FigureRef[]> {
+  checkObject('writeAnalysis', 'r', r, 'an analysis (the result of analyze())');
+  for (const k of ['macro', 'micro', 'innerProduct'] as const) {
+    checkObject('writeAnalysis', `r.${k}`, r[k], 'an analysis (the result of analyze())');
+  }
+  checkPath('writeAnalysis', 'outDir', outDir);
+  checkObject('writeAnalysis', 'extra', extra);
   const figures: FigureRef[] = [];
   const fig = async (name: string, title: string, spec: Parameters<typeof writeFigure>[0]) => {
     const paths = await writeFigure(spec, join(outDir, 'figures', name));

@@ -14,7 +14,7 @@ import { loadDataset } from '../data/store.js';
 import { InvalidArgumentError } from '../errors.js';
 import { itemEmbeddings, prototypes, userConcepts } from '../models/inspect.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
-import { datasetFingerprint, loadModel } from '../train/checkpoint.js';
+import { datasetFingerprint, loadModel, sameDatasetFingerprint } from '../train/checkpoint.js';
 import type { Similarity } from '../wasm/analysis.js';
 import type { ConceptSpace } from '../wasm/control.js';
 import { UsageError } from './args.js';
@@ -102,7 +102,7 @@ export function checkSameDataset(
   } else if (
     model.fingerprint !== undefined &&
     data.fingerprint !== undefined &&
-    model.fingerprint !== data.fingerprint
+    !sameDatasetFingerprint(model.fingerprint, data.fingerprint)
   ) {
     problems.push(
       `${data.dir} is not the dataset the model in ${model.dir} was trained on (dataset fingerprint ${data.fingerprint.slice(0, 12)}… ≠ the model's ${model.fingerprint.slice(0, 12)}…): its item columns may stand for other items`,

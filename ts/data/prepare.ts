@@ -129,6 +129,26 @@ export function preparedOptions(o: PrepareOptions): PreparedOptions {
   };
 }
 
+/** The MultVAE split of what a reader holds, with the dataset's options; the reader is freed either way. */
+function splitAndFree(
+  inst: WasmInstance,
+  reader: Parameters<typeof prepareSplit>[1],
+  opts: PreparedOptions,
+): SplitParts {
+  try {
+    return prepareSplit(inst, reader, {
+      minUserItems: opts.minUserItems,
+      minItemUsers: opts.minItemUsers,
+      heldoutUsers: opts.heldoutUsers,
+      split: opts.split,
+      seed: opts.seed,
+      testProp: opts.testProp,
+    });
+  } finally {
+    reader.free();
+  }
+}
+
 function canonical(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v ?? null);
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
@@ -362,18 +382,7 @@ async function build(
       onProgress: options.onProgress,
     });
     t2 = performance.now();
-    try {
-      parts = prepareSplit(inst, r.reader, {
-        minUserItems: opts.minUserItems,
-        minItemUsers: opts.minItemUsers,
-        heldoutUsers: opts.heldoutUsers,
-        split: opts.split,
-        seed: opts.seed,
-        testProp: opts.testProp,
-      });
-    } finally {
-      r.reader.free();
-    }
+    parts = splitAndFree(inst, r.reader, opts);
     sha = r.sha256;
     bytes = r.bytes;
     detected = r.stats.format;
@@ -476,19 +485,7 @@ async function buildFromRows(
     return { dir: out, manifest, reused: true, seconds: { read: s, split: 0, write: 0, total: s } };
   }
   const t2 = performance.now();
-  let parts: SplitParts;
-  try {
-    parts = prepareSplit(inst, r.reader, {
-      minUserItems: opts.minUserItems,
-      minItemUsers: opts.minItemUsers,
-      heldoutUsers: opts.heldoutUsers,
-      split: opts.split,
-      seed: opts.seed,
-      testProp: opts.testProp,
-    });
-  } finally {
-    r.reader.free();
-  }
+  const parts = splitAndFree(inst, r.reader, opts);
   const t3 = performance.now();
   const { users: _u, items: _i, examples: _e, ...rest } = r.stats;
   const manifest = await writeDataset(

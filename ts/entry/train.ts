@@ -17,6 +17,7 @@ export {
   loadModel,
   readManifest as readModelManifest,
   readTensorFile,
+  sameDatasetFingerprint,
 } from '../train/checkpoint.js';
 export type { AdamOptions, AdamState } from '../train/optimizer.js';
 export { Adam } from '../train/optimizer.js';

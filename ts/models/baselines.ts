@@ -103,6 +103,10 @@ export class ItemKnnModel implements ScoringModel {
     }
     this.byNeighbour = { w: { indptr: counts, indices, cols: items }, values };
   }
+  /** The neighbourhoods regrouped by neighbour (row `r`: the items `c` with `r ∈ N(c)`, values `s_rc`), what scoring reads. */
+  get rows(): { w: Csr; values: Float32Array } {
+    return this.byNeighbour;
+  }
   async score(foldIn: Csr): Promise<Float32Array> {
     const x = checkCsr('itemknn.score', 'foldIn', foldIn, undefined, this.items);
     return kernels.scoreSparse({ foldIn: x, weights: this.byNeighbour.w, values: this.byNeighbour.values });

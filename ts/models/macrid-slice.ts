@@ -155,9 +155,8 @@ function modelArgs(
     a.cosine ? 1 : 0,
     ...a.layerDims,
   ]);
-  return [
-    ar.input(dims),
-    dims.length,
+  // The model pointer block: [indptr, indices, c, t, context_bias, weights, biases, h].
+  const model = Uint32Array.from([
     ar.input(a.x.indptr),
     ar.input(a.x.indices),
     ar.input(a.c),
@@ -166,7 +165,8 @@ function modelArgs(
     ar.input(concat(a.weights)),
     ar.input(concat(a.biases)),
     ar.input(a.h),
-  ] as const;
+  ]);
+  return [ar.input(dims), dims.length, ar.input(model)] as const;
 }
 
 /** `μ` (`users·K × d`, unit rows for cosine; `z = μ` at evaluation) of the rows of `a.x`, in one call. */
@@ -179,10 +179,10 @@ export function macridEncode(
   const { rows, d } = checkEncoder(fn, a, items);
   checkArray(fn, 'h', a.h, Float32Array, items * a.d);
   return inst.call(fn, (ar, x: RawExports) => {
-    const [dims, ndims, indptr, indices, c, t, bias, w, b, h] = modelArgs(ar, { ...a, scale: 1 }, items, 0);
+    const [dims, ndims, model] = modelArgs(ar, { ...a, scale: 1 }, items, 0);
     const pZ = ar.output(Float32Array, rows * d);
     const params = ar.input(Float32Array.from([a.sigma0, 1, Number.NaN]));
-    inst.check(fn, x.mv_macrid_encode(dims, ndims, params, indptr, indices, c, t, bias, w, b, h, pZ));
+    inst.check(fn, x.mv_macrid_encode(dims, ndims, params, model, pZ));
     return ar.read(Float32Array, pZ, rows * d);
   });
 }
@@ -206,7 +206,7 @@ export function macridSliceTrain(inst: WasmInstance, a: MacridSliceArgs): Macrid
   const nw = wSizes.reduce((p, q) => p + q, 0);
   const nb = bSizes.reduce((p, q) => p + q, 0);
   return inst.call(fn, (ar, x: RawExports) => {
-    const m = modelArgs(ar, a, items, s ? s.items.length : 0);
+    const [dimsP, ndims, model] = modelArgs(ar, a, items, s ? s.items.length : 0);
     const params = ar.input(Float32Array.from([a.sigma0, a.scale, a.bound ?? Number.NaN, a.gradScale, a.klScale]));
     const out = {
       loss: ar.output(Float32Array, users),
@@ -220,35 +220,20 @@ export function macridSliceTrain(inst: WasmInstance, a: MacridSliceArgs): Macrid
       dcDecoder: ar.output(Float32Array, items * K),
     };
     const opt = (v: Float32Array | Uint32Array | undefined) => (v === undefined ? 0 : ar.input(v));
-    const [dimsP, ndims, indptr, indices, c, t, bias, w, b, h] = m;
     inst.check(
       fn,
       x.mv_macrid_slice_train(
         dimsP,
         ndims,
         params,
-        indptr,
-        indices,
-        c,
-        t,
-        bias,
-        w,
-        b,
-        h,
+        model,
         opt(a.mask),
         hidden.length > 0 ? ar.input(concat(hidden as Float32Array[])) : 0,
         opt(a.eps),
         opt(s?.items),
         opt(s?.logWeight),
-        out.loss,
-        out.kl,
-        out.dw,
-        out.db,
-        out.dbias,
-        out.dt,
-        out.dh,
-        out.dcEncoder,
-        out.dcDecoder,
+        // The output pointer block, in the order of `mv_macrid_slice_train`.
+        ar.input(Uint32Array.from(Object.values(out))),
       ),
     );
     return {

@@ -27,7 +27,7 @@ import type { MacridVaeConfig, ModelConfig } from './config.js';
 import { decoderLogProbs } from './decoder.js';
 import type { MacridEncoderArgs, MacridSliceGrads } from './macrid-slice.js';
 import { mixSeed, Noise, STREAM } from './noise.js';
-import { l2normalize, l2normalizeBackward, matMul, sumSquares, values } from './ops.js';
+import { addL2Penalty, inVariableOrder, l2normalize, l2normalizeBackward, matMul, perUserMean, values } from './ops.js';
 import { lap } from './profile.js';
 import type {
   EpochContext,
@@ -213,12 +213,8 @@ export class MacridVae implements Model {
             },
       SLICE_MERGE,
     );
-    let nll = 0;
-    for (const l of g.loss) nll += l;
-    nll /= Math.max(users, 1);
-    let kl = 0;
-    for (const v of g.kl) kl += v;
-    kl /= Math.max(users, 1);
+    const nll = perUserMean(g.loss, users);
+    const kl = perUserMean(g.kl, users);
     t = lap('users', t);
     const grads = new Map<string, tf.Tensor>();
     for (let j = 0; j < this.layers; j++) {
@@ -237,23 +233,9 @@ export class MacridVae implements Model {
       grads.set('prototypes', tf.keep(cosine ? l2normalizeBackward(items.pn, items.pnorm as tf.Tensor2D, dpn) : dpn));
     });
     lap('concepts', t);
-    let l2 = 0;
-    if (step.l2 > 0) {
-      const names = this.penalized();
-      l2 = step.l2 * sumSquares(names.map((n) => this.v(n)));
-      for (const n of names) {
-        const g = grads.get(n) as tf.Tensor;
-        grads.set(
-          n,
-          tf.tidy(() => tf.add(g, tf.mul(this.v(n), 2 * step.l2))),
-        );
-        g.dispose();
-      }
-    }
+    const l2 = addL2Penalty(step.l2, this.penalized(), (n) => this.v(n), grads);
     items.dispose();
-    // Keep the variables' order.
-    const ordered = new Map<string, tf.Tensor>();
-    for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
+    const ordered = inVariableOrder(this.variables, grads);
     return { terms: { loss: nll + step.beta * kl + l2, nll, kl, l2, beta: step.beta }, grads: ordered };
   }
 

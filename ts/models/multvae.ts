@@ -24,7 +24,7 @@ import type { MultSliceGrads } from '../wasm/nn.js';
 import type { MultConfig } from './config.js';
 import { decoderLogProbs } from './decoder.js';
 import { Noise, STREAM } from './noise.js';
-import { sumSquares, values } from './ops.js';
+import { addL2Penalty, inVariableOrder, perUserMean, values } from './ops.js';
 import { lap } from './profile.js';
 import type { Model, Representation, StepGradients, StepOptions, Weights } from './types.js';
 import { assignWeights, checkWeights, createVariables, glorotUniform, readWeights, smallNormal } from './weights.js';
@@ -179,12 +179,8 @@ export class MultModel implements Model {
             },
       SLICE_MERGE,
     );
-    let nll = 0;
-    for (const l of g.loss) nll += l;
-    nll /= Math.max(users, 1);
-    let kl = 0;
-    for (const v of g.kl) kl += v;
-    kl /= Math.max(users, 1);
+    const nll = perUserMean(g.loss, users);
+    const kl = perUserMean(g.kl, users);
     const grads = new Map<string, tf.Tensor>();
     this.layers.forEach((l, j) => {
       const itemMajor = j === 0 || j === this.layers.length - 1;
@@ -192,22 +188,14 @@ export class MultModel implements Model {
       grads.set(`${l.name}.weight`, tf.tensor2d(g.dW[j], shape));
       grads.set(`${l.name}.bias`, tf.tensor1d(g.db[j]));
     });
-    let l2 = 0;
-    if (step.l2 > 0) {
-      const names = this.layers.map((l) => `${l.name}.weight`);
-      l2 = step.l2 * sumSquares(names.map((n) => this.v(n)));
-      for (const n of names) {
-        const gr = grads.get(n) as tf.Tensor;
-        grads.set(
-          n,
-          tf.tidy(() => tf.add(gr, tf.mul(this.v(n), 2 * step.l2))),
-        );
-        gr.dispose();
-      }
-    }
+    const l2 = addL2Penalty(
+      step.l2,
+      this.layers.map((l) => `${l.name}.weight`),
+      (n) => this.v(n),
+      grads,
+    );
     lap('users', t);
-    const ordered = new Map<string, tf.Tensor>();
-    for (const name of this.variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
+    const ordered = inVariableOrder(this.variables, grads);
     const beta = this.config.kind === 'multvae' ? step.beta : 0;
     return { terms: { loss: nll + beta * kl + l2, nll, kl, l2, beta }, grads: ordered };
   }

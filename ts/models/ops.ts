@@ -54,3 +54,43 @@ export function sumSquares(ts: tf.Tensor[]): number {
   }
   return s;
 }
+
+/**
+ * The L2 penalty `λ·Σ‖W‖²` over the named weights, its gradient `2λW` added in place to `grads` (the
+ * replaced gradient tensors are disposed); returns the penalty (0 when `l2` is 0).
+ */
+export function addL2Penalty(
+  l2: number,
+  names: string[],
+  weight: (name: string) => tf.Tensor,
+  grads: Map<string, tf.Tensor>,
+): number {
+  if (!(l2 > 0)) return 0;
+  const penalty = l2 * sumSquares(names.map(weight));
+  for (const n of names) {
+    const g = grads.get(n) as tf.Tensor;
+    grads.set(
+      n,
+      tf.tidy(() => tf.add(g, tf.mul(weight(n), 2 * l2))),
+    );
+    g.dispose();
+  }
+  return penalty;
+}
+
+/** The mean over `users` of per-user values (a slice step's `loss` or `kl`); 0 users give 0. */
+export function perUserMean(values: ArrayLike<number>, users: number): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  return s / Math.max(users, 1);
+}
+
+/** The variables' gradients in the variables' order. */
+export function inVariableOrder(
+  variables: Map<string, unknown>,
+  grads: Map<string, tf.Tensor>,
+): Map<string, tf.Tensor> {
+  const ordered = new Map<string, tf.Tensor>();
+  for (const name of variables.keys()) ordered.set(name, grads.get(name) as tf.Tensor);
+  return ordered;
+}

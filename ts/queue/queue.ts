@@ -6,8 +6,11 @@
  * - `trial` `{ dataDir, fingerprint, job: TrialJob }`: train one tune trial on the worker's data copy
  *   (`dataDir` must exist there and hold the search's dataset) into `job.dir` (a path the coordinator
  *   reads: the search's output directory on storage both see); returns the `TrialOutcome`.
- * - `recommend` `{ modelDir, k, includeSeen, explain, users: number[][] }`: top-k for a range of users
- *   (their histories as item columns); returns `{ items, scores, concepts?, shares?, userConcepts? }` per user.
+ * - `recommend` `{ modelDir, dataDir?, weights, input, inputBytes, lo, hi, from?, out, k, includeSeen,
+ *   explain, batchSize }`: users `[lo, hi)` of the input file (JSON lines or CSV, `inputBytes` long; paths
+ *   that exist on the worker; user `lo` starting at `from` = `{ offset, line }`, else read through) scored by the model (its weights' sha256 `weights`) and written to `out` whole
+ *   (temporary sibling, rename; ts/queue/shards.ts); returns `{ users, bytes, unknownItems,
+ *   popularityFallback }`.
  *
  * Waiting polls the job's state (`Job.fromId` + `getState`) rather than listening to events: a poll is an
  * ordinary command, which ioredis queues while Redis is away and sends after it reconnects, so a
@@ -50,7 +53,15 @@ export const JOB_ATTEMPTS = 3;
  * Adds job `id` (unless it exists) and waits until it completed (its return value) or failed for good
  * (throws an Error with BullMQ's `failedReason`). Polls every `pollMs`; a job that vanished is added again.
  */
-export async function runJob<R>(queue: Queue, name: string, id: string, data: unknown, pollMs = 250): Promise<R> {
+export async function runJob<R>(
+  queue: Queue,
+  name: string,
+  id: string,
+  data: unknown,
+  pollMs = 250,
+  /** Stops waiting (throws) once it aborts; the job is removed unless a worker holds it. */
+  signal?: AbortSignal,
+): Promise<R> {
   const add = () =>
     queue.add(name, data, {
       jobId: id,
@@ -62,6 +73,10 @@ export async function runJob<R>(queue: Queue, name: string, id: string, data: un
   await add();
   for (;;) {
     await new Promise((r) => setTimeout(r, pollMs));
+    if (signal?.aborted) {
+      await queue.remove(id).catch(() => undefined);
+      throw new Error(`job ${name} ${id}: no longer waited for (${String(signal.reason)})`);
+    }
     const job = await Job.fromId(queue, id);
     if (!job) {
       await add();

@@ -3,25 +3,31 @@
  * from the BullMQ queue and runs them on this machine's kernel pool, one at a time.
  *
  * - A payload that does not check out (a missing field, a data directory that does not exist here or
- *   holds another dataset, a model directory that cannot be opened) fails its job with
+ *   holds another dataset, a model directory that cannot be opened or holds other weights, an input
+ *   file of another size or that does not parse) fails its job with
  *   `UnrecoverableError` naming the field: BullMQ fails it at once, it is not retried.
  * - A worker killed mid-job (`kill -9`) stops renewing the job's lock; after `lockMs` another worker's
  *   stalled-job check (every `stalledMs`) moves the job back to the queue and it runs again there. A job
  *   that stalls more than `maxStalled` times fails.
- * - Datasets and models are loaded once per directory and kept while the worker runs.
+ * - Datasets and models are loaded once per directory and kept while the worker runs (a model is opened
+ *   again when the job names other weights).
+ * - A recommend job writes its range to a temporary file beside its shard file and renames it at the
+ *   end, so an attempt taken over from a killed worker rewrites the shard whole, with the same bytes.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Dataset } from '../data/store.js';
 import { loadDataset } from '../data/store.js';
-import { Recommender } from '../serve/recommender.js';
+import { ParseError } from '../errors.js';
+import { openRecommender, type ServingRecommender } from '../serve/service.js';
 import { type BackendName, selectBackend } from '../tf/backend.js';
 import { datasetFingerprint } from '../train/checkpoint.js';
 import type { TrialJob } from '../tune/tune.js';
 import { runTrial } from '../tune/tune.js';
 import { KernelPool } from '../workers/pool.js';
 import { QUEUE_NAME, type QueueConnection } from './queue.js';
+import { type RangeOptions, writeUserRange } from './shards.js';
 
 export interface WorkerOptions {
   connection: QueueConnection;
@@ -36,14 +42,6 @@ export interface WorkerOptions {
   maxStalled?: number;
   /** Called when a job starts and ends (for logs). */
   onJob?: (e: { id: string; name: string; state: 'active' | 'completed' | 'failed'; error?: string }) => void;
-}
-
-export interface RecommendJobResult {
-  items: number[];
-  scores: number[];
-  concepts?: number[];
-  shares?: number[];
-  userConcepts?: number[];
 }
 
 const bad = (msg: string) => new UnrecoverableError(`bad job payload: ${msg}`);
@@ -66,26 +64,68 @@ function checkTrialPayload(d: unknown): { dataDir: string; fingerprint: string; 
   return { dataDir: d.dataDir, fingerprint: d.fingerprint, job: j as unknown as TrialJob };
 }
 
-function checkRecommendPayload(d: unknown) {
-  if (!isObj(d)) throw bad('a recommend job needs an object { modelDir, k, includeSeen, explain, users }');
-  if (typeof d.modelDir !== 'string' || !existsSync(d.modelDir)) {
-    throw bad(`'modelDir' must be a model directory that exists on this worker but got ${JSON.stringify(d.modelDir)}`);
+interface RecommendPayload extends RangeOptions {
+  modelDir: string;
+  dataDir?: string;
+  weights: string | null;
+  inputBytes: number;
+}
+
+function checkRecommendPayload(d: unknown): RecommendPayload {
+  if (!isObj(d)) {
+    throw bad('a recommend job needs an object { modelDir, weights, input, inputBytes, lo, hi, out, k, batchSize, … }');
   }
-  if (!Number.isSafeInteger(d.k) || (d.k as number) < 1)
-    throw bad(`'k' must be an integer >= 1 but got ${JSON.stringify(d.k)}`);
-  if (
-    !Array.isArray(d.users) ||
-    !d.users.every((u) => Array.isArray(u) && u.every((c) => Number.isSafeInteger(c) && c >= 0))
-  ) {
-    throw bad(`'users' must be an array of item-column arrays`);
-  }
-  return {
-    modelDir: d.modelDir,
-    k: d.k as number,
-    includeSeen: d.includeSeen === true,
-    explain: d.explain === true,
-    users: d.users as number[][],
+  const dir = (field: string) => {
+    if (typeof d[field] !== 'string' || !existsSync(d[field] as string)) {
+      throw bad(`'${field}' must be a directory that exists on this worker but got ${JSON.stringify(d[field])}`);
+    }
   };
+  dir('modelDir');
+  if (d.dataDir !== undefined) dir('dataDir');
+  if (d.weights !== null && typeof d.weights !== 'string') {
+    throw bad(`'weights' must be the sha256 of the model's weights (or null) but got ${JSON.stringify(d.weights)}`);
+  }
+  if (typeof d.input !== 'string' || !existsSync(d.input)) {
+    throw bad(`'input' must be a users file that exists on this worker but got ${JSON.stringify(d.input)}`);
+  }
+  const int = (field: string, min: number) => {
+    const v = d[field];
+    if (!Number.isSafeInteger(v) || (v as number) < min) {
+      throw bad(`'${field}' must be an integer >= ${min} but got ${JSON.stringify(v)}`);
+    }
+    return v as number;
+  };
+  for (const [f, min] of [
+    ['inputBytes', 0],
+    ['lo', 0],
+    ['hi', 0],
+    ['k', 1],
+    ['batchSize', 1],
+  ] as const)
+    int(f, min);
+  if ((d.hi as number) < (d.lo as number)) throw bad(`'hi' (${d.hi}) must be >= 'lo' (${d.lo})`);
+  const from = d.from as Record<string, unknown> | undefined;
+  if (
+    from !== undefined &&
+    (!isObj(from) ||
+      !Number.isSafeInteger(from.offset) ||
+      !Number.isSafeInteger(from.line) ||
+      (from.offset as number) < 0 ||
+      (from.offset as number) > (d.inputBytes as number) ||
+      (from.line as number) < 1)
+  ) {
+    throw bad(`'from' must be { offset: 0…inputBytes, line: >= 1 } but got ${JSON.stringify(from)}`);
+  }
+  const size = statSync(d.input).size;
+  if (size !== d.inputBytes) {
+    throw bad(
+      `'input' ${d.input} has ${size} bytes on this worker, not the coordinator's ${d.inputBytes}: another file`,
+    );
+  }
+  if (typeof d.out !== 'string' || !existsSync(dirname(d.out))) {
+    throw bad(`'out' must be a file in a directory that exists on this worker but got ${JSON.stringify(d.out)}`);
+  }
+  return { ...(d as unknown as RecommendPayload), includeSeen: d.includeSeen === true, explain: d.explain === true };
 }
 
 /** Starts a worker; `close()` lets the running job finish, then disconnects. */
@@ -95,7 +135,28 @@ export async function startWorker(opts: WorkerOptions): Promise<{ close(): Promi
   const pool = threads > 1 ? new KernelPool({ threads }) : undefined;
   const runtime = { pool, threads };
   const datasets = new Map<string, Dataset>();
-  const models = new Map<string, Recommender>();
+  const models = new Map<string, ServingRecommender>();
+  /** The model of a recommend job, opened once per (directory, dataset, batch size) and its weights. */
+  const openModel = async (p: RecommendPayload): Promise<ServingRecommender> => {
+    const key = JSON.stringify([p.modelDir, p.dataDir ?? null, p.batchSize]);
+    const fresh = (r: ServingRecommender | undefined) =>
+      r !== undefined && (p.weights === null || r.manifest?.weights.sha256 === p.weights);
+    let rec = models.get(key);
+    if (fresh(rec)) return rec as ServingRecommender;
+    try {
+      const data = p.dataDir === undefined ? undefined : await loadDataset(p.dataDir);
+      rec = await openRecommender(p.modelDir, { pool, data, batchSize: p.batchSize });
+    } catch (e) {
+      throw bad(`'modelDir' ${p.modelDir}: ${(e as Error).message}`);
+    }
+    if (!fresh(rec)) {
+      throw bad(
+        `'modelDir' ${p.modelDir} holds other weights on this worker (sha256 ${rec.manifest?.weights.sha256}) than the coordinator's (${p.weights})`,
+      );
+    }
+    models.set(key, rec);
+    return rec;
+  };
 
   const handle = async (job: Job) => {
     if (job.name === 'trial') {
@@ -129,26 +190,18 @@ export async function startWorker(opts: WorkerOptions): Promise<{ close(): Promi
     }
     if (job.name === 'recommend') {
       const p = checkRecommendPayload(job.data);
-      let rec = models.get(p.modelDir);
-      if (!rec) {
-        try {
-          rec = await Recommender.open(p.modelDir, { runtime });
-        } catch (e) {
-          throw bad(`'modelDir' ${p.modelDir}: ${(e as Error).message}`);
-        }
-        models.set(p.modelDir, rec);
+      const rec = await openModel(p);
+      if (p.k > rec.items) throw bad(`'k' (${p.k}) must be <= the model's ${rec.items} items`);
+      if (p.explain && rec.model.kind !== 'macridvae') {
+        throw bad(`'explain' needs a MacridVAE model, not '${rec.model.kind}'`);
       }
-      const tooBig = p.users.find((u) => u.some((c) => c >= (rec as Recommender).items));
-      if (tooBig) throw bad(`'users' has an item column >= the model's ${rec.items} items`);
-      const out = await rec.recommend(p.users, { k: p.k, includeSeen: p.includeSeen, explain: p.explain });
-      return out.map(
-        (r): RecommendJobResult => ({
-          items: [...r.items],
-          scores: [...r.scores],
-          ...(r.concepts ? { concepts: [...r.concepts], shares: [...(r.shares ?? [])] } : {}),
-          ...(r.userConcepts ? { userConcepts: [...r.userConcepts] } : {}),
-        }),
-      );
+      try {
+        return await writeUserRange(rec, p);
+      } catch (e) {
+        // The input does not parse, or holds fewer users than the range: the same on every attempt.
+        if (e instanceof ParseError) throw bad(`'input' ${e.message}`);
+        throw e;
+      }
     }
     throw bad(`unknown job name '${job.name}' (one of trial, recommend)`);
   };
@@ -172,7 +225,6 @@ export async function startWorker(opts: WorkerOptions): Promise<{ close(): Promi
     worker,
     async close() {
       await worker.close();
-      for (const r of models.values()) r.dispose();
       await pool?.close();
     },
   };

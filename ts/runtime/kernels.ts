@@ -13,6 +13,7 @@
 
 import { macridEncode, macridSliceTrain } from '../models/macrid-slice.js';
 import { scoreTopK } from '../serve/engine.js';
+import { checkObject } from '../validate.js';
 import * as analysis from '../wasm/analysis.js';
 import * as batch from '../wasm/batch.js';
 import * as control from '../wasm/control.js';
@@ -23,6 +24,7 @@ import { gemmPeak } from '../wasm/peak.js';
 import * as ranking from '../wasm/ranking.js';
 import { threadInstance, type WasmInstance } from '../wasm/raw.js';
 import * as sampling from '../wasm/sampling.js';
+import * as serving from '../wasm/serve.js';
 import * as stats from '../wasm/stats.js';
 
 export const KERNELS = {
@@ -63,6 +65,8 @@ export const KERNELS = {
   knnWeights: itemsim.knnWeights,
   scoreDense: itemsim.scoreDense,
   scoreSparse: itemsim.scoreSparse,
+  itemTopK: serving.itemTopK,
+  mixTopK: serving.mixTopK,
 } as const;
 
 export type Kernels = typeof KERNELS;
@@ -77,6 +81,8 @@ export type BoundKernels = { readonly [K in OpName]: (args: OpArgs<K>) => OpResu
 export function runKernel<K extends OpName>(inst: WasmInstance, op: K, args: OpArgs<K>): OpResult<K> {
   const f = KERNELS[op] as unknown as ((i: WasmInstance, a: OpArgs<K>) => OpResult<K>) | undefined;
   if (typeof f !== 'function') throw new Error(`unknown kernel '${String(op)}'`);
+  // One check for every kernel: null/undefined arguments get the typed error, not a TypeError.
+  checkObject(String(op), 'args', args, 'an arguments object');
   return f(inst, args);
 }
 

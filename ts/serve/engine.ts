@@ -12,16 +12,20 @@
  *   `w_k` (all 1 for the model itself; 0 mutes concept k).
  * - β-MultVAE / MultDAE: the sparse first layer on `x/‖x‖`, tanh layers, `z = μ`, then
  *   `log_softmax(z·Wᵀ + b)` over items.
+ * - The reference models ({@link ItemItemScoring}): EASE `x_u·B`, ItemKNN `Σ_{r ∈ x_u ∩ N(c)} s_rc`,
+ *   popularity the training counts — the scores `eval` ranks by (`ts/models/baselines.ts`), with the
+ *   top k kept per user in the same Rust call (`itemTopK`, `crates/macrid-core/src/serve.rs`).
  *
  * {@link scoringModel} (`./scoring-model.ts`) builds a {@link ScoringModel} from a stored model; its arrays
  * live in SharedArrayBuffers, so passing the model to a pool worker shares them instead of copying.
  */
 import { type Csr, csrFromRows, csrRow, csrRows } from '../csr.js';
+import { InvalidArgumentError } from '../errors.js';
 import { macridEncode } from '../models/macrid-slice.js';
 import { checkInt } from '../validate.js';
-import { denseForward, headForward, mixDecoderLogProbs, sparseMixForward } from '../wasm/nn.js';
-import { topk } from '../wasm/ranking.js';
+import { denseForward, headForward, type MixDecoderArgs, mixDecoderLogProbs, sparseMixForward } from '../wasm/nn.js';
 import type { WasmInstance } from '../wasm/raw.js';
+import { type ItemWeights, itemTopK, mixTopK } from '../wasm/serve.js';
 
 /** MacridVAE's weights in the form the kernels read. */
 export interface MacridScoring {
@@ -70,23 +74,47 @@ export interface MultScoring {
   out: { d: number; w: Float32Array; b: Float32Array };
 }
 
-export type ScoringModel = MacridScoring | MultScoring;
-
-/** Concepts of a scoring model (1 for MultVAE/MultDAE). */
-export function conceptsOf(m: ScoringModel): number {
-  return m.kind === 'macridvae' ? m.concepts : 1;
+/**
+ * A reference model (EASE, ItemKNN, popularity) in the form the serving kernel reads: EASE's `B`
+ * (dense `items × items`), ItemKNN's neighbourhoods regrouped by neighbour (row `r`: the items `c`
+ * with `r ∈ N(c)` and `s_rc`), popularity's training counts.
+ */
+export interface ItemItemScoring {
+  kind: 'ease' | 'itemknn' | 'pop';
+  items: number;
+  weights: ItemWeights;
 }
 
-/** Width of the decoder's user vectors per concept (`d`, or the last hidden width of MultVAE/MultDAE). */
-export function widthOf(m: ScoringModel): number {
-  return m.kind === 'macridvae' ? m.d : m.out.d;
+export type ScoringModel = MacridScoring | MultScoring | ItemItemScoring;
+
+/** Whether a scoring model is one of the reference models (no encoder, no concepts). */
+export function isItemItem(m: ScoringModel): m is ItemItemScoring {
+  return m.kind === 'ease' || m.kind === 'itemknn' || m.kind === 'pop';
+}
+
+/** Concepts of a scoring model (1 for MultVAE/MultDAE, 0 for the reference models). */
+export function conceptsOf(m: ScoringModel): number {
+  return m.kind === 'macridvae' ? m.concepts : isItemItem(m) ? 0 : 1;
+}
+
+/**
+ * Multiply-adds of scoring `users` histories with `nnz` items in all (what `Runtime.splitUsers`
+ * compares with its threshold): `users·K·items·d` for the VAEs, `nnz·items` for EASE (one row of `B`
+ * per history item), `nnz·k` + `users·items` for ItemKNN, `users·items` for popularity.
+ */
+export function workOf(m: ScoringModel, users: number, nnz: number): number {
+  if (m.kind === 'macridvae') return users * m.concepts * m.items * m.d;
+  if (!isItemItem(m)) return users * m.items * m.out.d;
+  const w = m.weights;
+  const perRow = w.kind === 'dense' ? m.items : w.kind === 'sparse' ? w.values.length / Math.max(1, m.items) : 0;
+  return nnz * perRow + users * m.items;
 }
 
 /**
  * The decoder's input `z` for each history row (`users·K × d`; `users × width` for MultVAE/MultDAE),
  * in evaluation mode.
  */
-export function encodeUsers(inst: WasmInstance, m: ScoringModel, x: Csr): Float32Array {
+export function encodeUsers(inst: WasmInstance, m: MacridScoring | MultScoring, x: Csr): Float32Array {
   if (m.kind === 'macridvae') {
     return macridEncode(inst, {
       x,
@@ -124,14 +152,13 @@ export function encodeUsers(inst: WasmInstance, m: ScoringModel, x: Csr): Float3
   return y;
 }
 
-/** Log-probabilities of every item (`users × items`) from the decoder's input `z`; `weights` scale MacridVAE's concepts. */
-export function decodeUsers(
-  inst: WasmInstance,
-  m: ScoringModel,
+/** The decoder's arguments for `users` rows of `z`; `weights` scale MacridVAE's concepts. */
+function decoderArgs(
+  m: MacridScoring | MultScoring,
   users: number,
   z: Float32Array,
   weights?: Float32Array,
-): Float32Array {
+): MixDecoderArgs {
   if (m.kind === 'macridvae') {
     let c = m.c;
     if (weights) {
@@ -139,7 +166,7 @@ export function decodeUsers(
       c = new Float32Array(m.c.length);
       for (let i = 0; i < m.items; i++) for (let k = 0; k < K; k++) c[i * K + k] = m.c[i * K + k] * weights[k];
     }
-    return mixDecoderLogProbs(inst, {
+    return {
       users,
       concepts: m.concepts,
       d: m.d,
@@ -149,18 +176,20 @@ export function decodeUsers(
       c,
       scale: 1 / m.tau,
       bound: m.cosine ? 1 / m.tau : undefined,
-    });
+    };
   }
-  return mixDecoderLogProbs(inst, {
-    users,
-    concepts: 1,
-    d: m.out.d,
-    items: m.items,
-    z,
-    h: m.out.w,
-    bias: m.out.b,
-    scale: 1,
-  });
+  return { users, concepts: 1, d: m.out.d, items: m.items, z, h: m.out.w, bias: m.out.b, scale: 1 };
+}
+
+/** Log-probabilities of every item (`users × items`) from the decoder's input `z`; `weights` scale MacridVAE's concepts. */
+export function decodeUsers(
+  inst: WasmInstance,
+  m: MacridScoring | MultScoring,
+  users: number,
+  z: Float32Array,
+  weights?: Float32Array,
+): Float32Array {
+  return mixDecoderLogProbs(inst, decoderArgs(m, users, z, weights));
 }
 
 /** A group of users to score: histories and per-user exclusions/candidates as item columns. */
@@ -176,7 +205,7 @@ export interface ScoreTopKArgs {
   k: number;
   /** MacridVAE: concept weights `w_k ≥ 0` (length K). */
   conceptWeights?: Float32Array;
-  /** Also return `z` (for explanations and traversal). */
+  /** Also return `z` (for explanations and traversal; VAEs only). */
   withZ?: boolean;
 }
 
@@ -200,8 +229,15 @@ export function scoreTopK(inst: WasmInstance, a: ScoreTopKArgs): ScoreTopKResult
   const m = a.model;
   const users = csrRows(a.x);
   const k = checkInt(fn, 'k', a.k, 1, m.items);
+  if (isItemItem(m)) {
+    if (a.conceptWeights || a.withZ) {
+      throw new InvalidArgumentError(
+        `${fn}(): a '${m.kind}' model has no concepts (conceptWeights) and no user representation (withZ)`,
+      );
+    }
+    return itemTopK(inst, { x: a.x, weights: m.weights, exclude: a.exclude, candidates: a.candidates, k });
+  }
   const z = encodeUsers(inst, m, a.x);
-  const scores = decodeUsers(inst, m, users, z, a.conceptWeights);
   let exclude = a.exclude;
   if (a.candidates) {
     // Everything outside a user's candidates (or in its exclusions) is excluded.
@@ -216,6 +252,7 @@ export function scoreTopK(inst: WasmInstance, a: ScoreTopKArgs): ScoreTopKResult
     }
     exclude = csrFromRows(rows, m.items);
   }
-  const top = topk(inst, { scores, users, items: m.items, exclude, k });
+  // The decoder and the top k fused (one pass over item tiles, no users × items block).
+  const top = mixTopK(inst, { ...decoderArgs(m, users, z, a.conceptWeights), exclude, k });
   return a.withZ ? { ...top, z } : top;
 }

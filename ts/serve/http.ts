@@ -10,7 +10,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { InvalidArgumentError, MacridError, UnknownItemError } from '../errors.js';
 import { checkInt } from '../validate.js';
-import type { Recommendation, RecommendOptions, ServingRecommender } from './service.js';
+import { ModelKindError, type Recommendation, type RecommendOptions, type ServingRecommender } from './service.js';
 
 export interface ServerLimits {
   /** Largest `k` (also capped by the item count). Default 1000. */
@@ -158,6 +158,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       return reply
         .status(400)
         .send({ statusCode: 400, code: 'MV_UNKNOWN_ITEM', error: 'Bad Request', message: e.message, id: e.id });
+    }
+    if ((err as Error) instanceof ModelKindError) {
+      const e = err as unknown as ModelKindError;
+      return reply
+        .status(400)
+        .send({ statusCode: 400, code: 'MV_MODEL_KIND', error: 'Bad Request', message: e.message, kind: e.kind });
     }
     if ((err as Error) instanceof InvalidArgumentError) {
       return reply

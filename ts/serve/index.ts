@@ -19,6 +19,7 @@ export { CATALOG_FILE, type CatalogSource, type ItemCatalog, loadCatalog } from 
 export { loadModel } from '../train/checkpoint.js';
 export { KernelPool, type PoolOptions } from '../workers/pool.js';
 export {
+  type ItemItemScoring,
   type MacridScoring,
   type MultScoring,
   type ScoreTopKArgs,
@@ -31,6 +32,7 @@ export { scoringModel } from './scoring-model.js';
 export {
   type ControlOptions,
   type Explanation,
+  ModelKindError,
   type OnUnknown,
   type OpenRecommenderOptions,
   openRecommender,

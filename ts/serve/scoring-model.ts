@@ -1,17 +1,21 @@
 /**
- * A stored model's weights in the form the serving kernels read ({@link ScoringModel}, `./engine.ts`),
- * with MacridVAE's evaluation-time item state computed once: the decoder's item vectors (normalized
+ * A stored model's weights in the form the serving kernels read ({@link ScoringModel}, `./engine.ts`):
+ * the VAEs' layers, or the reference models' item–item weights (EASE's `B`, ItemKNN's neighbourhoods
+ * regrouped by neighbour, popularity's counts, checked as `eval` checks them); MacridVAE's
+ * evaluation-time item state computed once: the decoder's item vectors (normalized
  * for cosine) and the concept assignment `c` (`ts/models/item-state.ts`). No TensorFlow.js.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { type AnyModelConfig, isBaselineKind, type ModelConfig } from '../models/config.js';
+import { baselineFromWeights, ItemKnnModel } from '../models/baselines.js';
+import { type AnyModelConfig, type BaselineConfig, isBaselineKind, type ModelConfig } from '../models/config.js';
 import { assignConceptsSoft, normalizeRows } from '../models/item-state.js';
 import type { Weights } from '../models/types.js';
-import type { MultLayer, ScoringModel } from './engine.js';
+import type { ItemWeights } from '../wasm/serve.js';
+import type { ItemItemScoring, MultLayer, ScoringModel } from './engine.js';
 
-function copy(a: Float32Array, shared: boolean): Float32Array {
+function copy<T extends Float32Array | Uint32Array>(a: T, shared: boolean): T {
   if (!shared) return a;
-  const out = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  const out = new (a.constructor as new (b: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength));
   out.set(a);
   return out;
 }
@@ -36,9 +40,20 @@ export function scoringModel(
   const shared = options.shared ?? true;
   const M = m.items;
   if (isBaselineKind(m.config.kind)) {
-    throw new InvalidArgumentError(
-      `the TF.js-free serving engine serves the VAEs; a '${m.config.kind}' model is served through Recommender (openModel)`,
-    );
+    // The same checks and ItemKNN regrouping as the model `eval` scores with.
+    const b = baselineFromWeights(m.config as BaselineConfig, M, m.weights);
+    const kind = b.config.kind as ItemItemScoring['kind'];
+    let weights: ItemWeights;
+    if (b instanceof ItemKnnModel) {
+      const { w, values } = b.rows;
+      weights = {
+        kind: 'sparse',
+        w: { indptr: copy(w.indptr, shared), indices: copy(w.indices, shared), cols: w.cols },
+        values: copy(values, shared),
+      };
+    } else if (kind === 'ease') weights = { kind: 'dense', w: copy(need(m.weights, 'B', [M, M]), shared) };
+    else weights = { kind: 'constant', v: copy(need(m.weights, 'counts', [M]), shared) };
+    return { kind, items: M, weights };
   }
   const cfg = m.config as ModelConfig;
   if (cfg.kind === 'macridvae') {

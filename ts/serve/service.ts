@@ -20,6 +20,11 @@
  * `argmax_k w_k c_ik exp(cos(z_k, h_i)/τ)` and its share that term over their sum; the user's concept
  * shares are `Σ_{i∈history} c_ik / |history|`.
  *
+ * The reference models (`train --model ease|pop|itemknn`) serve `recommend` (scores: EASE `x_u·B`,
+ * ItemKNN `Σ_{r ∈ x_u ∩ N(c)} s_rc`, popularity the training counts — what `eval` ranks by) and, for
+ * EASE and ItemKNN, `similarItems`; what needs concepts (`explain`, `control`, `traverse`, concept
+ * weights) throws a {@link ModelKindError} naming the model kind.
+ *
  * Unknown ids: `onUnknown: 'error'` (the default) throws an {@link UnknownItemError} naming the id and
  * the user; `'skip'` drops them and reports them in each result's `unknown`. A history with no known
  * item gets the most popular items (training clicks, `items.json`), marked `fallback: 'popularity'`.
@@ -34,7 +39,14 @@ import { type CatalogSource, type ItemCatalog, loadCatalog } from '../train/cata
 import { loadModel, type Manifest } from '../train/checkpoint.js';
 import { checkInt, checkNumber } from '../validate.js';
 import type { KernelPool } from '../workers/pool.js';
-import { conceptsOf, type MacridScoring, type ScoreTopKResult, type ScoringModel } from './engine.js';
+import {
+  conceptsOf,
+  isItemItem,
+  type MacridScoring,
+  type ScoreTopKResult,
+  type ScoringModel,
+  workOf,
+} from './engine.js';
 import { scoringModel } from './scoring-model.js';
 import { recommendStream, type StreamOptions, type StreamUser } from './stream.js';
 
@@ -60,7 +72,10 @@ export interface RecommendOptions {
 
 export interface RecommendedItem {
   id: string;
-  /** `log p(i | history)` (with concept weights: of the re-weighted decoder). */
+  /**
+   * `log p(i | history)` for the VAEs (with concept weights: of the re-weighted decoder); the raw score
+   * for the reference models (EASE `x_u·B`, ItemKNN `Σ s_rc`, popularity the training count).
+   */
   score: number;
   title?: string;
   /** explain: the concept contributing most to the item's probability, and its share of it. */
@@ -158,6 +173,17 @@ interface Resolved {
   includeSeen: boolean;
 }
 
+/** An operation the served model's kind cannot do (e.g. `explain` on EASE): names the operation and the kind. */
+export class ModelKindError extends InvalidArgumentError {
+  constructor(
+    readonly operation: string,
+    readonly kind: string,
+    needs: string,
+  ) {
+    super(`${operation} needs ${needs}, and this is a '${kind}' model`);
+  }
+}
+
 const name = (u: number, user?: string) => (user !== undefined ? `user '${user}'` : `user ${u}`);
 
 /** A trained model served by item ids (see the module doc). */
@@ -216,9 +242,7 @@ export class ServingRecommender {
   }
 
   private macrid(fn: string): MacridScoring {
-    if (this.model.kind !== 'macridvae') {
-      throw new InvalidArgumentError(`${fn}() needs a MacridVAE model, not '${this.model.kind}'`);
-    }
+    if (this.model.kind !== 'macridvae') throw new ModelKindError(`${fn}()`, this.model.kind, 'a MacridVAE model');
     return this.model;
   }
 
@@ -429,7 +453,7 @@ export class ServingRecommender {
   ): Promise<ScoreTopKResult> {
     const users = csrRows(x);
     const m = this.model;
-    const work = users * conceptsOf(m) * m.items * (m.kind === 'macridvae' ? m.d : m.out.d);
+    const work = workOf(m, users, x.indices.length);
     return this.runtime.splitUsers(
       'serveTopK',
       users,
@@ -447,10 +471,53 @@ export class ServingRecommender {
     );
   }
 
+  /** The reference models' item–item weights (undefined for the VAEs); popularity has none and is refused. */
+  private similarWeights(fn: string) {
+    const m = this.model;
+    if (!isItemItem(m)) return undefined;
+    if (m.weights.kind === 'constant') {
+      throw new ModelKindError(`${fn}()`, m.kind, 'item–item weights or item vectors (EASE, ItemKNN or a VAE)');
+    }
+    return m.weights;
+  }
+
+  /**
+   * EASE / ItemKNN neighbours of each item `c`: the items whose score a history of `c` alone raises,
+   * ranked by that score — row `c` of `B` (EASE), the items `i` with `c ∈ N(i)` by `s_ci` (ItemKNN;
+   * only those) — one `serveTopK` call for all queried items.
+   */
+  private async similarByWeights(fn: string, cols: number[], known: string[], k: number): Promise<SimilarResult[]> {
+    const m = this.model;
+    const w = this.similarWeights(fn);
+    if (!isItemItem(m) || !w) throw new ModelKindError(`${fn}()`, m.kind, 'item–item weights');
+    const x = csrFromRows(
+      cols.map((c) => [c]),
+      m.items,
+    );
+    const candidates =
+      w.kind === 'sparse'
+        ? csrFromRows(
+            cols.map((c) => Array.from(w.w.indices.subarray(w.w.indptr[c], w.w.indptr[c + 1]))),
+            m.items,
+          )
+        : undefined;
+    const top = await this.topGroup(x, x, candidates, k, undefined, false);
+    return cols.map((_, r) => {
+      const items: SimilarResult['items'] = [];
+      for (let j = 0; j < top.counts[r]; j++) {
+        const c = top.items[r * k + j];
+        const title = this.titleOf(c);
+        items.push({ id: this.catalog.ids[c], score: top.scores[r * k + j], ...(title ? { title } : {}) });
+      }
+      return { id: known[r], items };
+    });
+  }
+
   /** The decoder's item vectors (`items × width`, unit rows) for item-to-item similarity. */
   private itemVectors(): { v: Float32Array; d: number } {
     const m = this.model;
     if (m.kind === 'macridvae') return { v: m.hn, d: m.d };
+    if (isItemItem(m)) throw new ModelKindError('itemVectors()', m.kind, 'learned item vectors');
     if (!this.unitOut) {
       const d = m.out.d;
       const v = new Float32Array(m.out.w.length);
@@ -484,7 +551,9 @@ export class ServingRecommender {
 
   /**
    * Item-to-item neighbours: the cosine of the decoder's item vectors; with `concept` (MacridVAE), only
-   * items whose dominant concept it is. The item itself is excluded.
+   * items whose dominant concept it is; for EASE / ItemKNN the item–item weights (a history of the item
+   * alone: row `c` of `B`, ItemKNN's `s_ci` for the items `i` with `c ∈ N(i)`); popularity has none and
+   * throws a {@link ModelKindError}. The item itself is excluded.
    *
    * @example
    * const [r] = await rec.similarItems(['1'], { k: 3 });
@@ -496,6 +565,7 @@ export class ServingRecommender {
   ): Promise<{ results: SimilarResult[]; unknown: string[] }> {
     const fn = 'similarItems';
     if (!Array.isArray(ids)) throw new InvalidArgumentError(`'ids' passed to ${fn}() must be an array of ids`);
+    this.similarWeights(fn);
     const k = Math.min(checkInt(fn, 'k', options.k ?? 10, 1), Math.max(1, this.items - 1));
     let allowed: Uint8Array | undefined;
     if (options.concept !== undefined) {
@@ -521,6 +591,7 @@ export class ServingRecommender {
       } else unknown.push(id);
     }
     if (cols.length === 0) return { results: [], unknown };
+    if (isItemItem(this.model)) return { results: await this.similarByWeights(fn, cols, known, k), unknown };
     const { v, d } = this.itemVectors();
     const q = new Float32Array(cols.length * d);
     cols.forEach((c, r) => {

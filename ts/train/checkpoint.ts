@@ -46,6 +46,7 @@ import {
 } from '../util/fs.js';
 import { checkOutput, lockOutput, type OutputLock, writeMarker } from '../util/output.js';
 import { checkArray, checkObject, checkPath } from '../validate.js';
+import type { ProductionInfo } from './production.js';
 
 export const TENSOR_MAGIC = 'MVTENSOR';
 export const TENSOR_END = 'MVTEND\0\0';
@@ -211,8 +212,42 @@ export function readTensorFile(path: string): TensorFile {
   return decodeTensorFile(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
 }
 
-/** A hex SHA-256 over the split's matrices: the same data gives the same fingerprint, any change another. */
+/**
+ * The dataset's fingerprint: a hex SHA-256 over the split's matrices, then, when the data carries its id
+ * strings (a dataset from `loadDataset` does: `itemIds`, `userIds`), `.` and a hex SHA-256 over them —
+ * so the same ratings under other ids (other items behind the same columns) give another fingerprint.
+ * Fingerprints written before the ids were covered are the first part alone; compare with
+ * {@link sameDatasetFingerprint}, which checks the parts both sides have.
+ */
 export function datasetFingerprint(data: SplitData): string {
+  const matrices = matricesFingerprint(data);
+  const { itemIds, userIds } = data as { itemIds?: unknown; userIds?: unknown };
+  if (!Array.isArray(itemIds) && !Array.isArray(userIds)) return matrices;
+  const h = createHash('sha256');
+  for (const [name, ids] of [
+    ['items', itemIds],
+    ['users', userIds],
+  ] as const) {
+    if (!Array.isArray(ids)) continue;
+    h.update(`${name}:${ids.length}:`);
+    for (const id of ids) h.update(`${JSON.stringify(String(id))}\n`);
+  }
+  return `${matrices}.${h.digest('hex')}`;
+}
+
+/**
+ * Whether a stored fingerprint and a dataset's are the same dataset: the matrices' parts are equal, and
+ * so are the ids' parts when both have one (a model directory written before ids were fingerprinted
+ * is checked on its matrices, as it was then).
+ */
+export function sameDatasetFingerprint(stored: string, current: string): boolean {
+  const [a, aIds] = stored.split('.');
+  const [b, bIds] = current.split('.');
+  return a === b && (aIds === undefined || bIds === undefined || aIds === bIds);
+}
+
+/** The hex SHA-256 over the split's matrices (all a fingerprint was before the ids were covered). */
+function matricesFingerprint(data: SplitData): string {
   checkObject('datasetFingerprint', 'data', data, 'split data {items, train, validation, test}');
   const h = createHash('sha256');
   const add = (name: string, m: Csr) => {
@@ -253,6 +288,8 @@ export interface Manifest {
   weights: { file: string; bytes: number; sha256: string };
   /** Where the training steps ran (`--compute`): the path, what was asked for, the tfjs backend. */
   compute?: { requested: string; path: 'wasm' | 'tfjs'; tfBackend: string; reason: string };
+  /** Production training (`train --all-users`): every user trained on, nothing held out or validated. */
+  production?: ProductionInfo;
   /** ISO time of the last write. */
   updated: string;
 }
@@ -409,6 +446,8 @@ export interface CheckpointState {
   rng: { seed: number; scheme: 'counter-v1' };
   /** The weights file holding the best epoch (absent in checkpoints of older builds and before a best epoch). */
   bestWeights?: Manifest['weights'];
+  /** Production training: as in the manifest. */
+  production?: ProductionInfo;
 }
 
 const ADAM_PREFIX = 'adam.';

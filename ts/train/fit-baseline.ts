@@ -11,6 +11,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { join } from 'node:path';
 import { csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError, MemoryLimitError } from '../errors.js';
@@ -33,7 +34,8 @@ import { checkInt } from '../validate.js';
 import { VERSION } from '../version.js';
 import { easeMemory } from '../wasm/itemsim.js';
 import type { KernelPool } from '../workers/pool.js';
-import { datasetFingerprint, type MetricTable, saveWeights, writeManifest } from './checkpoint.js';
+import { CATALOG_FILE, catalogJson, catalogOf } from './catalog.js';
+import { datasetFingerprint, type MetricTable, saveWeights, writeFileAtomic, writeManifest } from './checkpoint.js';
 
 /** The 4 GiB a wasm32 memory can address. */
 export const WASM32_MEMORY_BYTES = 4 * 1024 ** 3;
@@ -180,6 +182,8 @@ export async function fitBaseline(opts: FitBaselineOptions): Promise<FitBaseline
   if (opts.out) {
     mkdirSync(opts.out, { recursive: true });
     const weightsInfo = saveWeights(opts.out, chosen.config, items, 0, chosen.weights);
+    // Item ids, titles and popularity, so the directory serves by the dataset's ids on its own (as the VAEs').
+    writeFileAtomic(join(opts.out, CATALOG_FILE), catalogJson(catalogOf(data)));
     writeManifest(opts.out, {
       format: 'macridvae-model',
       formatVersion: 1,

@@ -8,7 +8,7 @@
 import { type Csr, csrFromRows, csrRow, csrRows } from '../csr.js';
 import type { SplitData } from '../data/types.js';
 import { InvalidArgumentError } from '../errors.js';
-import { readManifest } from './checkpoint.js';
+import { readManifest, sameDatasetFingerprint } from './checkpoint.js';
 
 /** What `manifest.production` records. */
 export interface ProductionInfo {
@@ -58,7 +58,7 @@ export function epochsFromRun(dir: string, datasetFingerprint?: string): NonNull
   if (!(Number.isInteger(m.bestEpoch) && m.bestEpoch >= 1)) {
     throw new InvalidArgumentError(`${dir}: the manifest has no best epoch (bestEpoch = ${String(m.bestEpoch)})`);
   }
-  if (datasetFingerprint !== undefined && m.dataset.fingerprint !== datasetFingerprint) {
+  if (datasetFingerprint !== undefined && !sameDatasetFingerprint(m.dataset.fingerprint, datasetFingerprint)) {
     throw new InvalidArgumentError(
       `${dir} was trained on another dataset (fingerprint ${m.dataset.fingerprint.slice(0, 12)}…, this one ${datasetFingerprint.slice(0, 12)}…)`,
     );

@@ -46,8 +46,10 @@ import {
   type Manifest,
   type MetricTable,
   ModelDirWriter,
+  sameDatasetFingerprint,
 } from './checkpoint.js';
 import { type ComputeInfo, createStepRunner, type StepRunner } from './compute.js';
+import { allUsersData, epochsFromRun, type ProductionInfo } from './production.js';
 import { betaAt } from './schedule.js';
 
 /** Cutoffs evaluated after each epoch (the paper's NDCG@100, Recall@20, Recall@50 and their siblings). */
@@ -71,9 +73,9 @@ export interface EpochRecord {
   /** β of the epoch's last step. */
   beta: number;
   steps: number;
-  /** Validation NDCG@100 (mean). */
+  /** Validation NDCG@100 (mean); NaN (JSON null) in production training, which validates nothing. */
   'ndcg@100': number;
-  /** Every validation metric, `{mean, se}`. */
+  /** Every validation metric, `{mean, se}` (empty in production training). */
   validation: MetricTable;
   /** Whether this epoch is the best so far. */
   best: boolean;
@@ -107,6 +109,16 @@ export interface TrainOptions {
   onStep?: (done: number, total: number, terms: LossTerms) => void;
   /** Where steps run: the Rust/WASM kernels, tfjs ops, or `auto` (tfjs on a GPU backend); see `./compute.ts`. Default `auto`. */
   compute?: Compute;
+  /**
+   * Production training (`./production.ts`): train on every user of `data` — training users and the
+   * held-out users' whole histories — with nothing held out, so no validation, early stopping or test,
+   * for a fixed number of epochs: `train.epochs` (then required) or the best epoch of `epochsFrom`. The
+   * manifest records it in `production`; the stored dataset fingerprint is `data`'s, so the model is used
+   * with the dataset it came from.
+   */
+  allUsers?: boolean;
+  /** With `allUsers`: a validated model directory (trained on the same dataset) whose best epoch is the epoch count. */
+  epochsFrom?: string;
 }
 
 export interface TrainResult {
@@ -127,6 +139,8 @@ export interface TrainResult {
   manifest?: Manifest;
   /** The compute path the steps took. */
   compute: ComputeInfo;
+  /** Production training (`allUsers`): what the manifest's `production` block records. */
+  production?: ProductionInfo;
 }
 
 /** Stream ids of the trainer's counter-based randomness. */
@@ -226,6 +240,8 @@ export class Trainer {
   /** Sampled softmax: the proposal's weights (training clicks per item; all ones for uniform). */
   private readonly popularity?: Float32Array;
   private bestWeights: Weights;
+  /** Production training (`opts.allUsers`): users, epochs and where the epoch count came from. */
+  readonly production?: ProductionInfo;
   /** The model directory being written (while `fit` runs with `out`). */
   private writer?: ModelDirWriter;
 
@@ -234,13 +250,23 @@ export class Trainer {
     checkObject('trainModel', 'opts.model', opts.model, 'a model config');
     checkObject('trainModel', 'opts.data', opts.data, 'split data {items, train, validation, test}');
     this.opts = opts;
-    this.train = resolveTrainConfig(opts.model.kind, opts.train);
+    // The fingerprint of the dataset as given (also in production training, which merges its splits),
+    // so the model is used with the dataset it came from.
+    this.fingerprint = datasetFingerprint(opts.data);
+    if (opts.allUsers) {
+      ({ train: this.train, data: this.data, production: this.production } = productionRun(opts, this.fingerprint));
+    } else {
+      if (opts.epochsFrom !== undefined) {
+        throw new InvalidArgumentError("trainModel(): 'epochsFrom' applies to production training ('allUsers: true')");
+      }
+      this.train = resolveTrainConfig(opts.model.kind, opts.train);
+      this.data = opts.data;
+    }
     const cfg = this.train;
-    this.data = opts.data;
     this.trainUsers = csrRows(this.data.train);
     if (this.trainUsers === 0) throw new InvalidArgumentError("trainModel(): 'data.train' has no users");
     // Refused up front, before anything is written: validation chooses the epoch.
-    if (csrRows(this.data.validation.foldIn) === 0) {
+    if (!this.production && csrRows(this.data.validation.foldIn) === 0) {
       throw new InvalidArgumentError(
         'trainModel(): the dataset has no validation users with held-out items, and the best epoch is chosen on them; prepare it with --heldout-users >= 1 (and enough users)',
       );
@@ -254,10 +280,9 @@ export class Trainer {
       checkOutput(opts.out, 'model', {
         option: 'output',
         force: opts.force,
-        inputs: [(this.data as { dir?: unknown }).dir as string | undefined],
+        inputs: [(opts.data as { dir?: unknown }).dir as string | undefined],
       });
     }
-    this.fingerprint = datasetFingerprint(this.data);
     this.batchesPerEpoch = Math.ceil(this.trainUsers / cfg.batchSize);
     this.runtime = Runtime.from(opts.runtime);
     this.model = createModel(opts.model, this.data.items, { seed: cfg.seed, runtime: this.runtime });
@@ -285,9 +310,9 @@ export class Trainer {
       this.writer = ModelDirWriter.open(opts.out, {
         resume: opts.resume,
         force: opts.force,
-        inputs: [(this.data as { dir?: unknown }).dir as string | undefined],
+        inputs: [(opts.data as { dir?: unknown }).dir as string | undefined],
         // Item ids, titles and popularity, so the directory serves by the dataset's ids on its own.
-        files: { [CATALOG_FILE]: catalogJson(catalogOf(this.data)) },
+        files: { [CATALOG_FILE]: catalogJson(catalogOf(opts.data)) },
       });
     }
     try {
@@ -304,14 +329,14 @@ export class Trainer {
     let stoppedEarly = false;
     try {
       while (this.epoch < cfg.epochs) {
-        if (cfg.patience > 0 && this.sinceBest >= cfg.patience) {
+        if (!this.production && cfg.patience > 0 && this.sinceBest >= cfg.patience) {
           stoppedEarly = true;
           break;
         }
         const e = this.epoch + 1;
         const note = this.model.beforeEpoch?.({ epoch: e, seed: cfg.seed, batchesPerEpoch: this.batchesPerEpoch });
         const trained = await this.trainEpoch(e);
-        const val = await this.validateEpoch();
+        const val = this.production ? NOT_VALIDATED : await this.validateEpoch();
         const rec = this.record(e, trained, val, note);
         this.saveCheckpoint(rec);
         opts.onEpoch?.(rec);
@@ -325,7 +350,7 @@ export class Trainer {
       this.adam.dispose();
     }
     this.model.setWeights(this.bestWeights);
-    const test = opts.test === false ? undefined : await this.test();
+    const test = opts.test === false || this.production ? undefined : await this.test();
     if (test && this.writer?.hasBest) {
       this.manifest = this.writer.updateManifest(({ updated: _, ...m }) => ({
         ...m,
@@ -343,6 +368,7 @@ export class Trainer {
       ...(test ? { test: test.table, testUsers: test.users } : {}),
       manifest: this.manifest,
       compute: this.adam.info,
+      ...(this.production ? { production: this.production } : {}),
     };
   }
 
@@ -357,7 +383,14 @@ export class Trainer {
     if (!resumed) throw new InvalidArgumentError("trainModel(): 'resume' needs 'out' (the model directory)");
     const ck = resumed.checkpoint;
     const s = ck.state;
-    if (s.datasetFingerprint !== this.fingerprint) {
+    if (Boolean(s.production) !== Boolean(this.production)) {
+      throw new InvalidArgumentError(
+        s.production
+          ? 'cannot resume: the checkpoint is a production run (all users); resume it with allUsers (train --all-users)'
+          : 'cannot resume: the checkpoint is a validated run; production training (allUsers) starts a new model directory',
+      );
+    }
+    if (!sameDatasetFingerprint(s.datasetFingerprint, this.fingerprint)) {
       throw new InvalidArgumentError(
         `cannot resume: the checkpoint was trained on another dataset (fingerprint ${s.datasetFingerprint.slice(0, 12)}…, this data ${this.fingerprint.slice(0, 12)}…)`,
       );
@@ -441,7 +474,8 @@ export class Trainer {
   /** Books epoch `e`'s results: best epoch, patience counter, history. */
   private record(e: number, trained: EpochTraining, val: EpochValidation, note: EpochNote | undefined): EpochRecord {
     const warmup = e <= this.warmupEpochs;
-    const best = !warmup && val.metric > this.bestScore;
+    // Production training validates nothing: the latest epoch is the model.
+    const best = this.production ? true : !warmup && val.metric > this.bestScore;
     if (best) {
       this.bestScore = val.metric;
       this.bestEpoch = e;
@@ -490,6 +524,7 @@ export class Trainer {
       sinceBest: this.sinceBest,
       history: this.history,
       rng: { seed: cfg.seed, scheme: 'counter-v1' },
+      ...(this.production ? { production: this.production } : {}),
     };
     const bestVal = this.history.find((h) => h.epoch === this.bestEpoch)?.validation ?? {};
     return {
@@ -509,8 +544,9 @@ export class Trainer {
         versions: { macridvae: VERSION, tfjs: tfVersion(), node: process.version },
         bestEpoch: this.bestEpoch,
         epochs: this.epoch,
-        metrics: { validation: bestVal },
+        metrics: this.production ? {} : { validation: bestVal },
         compute: this.adam.info,
+        ...(this.production ? { production: this.production } : {}),
       },
       state,
       weights: this.model.getWeights(),
@@ -532,10 +568,48 @@ export class Trainer {
   }
 }
 
+/** The validation of an epoch in production training: none (the record says NaN and an empty table). */
+const NOT_VALIDATED: EpochValidation = { metric: Number.NaN, table: {}, seconds: 0 };
+
+/**
+ * Production training's settings (see `TrainOptions.allUsers`): the epoch count given or taken from
+ * `epochsFrom` (one of the two, not both), patience off, and the data with every user in `train`.
+ */
+function productionRun(
+  opts: TrainOptions,
+  fingerprint: string,
+): { train: TrainConfig; data: SplitData; production: ProductionInfo } {
+  const given = opts.train?.epochs;
+  if (opts.epochsFrom !== undefined && given !== undefined) {
+    throw new InvalidArgumentError(
+      "trainModel(): give either 'train.epochs' or 'epochsFrom' for production training, not both",
+    );
+  }
+  if (opts.epochsFrom === undefined && given === undefined) {
+    throw new InvalidArgumentError(
+      "trainModel(): production training ('allUsers') holds nothing out to choose the epoch on; give 'train.epochs' or 'epochsFrom' (a validated model directory)",
+    );
+  }
+  const from = opts.epochsFrom === undefined ? undefined : epochsFromRun(opts.epochsFrom, fingerprint);
+  const train = resolveTrainConfig(opts.model.kind, {
+    ...opts.train,
+    epochs: from ? from.bestEpoch : given,
+    patience: 0,
+  });
+  const data = allUsersData(opts.data);
+  const production: ProductionInfo = {
+    allUsers: true,
+    users: csrRows(data.train),
+    epochs: train.epochs,
+    ...(from ? { epochsFrom: from } : {}),
+  };
+  return { train, data, production };
+}
+
 /**
  * Refuses settings whose memory would not fit this machine (`checkMemory`): a batch's dense
- * users × items blocks (the decoder's logits and gradients), and the item-sized weights with their
- * Adam moments and the best epoch's copy.
+ * users × items blocks (the decoder's logits and gradients), the item-sized weights with their
+ * Adam moments and the best epoch's copy, and with the sampled softmax the negatives' draws and blocks.
  */
 function checkTrainingMemory(model: ModelConfig, cfg: TrainConfig, items: number, users: number): void {
   const b = Math.min(cfg.batchSize, users);
@@ -557,6 +631,17 @@ function checkTrainingMemory(model: ModelConfig, cfg: TrainConfig, items: number
     items * width * 4 * 4,
     `the item-sized weights (${items} items × ${width}) with Adam's two moments and the best epoch's copy`,
   );
+  if (cfg.softmax === 'sampled') {
+    // The draws (item, log Q, weight) and, per batch, the blocks of users × negatives.
+    checkMemory(
+      'trainModel',
+      'negatives',
+      cfg.negatives,
+      cfg.negatives * (12 + b * 4 * blocks),
+      `the draws and ${blocks} blocks of ${b} users × ${cfg.negatives} negatives per batch`,
+      true,
+    );
+  }
 }
 
 /** Trains a model on `data.train`, choosing the epoch by validation NDCG@100 (see the module doc). */

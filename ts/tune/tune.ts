@@ -57,7 +57,7 @@ import type { Compute } from '../models/tfjs/index.js';
 import type { Model, Representation } from '../models/types.js';
 import { kernels } from '../runtime/kernels.js';
 import type { RuntimeLike } from '../runtime/runtime.js';
-import { datasetFingerprint } from '../train/checkpoint.js';
+import { datasetFingerprint, sameDatasetFingerprint } from '../train/checkpoint.js';
 import { type EpochRecord, trainModel } from '../train/trainer.js';
 import {
   makeStagingDir,
@@ -391,7 +391,9 @@ async function search(opts: TuneOptions): Promise<TuneResult> {
       // Puts back best/ if a crash came between the two renames of its replacement.
       removeStaleTempsIn(out);
       const saved = JSON.parse(readFileSync(tunePath, 'utf8'));
-      if (JSON.stringify(saved) !== JSON.stringify(settings)) {
+      // A search begun before the fingerprint covered the ids stores the matrices' part alone (sameDatasetFingerprint).
+      const sameData = typeof saved?.dataset === 'string' && sameDatasetFingerprint(saved.dataset, settings.dataset);
+      if (!sameData || JSON.stringify({ ...saved, dataset: 0 }) !== JSON.stringify({ ...settings, dataset: 0 })) {
         throw new InvalidArgumentError(
           `cannot resume: the search in ${out} has other settings (${tunePath}: ${JSON.stringify(saved)})`,
         );

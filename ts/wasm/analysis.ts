@@ -174,10 +174,13 @@ export interface TsneResult {
   kl: number;
 }
 
+/** The most points {@link tsne} embeds: its `n × n` affinities (1.6 GB at this size) live in WASM memory. */
+export const TSNE_MAX_POINTS = 20_000;
+
 /** Exact t-SNE to 2-D, seeded (`O(n²)` per step: subsample beyond a few thousand points). */
 export function tsne(inst: WasmInstance, args: TsneArgs): TsneResult {
   const fn = 'tsne';
-  const n = checkInt(fn, 'n', args.n, 2, 20_000);
+  const n = checkInt(fn, 'n', args.n, 2, TSNE_MAX_POINTS);
   const d = checkInt(fn, 'd', args.d, 1);
   checkArray(fn, 'x', args.x, Float32Array, n * d);
   const perplexity = checkNumber(fn, 'perplexity', args.perplexity ?? 30, 1, 1e4);

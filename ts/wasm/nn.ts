@@ -71,6 +71,23 @@ function checkSparse(fn: string, a: SparseMixArgs): SparseChecked {
   return { users, items, nnz, K, d };
 }
 
+/** The arguments both sparse-layer exports begin with: sizes, the CSR batch, mask, c and t. */
+function sparseInputs(ar: Arena, a: SparseMixArgs, dims: ReturnType<typeof checkSparse>) {
+  const { users, items, nnz, K, d } = dims;
+  return [
+    users,
+    items,
+    K,
+    d,
+    ar.input(a.x.indptr),
+    ar.input(a.x.indices),
+    nnz,
+    optional(ar, a.mask),
+    optional(ar, a.c),
+    ar.input(a.t),
+  ] as const;
+}
+
 function optional(arena: Arena, v: Float32Array | undefined): number {
   return v === undefined ? 0 : arena.input(v);
 }
@@ -78,28 +95,12 @@ function optional(arena: Arena, v: Float32Array | undefined): number {
 /** Forward pass of the per-concept sparse encoder layer (one call for the whole batch). */
 export function sparseMixForward(inst: WasmInstance, a: SparseMixArgs): SparseMixResult {
   const fn = 'sparseMixForward';
-  const { users, items, nnz, K, d } = checkSparse(fn, a);
+  const dims = checkSparse(fn, a);
+  const { users, K, d } = dims;
   return inst.call(fn, (ar, x) => {
     const pOut = ar.output(Float32Array, users * K * d);
     const pNorms = ar.output(Float32Array, users * K);
-    inst.check(
-      fn,
-      x.mv_sparse_mix_forward(
-        users,
-        items,
-        K,
-        d,
-        ar.input(a.x.indptr),
-        ar.input(a.x.indices),
-        nnz,
-        optional(ar, a.mask),
-        optional(ar, a.c),
-        ar.input(a.t),
-        a.eps ?? 1e-8,
-        pOut,
-        pNorms,
-      ),
-    );
+    inst.check(fn, x.mv_sparse_mix_forward(...sparseInputs(ar, a, dims), a.eps ?? 1e-8, pOut, pNorms));
     return { out: ar.read(Float32Array, pOut, users * K * d), norms: ar.read(Float32Array, pNorms, users * K) };
   });
 }
@@ -107,7 +108,8 @@ export function sparseMixForward(inst: WasmInstance, a: SparseMixArgs): SparseMi
 /** Backward pass of {@link sparseMixForward}: gradients of `t` and (when given) `c`. */
 export function sparseMixBackward(inst: WasmInstance, a: SparseMixBackwardArgs): SparseMixGrads {
   const fn = 'sparseMixBackward';
-  const { users, items, nnz, K, d } = checkSparse(fn, a);
+  const dims = checkSparse(fn, a);
+  const { users, items, K, d } = dims;
   checkArray(fn, 'norms', a.norms, Float32Array, users * K);
   checkArray(fn, 'out', a.out, Float32Array, users * K * d);
   checkArray(fn, 'dout', a.dout, Float32Array, users * K * d);
@@ -117,16 +119,7 @@ export function sparseMixBackward(inst: WasmInstance, a: SparseMixBackwardArgs):
     inst.check(
       fn,
       x.mv_sparse_mix_backward(
-        users,
-        items,
-        K,
-        d,
-        ar.input(a.x.indptr),
-        ar.input(a.x.indices),
-        nnz,
-        optional(ar, a.mask),
-        optional(ar, a.c),
-        ar.input(a.t),
+        ...sparseInputs(ar, a, dims),
         ar.input(a.norms),
         ar.input(a.out),
         ar.input(a.dout),
@@ -179,7 +172,7 @@ export interface MixDecoderGrads {
   dbias?: Float32Array;
 }
 
-function checkDecoder(fn: string, a: MixDecoderArgs): void {
+export function checkDecoder(fn: string, a: MixDecoderArgs): void {
   const users = checkInt(fn, 'users', a.users, 0);
   const K = checkInt(fn, 'concepts', a.concepts, 1, 1 << 16);
   const d = checkInt(fn, 'd', a.d, 1, 1 << 20);
@@ -269,16 +262,14 @@ export function mixDecoderTrain(
       a.x.indices.length,
     ] as const;
     const outputs = [pLoss, pDz, pDh, pDc, pDb] as const;
-    const status = a.sampled
-      ? x.mv_mix_decoder_train_sampled(
-          ...common,
-          ar.input(a.sampled.items),
-          ar.input(a.sampled.logWeight),
-          a.sampled.items.length,
-          a.gradScale,
-          ...outputs,
-        )
-      : x.mv_mix_decoder_train(...common, a.gradScale, ...outputs);
+    const status = x.mv_mix_decoder_train(
+      ...common,
+      a.sampled ? ar.input(a.sampled.items) : 0,
+      a.sampled ? ar.input(a.sampled.logWeight) : 0,
+      a.sampled ? a.sampled.items.length : 0,
+      a.gradScale,
+      ...outputs,
+    );
     inst.check(fn, status);
     const out: MixDecoderGrads = {
       loss: ar.read(Float32Array, pLoss, users),

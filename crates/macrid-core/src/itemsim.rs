@@ -136,15 +136,36 @@ pub fn score_dense(x: &CsrRef, w: &[f32], n: usize, out: &mut [f32]) -> Result<(
     check_len("weights", w, x.cols * n)?;
     check_len("out", out, x.rows() * n)?;
     for u in 0..x.rows() {
-        let o = &mut out[u * n..(u + 1) * n];
-        for v in o.iter_mut() {
-            *v = 0.0;
-        }
-        for &r in x.row(u) {
-            simd::axpy(1.0, &w[r as usize * n..(r as usize + 1) * n], o);
-        }
+        dense_row(x.row(u), w, n, &mut out[u * n..(u + 1) * n]);
     }
     Ok(())
+}
+
+/// One fold-in row of [`score_dense`]: `o = Σ_{r ∈ row} w[r]` (also what serving computes).
+pub(crate) fn dense_row(row: &[u32], w: &[f32], n: usize, o: &mut [f32]) {
+    for v in o.iter_mut() {
+        *v = 0.0;
+    }
+    for &r in row {
+        simd::axpy(1.0, &w[r as usize * n..(r as usize + 1) * n], o);
+    }
+}
+
+/// One fold-in row of [`score_sparse`]: `o = Σ_{r ∈ row} W[r]`, `W` sparse by rows (also what serving
+/// computes).
+pub(crate) fn sparse_row(row: &[u32], w: &CsrRef, values: &[f32], o: &mut [f32]) {
+    for v in o.iter_mut() {
+        *v = 0.0;
+    }
+    for &r in row {
+        let (a, b) = (
+            w.indptr[r as usize] as usize,
+            w.indptr[r as usize + 1] as usize,
+        );
+        for p in a..b {
+            o[w.indices[p] as usize] += values[p];
+        }
+    }
 }
 
 /// `out[u][c] = Σ_{r ∈ x_u} W[r][c]` for binary fold-in rows `x` and a sparse `W` given by rows
@@ -161,19 +182,7 @@ pub fn score_sparse(x: &CsrRef, w: &CsrRef, values: &[f32], out: &mut [f32]) -> 
     check_len("values", values, w.indices.len())?;
     check_len("out", out, x.rows() * n)?;
     for u in 0..x.rows() {
-        let o = &mut out[u * n..(u + 1) * n];
-        for v in o.iter_mut() {
-            *v = 0.0;
-        }
-        for &r in x.row(u) {
-            let (a, b) = (
-                w.indptr[r as usize] as usize,
-                w.indptr[r as usize + 1] as usize,
-            );
-            for p in a..b {
-                o[w.indices[p] as usize] += values[p];
-            }
-        }
+        sparse_row(x.row(u), w, values, &mut out[u * n..(u + 1) * n]);
     }
     Ok(())
 }

@@ -31,6 +31,7 @@ pub mod noise;
 pub mod parse;
 pub mod rng;
 pub mod sampling;
+pub mod serve;
 pub mod simd;
 pub mod split;
 pub mod stats;

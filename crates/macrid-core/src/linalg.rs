@@ -321,6 +321,35 @@ fn block_products<T: Real>(
     }
 }
 
+/// `c[i][col0 + j] −= Σ_{k∈ks} c[i][k]·b[j][k]`: [`block_products`] with `a = c`, and `b = c` when
+/// `b` is `None`. Every product is computed before any is subtracted, so `c` may overlap the inputs.
+#[allow(clippy::too_many_arguments)]
+fn subtract_block_products<T: Real>(
+    c: &mut [T],
+    b: Option<&[T]>,
+    m: usize,
+    rows: (usize, usize),
+    cols: (usize, usize),
+    ks: (usize, usize),
+    lower_only: bool,
+    col0: usize,
+) {
+    let mut upd: Vec<(usize, usize, T)> = Vec::with_capacity((rows.1 - rows.0) * (cols.1 - cols.0));
+    block_products(
+        c,
+        b.unwrap_or(c),
+        m,
+        rows,
+        cols,
+        ks,
+        lower_only,
+        |i, j, v| upd.push((i, j, v)),
+    );
+    for (i, j, v) in upd {
+        c[i * m + col0 + j] = c[i * m + col0 + j].sub(v);
+    }
+}
+
 /// Cholesky factor of the SPD matrix in `a` (`m × m`, row-major), in place: on return the lower
 /// triangle (diagonal included) holds `L` with `L·Lᵀ = a`; the strict upper triangle is zeroed.
 /// Fails (naming the row) when the matrix is not numerically positive definite.
@@ -340,20 +369,16 @@ pub fn cholesky<T: Real>(a: &mut [T], m: usize) -> Result<()> {
             let j1 = j0 + NB;
             for k0 in (0..j0).step_by(KC) {
                 let k1 = (k0 + KC).min(j0);
-                let mut upd: Vec<(usize, usize, T)> = Vec::with_capacity((i1 - i0) * NB);
-                block_products(
+                subtract_block_products(
                     bottom,
-                    top,
+                    Some(top),
                     m,
                     (0, i1 - i0),
                     (j0, j1),
                     (k0, k1),
                     false,
-                    |i, j, v| upd.push((i, j, v)),
+                    0,
                 );
-                for (i, j, v) in upd {
-                    bottom[i * m + j] = bottom[i * m + j].sub(v);
-                }
             }
             // Forward substitution with L_JJ: x · L_JJᵀ = rhs, row by row.
             for i in 0..i1 - i0 {
@@ -366,20 +391,16 @@ pub fn cholesky<T: Real>(a: &mut [T], m: usize) -> Result<()> {
         // Diagonal block: update with the block row's own finished columns, then factor it.
         for k0 in (0..i0).step_by(KC) {
             let k1 = (k0 + KC).min(i0);
-            let mut upd: Vec<(usize, usize, T)> = Vec::with_capacity((i1 - i0) * (i1 - i0));
-            block_products(
+            subtract_block_products(
                 bottom,
-                bottom,
+                None,
                 m,
                 (0, i1 - i0),
                 (0, i1 - i0),
                 (k0, k1),
                 true,
-                |i, j, v| upd.push((i, j, v)),
+                i0,
             );
-            for (i, j, v) in upd {
-                bottom[i * m + i0 + j] = bottom[i * m + i0 + j].sub(v);
-            }
         }
         for j in 0..i1 - i0 {
             let gj = i0 + j;
@@ -431,20 +452,7 @@ pub fn inverse_transpose_lower<T: Real>(l: &[T], m: usize, v: &mut [T]) -> Resul
             // rhs −= V_J,[j0,i0) · L_I,[j0,i0)ᵀ
             for k0 in (j0..i0).step_by(KC) {
                 let k1 = (k0 + KC).min(i0);
-                let mut upd: Vec<(usize, usize, T)> = Vec::with_capacity((j1 - j0) * (i1 - i0));
-                block_products(
-                    vb,
-                    l,
-                    m,
-                    (0, j1 - j0),
-                    (i0, i1),
-                    (k0, k1),
-                    false,
-                    |r, i, s| upd.push((r, i, s)),
-                );
-                for (r, i, s) in upd {
-                    vb[r * m + i] = vb[r * m + i].sub(s);
-                }
+                subtract_block_products(vb, Some(l), m, (0, j1 - j0), (i0, i1), (k0, k1), false, 0);
             }
             // Forward substitution with L_II.
             for r in 0..j1 - j0 {
@@ -545,8 +553,11 @@ fn chol_diag_f32(a: &mut [f32], m: usize, k0: usize, k1: usize) -> Result<()> {
     Ok(())
 }
 
-/// `C (m×n) (+)= A·B` for row-major operands with leading dimensions (through [`crate::gemm::sgemm`]).
-fn gemm_nn(
+/// `C (m×n) (+)= op(A)·B` for row-major operands with leading dimensions (through
+/// [`crate::gemm::sgemm`]); `op(A) = Aᵀ` with `A` stored `k×m` when `trans_a`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_ld(
+    trans_a: bool,
     m: usize,
     n: usize,
     k: usize,
@@ -563,32 +574,11 @@ fn gemm_nn(
         m,
         k,
         n,
-        a: Strided::ld(a, lda),
-        b: Strided::ld(b, ldb),
-        c: StridedMut::ld(c, ldc),
-        accumulate,
-    })
-}
-
-/// `C (m×n) (+)= Aᵀ·B` with `A` stored `k×m` (leading dimension `lda`).
-fn gemm_tn(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-    accumulate: bool,
-) -> Result<()> {
-    use crate::gemm::{sgemm, Gemm, Strided, StridedMut};
-    sgemm(Gemm {
-        m,
-        k,
-        n,
-        a: Strided::t(a, lda),
+        a: if trans_a {
+            Strided::t(a, lda)
+        } else {
+            Strided::ld(a, lda)
+        },
         b: Strided::ld(b, ldb),
         c: StridedMut::ld(c, ldc),
         accumulate,
@@ -649,7 +639,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
         }
         for j0 in (k1..m).step_by(NB32 * 2) {
             let j1 = (j0 + NB32 * 2).min(m);
-            gemm_nn(
+            gemm_ld(
+                false,
                 m - j0,
                 j1 - j0,
                 kb,
@@ -707,7 +698,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
         for i0 in (j1..m).step_by(NB32) {
             let i1 = (i0 + NB32).min(m);
             // tmp_I = W[I][j1..i1] · L[j1..i1][J] (W lower: columns past i1 are zero).
-            gemm_nn(
+            gemm_ld(
+                false,
                 i1 - i0,
                 jb,
                 i1 - j1,
@@ -727,7 +719,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
                 neg[i * jb + j] = -a[(j0 + i) * m + j0 + j];
             }
         }
-        gemm_nn(
+        gemm_ld(
+            false,
             r,
             jb,
             jb,
@@ -743,7 +736,8 @@ pub fn spd_inverse_f32(g: &[f32], m: usize, lambda: f64, p: &mut [f32]) -> Resul
     // 3. P = WᵀW.
     for i0 in (0..m).step_by(NB32) {
         let i1 = (i0 + NB32).min(m);
-        gemm_tn(
+        gemm_ld(
+            true,
             i1 - i0,
             i1,
             m - i0,

@@ -417,4 +417,56 @@ mod tests {
             }
         }
     }
+
+    /// Timing of the selection on an ML-20M-shaped block (not a test; run with
+    /// `cargo test --release -p macrid-core time_ranking -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn time_ranking() {
+        let (users, items) = (1000usize, 20_108usize);
+        let mut rng = Xoshiro256::new(7);
+        let scores: Vec<f32> = (0..users * items).map(|_| rng.next_f64() as f32).collect();
+        let mut fi = vec![0u32];
+        let mut fv = vec![];
+        let mut ti = vec![0u32];
+        let mut tv = vec![];
+        for _ in 0..users {
+            let mut row: Vec<u32> = (0..60).map(|_| rng.below(items as u64) as u32).collect();
+            row.sort_unstable();
+            row.dedup();
+            let (a, b) = row.split_at(row.len() * 4 / 5);
+            fv.extend_from_slice(a);
+            fi.push(fv.len() as u32);
+            tv.extend_from_slice(b);
+            ti.push(tv.len() as u32);
+        }
+        // On-CPU time of this thread (the machine may be loaded; wall time would count waiting).
+        let cpu = || -> f64 {
+            let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+            s.split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                / 1e9
+        };
+        for _ in 0..3 {
+            let (t0, c0) = (std::time::Instant::now(), cpu());
+            let o = run(
+                &scores,
+                users,
+                items,
+                (&fi, &fv),
+                (&ti, &tv),
+                &[20, 50, 100],
+            )
+            .unwrap();
+            let (dt, dc) = (t0.elapsed().as_secs_f64(), cpu() - c0);
+            println!(
+                "{:.0} users/s wall, {:.0} users per CPU-second (hits {})",
+                users as f64 / dt,
+                users as f64 / dc,
+                o.hits.iter().sum::<u32>()
+            );
+        }
+    }
 }

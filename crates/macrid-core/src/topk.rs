@@ -3,7 +3,8 @@
 //! For each user row `u` of a `users × items` row-major score block, the items of row `u` of the
 //! `exclude` CSR (the fold-in items) are skipped and the `k` best remaining items are returned in
 //! ranking order: higher score first, ties to the lower item index. Scores must not be NaN.
-//! Cost: `O(items · log k)` per user with a bounded heap (partial selection, no full sort).
+//! Cost: `O(items)` per user: a pre-filter against the current floor and a buffered linear-time
+//! selection ([`TopK`]), then `O(k log k)` to sort the `k` kept.
 
 use crate::csr::CsrRef;
 use crate::error::{check_len, Error, Result};
@@ -14,33 +15,52 @@ fn before(sa: f32, ia: u32, sb: f32, ib: u32) -> bool {
     sa > sb || (sa == sb && ia < ib)
 }
 
-/// A bounded heap holding the current best `k` candidates with the *worst* of them at the root.
+/// Ranking order of `(score, item)` pairs: `Less` ranks first.
+#[inline]
+fn order(a: &(f32, u32), b: &(f32, u32)) -> std::cmp::Ordering {
+    if before(a.0, a.1, b.0, b.1) {
+        std::cmp::Ordering::Less
+    } else if before(b.0, b.1, a.0, a.1) {
+        std::cmp::Ordering::Greater
+    } else {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// The best `k` of a stream of candidates: candidates are appended to a buffer, and when it holds
+/// `cap ≈ 2k` a linear-time selection (`select_nth_unstable`) keeps the best `k` and raises the floor
+/// to the worst kept — O(1) per accepted candidate instead of a heap's O(log k), and a floor that
+/// callers use as a pre-filter ([`TopK::threshold`]).
 pub struct TopK {
     k: usize,
-    scores: Vec<f32>,
-    items: Vec<u32>,
+    cap: usize,
+    buf: Vec<(f32, u32)>,
+    /// The worst of the kept `k` after the last selection; `None` before the first one.
+    floor: Option<(f32, u32)>,
 }
 
 impl TopK {
     pub fn new(k: usize) -> TopK {
         TopK {
             k,
-            scores: Vec::with_capacity(k),
-            items: Vec::with_capacity(k),
+            cap: (2 * k).max(k + 64),
+            buf: Vec::new(),
+            floor: None,
         }
     }
 
     pub fn clear(&mut self) {
-        self.scores.clear();
-        self.items.clear();
+        self.buf.clear();
+        self.floor = None;
     }
 
+    /// How many candidates [`TopK::drain_sorted`] would return now.
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.buf.len().min(self.k)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.buf.is_empty()
     }
 
     /// Offers one candidate.
@@ -49,102 +69,69 @@ impl TopK {
         if self.k == 0 {
             return;
         }
-        let n = self.items.len();
-        if n < self.k {
-            self.scores.push(score);
-            self.items.push(item);
-            self.sift_up(n);
-        } else if before(score, item, self.scores[0], self.items[0]) {
-            self.scores[0] = score;
-            self.items[0] = item;
-            self.sift_down(0);
+        if let Some((fs, fi)) = self.floor {
+            if !before(score, item, fs, fi) {
+                return;
+            }
+        }
+        self.buf.push((score, item));
+        if self.buf.len() >= self.cap {
+            self.select();
         }
     }
 
-    /// The worst retained score, or `-inf` while fewer than `k` are held (a cheap pre-filter).
+    /// Keeps the best `k` of the buffer (unordered) and sets the floor to the worst of them.
+    fn select(&mut self) {
+        let k = self.k;
+        if self.buf.len() > k {
+            self.buf.select_nth_unstable_by(k - 1, order);
+            self.buf.truncate(k);
+        }
+        if self.buf.len() == k {
+            self.floor = Some(self.buf[k - 1]);
+        }
+    }
+
+    /// A score below which no candidate can enter (`-inf` until one is known, `+inf` when `k` is 0):
+    /// a cheap pre-filter; candidates at or above it must still be offered to [`TopK::push`].
     #[inline]
     pub fn threshold(&self) -> f32 {
         if self.k == 0 {
             f32::INFINITY
-        } else if self.items.len() < self.k {
-            f32::NEG_INFINITY
         } else {
-            self.scores[0]
+            self.floor.map_or(f32::NEG_INFINITY, |f| f.0)
         }
     }
 
-    fn sift_up(&mut self, mut i: usize) {
-        while i > 0 {
-            let p = (i - 1) / 2;
-            // parent must be "worse or equal" than child: swap if child is worse than parent
-            if before(self.scores[p], self.items[p], self.scores[i], self.items[i]) {
-                self.scores.swap(p, i);
-                self.items.swap(p, i);
-                i = p;
-            } else {
-                break;
-            }
+    /// Drains into row `u` of `users × k` outputs (unused slots `u32::MAX` and `-inf`); returns how
+    /// many slots are used.
+    pub fn drain_row(&mut self, u: usize, out_items: &mut [u32], out_scores: &mut [f32]) -> u32 {
+        let k = self.k;
+        let oi = &mut out_items[u * k..(u + 1) * k];
+        let os = &mut out_scores[u * k..(u + 1) * k];
+        let n = self.drain_sorted(oi, os);
+        for j in n..k {
+            oi[j] = u32::MAX;
+            os[j] = f32::NEG_INFINITY;
         }
+        n as u32
     }
 
-    fn sift_down(&mut self, mut i: usize) {
-        let n = self.items.len();
-        loop {
-            let l = 2 * i + 1;
-            let r = l + 1;
-            let mut worst = i;
-            if l < n
-                && before(
-                    self.scores[worst],
-                    self.items[worst],
-                    self.scores[l],
-                    self.items[l],
-                )
-            {
-                worst = l;
-            }
-            if r < n
-                && before(
-                    self.scores[worst],
-                    self.items[worst],
-                    self.scores[r],
-                    self.items[r],
-                )
-            {
-                worst = r;
-            }
-            if worst == i {
-                break;
-            }
-            self.scores.swap(worst, i);
-            self.items.swap(worst, i);
-            i = worst;
-        }
-    }
-
-    /// Writes the retained candidates in ranking order into the output slices and returns how many.
+    /// Writes the retained candidates in ranking order into the output slices, returns how many, and
+    /// empties the selector.
     pub fn drain_sorted(&mut self, out_items: &mut [u32], out_scores: &mut [f32]) -> usize {
-        let mut pairs: Vec<(f32, u32)> = self
-            .scores
-            .iter()
-            .cloned()
-            .zip(self.items.iter().cloned())
-            .collect();
-        pairs.sort_unstable_by(|a, b| {
-            if before(a.0, a.1, b.0, b.1) {
-                std::cmp::Ordering::Less
-            } else if before(b.0, b.1, a.0, a.1) {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        });
-        for (j, (s, i)) in pairs.iter().enumerate() {
-            out_items[j] = *i;
-            out_scores[j] = *s;
+        if self.k > 0 {
+            self.select();
         }
+        self.buf.truncate(self.k);
+        self.buf.sort_unstable_by(order);
+        for (j, &(s, i)) in self.buf.iter().enumerate() {
+            out_items[j] = i;
+            out_scores[j] = s;
+        }
+        let n = self.buf.len();
         self.clear();
-        pairs.len()
+        n
     }
 }
 
@@ -231,14 +218,7 @@ pub fn topk_batch(
             heap.push(s, i as u32);
         }
         mask.clear_all(ex);
-        let oi = &mut out_items[u * k..(u + 1) * k];
-        let os = &mut out_scores[u * k..(u + 1) * k];
-        let n = heap.drain_sorted(oi, os);
-        for j in n..k {
-            oi[j] = u32::MAX;
-            os[j] = f32::NEG_INFINITY;
-        }
-        out_count[u] = n as u32;
+        out_count[u] = heap.drain_row(u, out_items, out_scores);
     }
     Ok(())
 }

@@ -22,4 +22,5 @@ pub mod itemsim;
 pub mod kernels;
 pub mod nn;
 pub mod sampling;
+pub mod serve;
 pub mod stats;

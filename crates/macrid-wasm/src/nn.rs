@@ -171,11 +171,14 @@ pub unsafe extern "C" fn mv_mix_decoder_log_probs(
     })())
 }
 
-/// Loss and gradients of the fused decoder for clicks `x`; see `macrid_core::nn::MixDecoder::train`.
+/// Loss and gradients of the fused decoder for clicks `x`: the full softmax when `negatives` is null
+/// (`macrid_core::nn::MixDecoder::train`), else the sampled softmax over each user's clicks and the `s`
+/// shared negatives with their log weights (`MixDecoder::train_sampled`).
 ///
 /// # Safety
-/// As [`mv_mix_decoder_log_probs`], plus `indptr` users+1, `indices` nnz, `loss` users, `dz` users·K·d,
-/// `dh` items·d, `dc` items·K (null when `c` is), `dbias` items (null when `bias` is).
+/// As [`mv_mix_decoder_log_probs`], plus `indptr` users+1, `indices` nnz, `negatives` and `log_weight`
+/// `s` (or null), `loss` users, `dz` users·K·d, `dh` items·d, `dc` items·K (null when `c` is), `dbias`
+/// items (null when `bias` is).
 #[no_mangle]
 pub unsafe extern "C" fn mv_mix_decoder_train(
     users: usize,
@@ -191,6 +194,9 @@ pub unsafe extern "C" fn mv_mix_decoder_train(
     indptr: *const u32,
     indices: *const u32,
     nnz: usize,
+    negatives: *const u32,
+    log_weight: *const f32,
+    s: usize,
     grad_scale: f32,
     loss: *mut f32,
     dz: *mut f32,
@@ -201,17 +207,24 @@ pub unsafe extern "C" fn mv_mix_decoder_train(
     status((|| {
         let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
         let x = csr(indptr, users, indices, nnz, items)?;
-        dec.train(
-            &x,
-            grad_scale,
-            MixGrads {
-                loss: slice_mut(loss, users),
-                dz: slice_mut(dz, users * concepts * d),
-                dh: slice_mut(dh, items * d),
-                dc: opt_mut(dc, items * concepts),
-                dbias: opt_mut(dbias, items),
-            },
-        )
+        let grads = MixGrads {
+            loss: slice_mut(loss, users),
+            dz: slice_mut(dz, users * concepts * d),
+            dh: slice_mut(dh, items * d),
+            dc: opt_mut(dc, items * concepts),
+            dbias: opt_mut(dbias, items),
+        };
+        if negatives.is_null() {
+            dec.train(&x, grad_scale, grads)
+        } else {
+            dec.train_sampled(
+                &x,
+                slice(negatives, s),
+                slice(log_weight, s),
+                grad_scale,
+                grads,
+            )
+        }
     })())
 }
 
@@ -436,54 +449,6 @@ pub unsafe extern "C" fn mv_head_backward(
     })())
 }
 
-/// Sampled-softmax loss and gradients; see `macrid_core::nn::MixDecoder::train_sampled`.
-///
-/// # Safety
-/// As [`mv_mix_decoder_train`], plus `negatives` and `log_weight` with `s` elements.
-#[no_mangle]
-pub unsafe extern "C" fn mv_mix_decoder_train_sampled(
-    users: usize,
-    items: usize,
-    concepts: usize,
-    d: usize,
-    z: *const f32,
-    h: *const f32,
-    c: *const f32,
-    bias: *const f32,
-    scale: f32,
-    bound: f32,
-    indptr: *const u32,
-    indices: *const u32,
-    nnz: usize,
-    negatives: *const u32,
-    log_weight: *const f32,
-    s: usize,
-    grad_scale: f32,
-    loss: *mut f32,
-    dz: *mut f32,
-    dh: *mut f32,
-    dc: *mut f32,
-    dbias: *mut f32,
-) -> i32 {
-    status((|| {
-        let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
-        let x = csr(indptr, users, indices, nnz, items)?;
-        dec.train_sampled(
-            &x,
-            slice(negatives, s),
-            slice(log_weight, s),
-            grad_scale,
-            MixGrads {
-                loss: slice_mut(loss, users),
-                dz: slice_mut(dz, users * concepts * d),
-                dh: slice_mut(dh, items * d),
-                dc: opt_mut(dc, items * concepts),
-                dbias: opt_mut(dbias, items),
-            },
-        )
-    })())
-}
-
 /// The dims and params of [`mv_macrid_slice_train`] / [`mv_macrid_encode`], read from their arrays.
 struct SliceDims {
     users: usize,
@@ -520,48 +485,63 @@ unsafe fn slice_dims(dims: *const u32, ndims: usize) -> Result<SliceDims> {
     })
 }
 
-/// The model side of a slice step from its pointers; `params`: `[σ0, scale, bound (NaN: none)]`.
+/// Reads the `n` pointers of a pointer block (each a `u32` address in the module's memory; 0 = null).
 ///
 /// # Safety
-/// Every pointer must hold the size its dims give (see [`mv_macrid_slice_train`]).
-#[allow(clippy::too_many_arguments)]
+/// `block` must point to `n` `u32`s.
+unsafe fn pointers<T>(block: *const u32, n: usize) -> Vec<*const T> {
+    slice(block, n)
+        .iter()
+        .map(|&p| p as usize as *const T)
+        .collect()
+}
+
+/// The CSR batch and the model side of a slice step. `model` is a block of 8 pointers:
+/// `[indptr, indices, c, t, context_bias, weights, biases, h]`; `params`: `[σ0, scale, bound (NaN: none)]`.
+///
+/// # Safety
+/// `model` must point to 8 `u32`s and each pointer must hold the size its dims give (see
+/// [`mv_macrid_slice_train`]).
 unsafe fn slice_model<'a>(
     s: &'a SliceDims,
     params: *const f32,
-    c: *const f32,
-    t: *const f32,
-    context_bias: *const f32,
-    weights: *const f32,
-    biases: *const f32,
-    h: *const f32,
-) -> MacridSlice<'a> {
+    model: *const u32,
+) -> Result<(CsrRef<'a>, MacridSlice<'a>)> {
     let p = slice(params, 3);
+    let m = pointers::<f32>(model, 8);
+    let ids = pointers::<u32>(model, 2);
     let dims = &s.layer_dims;
     let nw: usize = dims.windows(2).map(|w| w[0] * w[1]).sum();
     let nb: usize = dims[1..].iter().sum();
-    MacridSlice {
-        concepts: s.concepts,
-        d: s.d,
-        items: s.items,
-        sigma0: p[0],
-        cosine: s.cosine,
-        layer_dims: dims,
-        c: slice(c, s.items * s.concepts),
-        t: slice(t, s.items * s.d),
-        context_bias: slice(context_bias, s.d),
-        weights: slice(weights, nw),
-        biases: slice(biases, nb),
-        h: slice(h, s.items * s.d),
-        scale: p[1],
-        bound: if p[2].is_nan() { None } else { Some(p[2]) },
-    }
+    let x = csr(ids[0], s.users, ids[1], s.nnz, s.items)?;
+    Ok((
+        x,
+        MacridSlice {
+            concepts: s.concepts,
+            d: s.d,
+            items: s.items,
+            sigma0: p[0],
+            cosine: s.cosine,
+            layer_dims: dims,
+            c: slice(m[2], s.items * s.concepts),
+            t: slice(m[3], s.items * s.d),
+            context_bias: slice(m[4], s.d),
+            weights: slice(m[5], nw),
+            biases: slice(m[6], nb),
+            h: slice(m[7], s.items * s.d),
+            scale: p[1],
+            bound: if p[2].is_nan() { None } else { Some(p[2]) },
+        },
+    ))
 }
 
 /// MacridVAE's whole user-side training step for a slice of users (`macrid_core::nn::MacridSlice::train`):
 /// encoder forward, fused decoder (sampled over `negatives` when their count is non-zero), backward.
-/// `dims` as [`slice_dims`]; `params`: `[σ0, scale, bound (NaN: none), grad_scale, kl_scale]`. f_nn's
-/// weights, biases and their gradients are concatenated layer after layer; `hidden_masks` holds each
-/// hidden layer's `rows × width` mask in turn (`rows = users·K`). Optional arrays are null.
+/// `dims` as [`slice_dims`]; `params`: `[σ0, scale, bound (NaN: none), grad_scale, kl_scale]`; `model`
+/// as [`slice_model`]. f_nn's weights, biases and their gradients are concatenated layer after layer;
+/// `hidden_masks` holds each hidden layer's `rows × width` mask in turn (`rows = users·K`). Optional
+/// arrays are null. `out` is a block of 9 output pointers:
+/// `[loss, kl, dw, db, dbias, dt, dh, dc_encoder, dc_decoder]`.
 ///
 /// # Safety
 /// `indptr` users+1, `indices` nnz, `c` items·K, `t`/`h` items·d, `context_bias` d, `mask` nnz·K,
@@ -573,34 +553,18 @@ pub unsafe extern "C" fn mv_macrid_slice_train(
     dims: *const u32,
     ndims: usize,
     params: *const f32,
-    indptr: *const u32,
-    indices: *const u32,
-    c: *const f32,
-    t: *const f32,
-    context_bias: *const f32,
-    weights: *const f32,
-    biases: *const f32,
-    h: *const f32,
+    model: *const u32,
     mask: *const f32,
     hidden_masks: *const f32,
     eps: *const f32,
     negatives: *const u32,
     log_weight: *const f32,
-    loss: *mut f32,
-    kl: *mut f32,
-    dw: *mut f32,
-    db: *mut f32,
-    dbias: *mut f32,
-    dt: *mut f32,
-    dh: *mut f32,
-    dc_encoder: *mut f32,
-    dc_decoder: *mut f32,
+    out: *const u32,
 ) -> i32 {
     status((|| {
         let s = slice_dims(dims, ndims)?;
         let p = slice(params, 5);
-        let model = slice_model(&s, params, c, t, context_bias, weights, biases, h);
-        let x = csr(indptr, s.users, indices, s.nnz, s.items)?;
+        let (x, model) = slice_model(&s, params, model)?;
         let rows = s.users * s.concepts;
         let dims = &s.layer_dims;
         let layers = dims.len() - 1;
@@ -620,6 +584,10 @@ pub unsafe extern "C" fn mv_macrid_slice_train(
         };
         let nw: usize = dims.windows(2).map(|w| w[0] * w[1]).sum();
         let nb: usize = dims[1..].iter().sum();
+        let o: Vec<*mut f32> = pointers::<f32>(out, 9)
+            .into_iter()
+            .map(|q| q as *mut f32)
+            .collect();
         model.train(
             &x,
             &noise,
@@ -627,15 +595,15 @@ pub unsafe extern "C" fn mv_macrid_slice_train(
             p[3],
             p[4],
             SliceGrads {
-                loss: slice_mut(loss, s.users),
-                kl: slice_mut(kl, rows),
-                dw: slice_mut(dw, nw),
-                db: slice_mut(db, nb),
-                dbias: slice_mut(dbias, s.d),
-                dt: slice_mut(dt, s.items * s.d),
-                dh: slice_mut(dh, s.items * s.d),
-                dc_encoder: slice_mut(dc_encoder, s.items * s.concepts),
-                dc_decoder: slice_mut(dc_decoder, s.items * s.concepts),
+                loss: slice_mut(o[0], s.users),
+                kl: slice_mut(o[1], rows),
+                dw: slice_mut(o[2], nw),
+                db: slice_mut(o[3], nb),
+                dbias: slice_mut(o[4], s.d),
+                dt: slice_mut(o[5], s.items * s.d),
+                dh: slice_mut(o[6], s.items * s.d),
+                dc_encoder: slice_mut(o[7], s.items * s.concepts),
+                dc_decoder: slice_mut(o[8], s.items * s.concepts),
             },
         )
     })())
@@ -647,25 +615,16 @@ pub unsafe extern "C" fn mv_macrid_slice_train(
 /// # Safety
 /// As [`mv_macrid_slice_train`]; `z` users·K·d.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn mv_macrid_encode(
     dims: *const u32,
     ndims: usize,
     params: *const f32,
-    indptr: *const u32,
-    indices: *const u32,
-    c: *const f32,
-    t: *const f32,
-    context_bias: *const f32,
-    weights: *const f32,
-    biases: *const f32,
-    h: *const f32,
+    model: *const u32,
     z: *mut f32,
 ) -> i32 {
     status((|| {
         let s = slice_dims(dims, ndims)?;
-        let model = slice_model(&s, params, c, t, context_bias, weights, biases, h);
-        let x = csr(indptr, s.users, indices, s.nnz, s.items)?;
+        let (x, model) = slice_model(&s, params, model)?;
         model.encode(&x, slice_mut(z, s.users * s.concepts * s.d))
     })())
 }

@@ -12,11 +12,13 @@ import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { readCategories } from '../../analysis/categories.js';
 import type { RunPoint } from '../../analysis/figures.js';
+import { checkMapSize, mapPointsBound } from '../../analysis/map.js';
 import { analysisSummary, analyze, writeAnalysis } from '../../analysis/report.js';
-import { type Csr, csrFromRows, csrRow } from '../../csr.js';
+import { type Csr, csrFromRows, csrRow, csrRows } from '../../csr.js';
 import { ParseError } from '../../errors.js';
 import { requireReplaceable, writeOutputDir } from '../../util/output.js';
 import { Rng } from '../../util/rng.js';
+import { checkMemory } from '../../validate.js';
 import { type Command, intOption, parse, printJson, UsageError } from '../args.js';
 import { ALLOW_OTHER_DATA, checkSameDataset, type OpenData, type OpenModel } from '../model-view.js';
 
@@ -99,6 +101,32 @@ export function sampleRows(m: Csr, max: number, seed: number): Csr {
   );
 }
 
+/**
+ * Refuses, before the long analysis, option values whose allocations would not fit (rule 5 of issue 11):
+ * the users' components of `--max-users` sampled users (users × K × d floats, in WASM memory for the
+ * kernels) and the t-SNE map of `--map-items` items and `--map-users` users (`checkMapSize`).
+ */
+export function checkAnalysisMemory(
+  cmd: string,
+  space: { items: number; concepts: number; d: number },
+  users: number,
+  maxEncode: number,
+  maxItems: number,
+  maxUsers: number,
+): void {
+  const encoded = Math.min(users, maxEncode);
+  checkMemory(
+    cmd,
+    '--max-users',
+    maxEncode,
+    encoded * space.concepts * space.d * 4 * 2,
+    `the components of ${encoded} users × ${space.concepts} concepts × ${space.d} (and their copy for the kernels)`,
+    true,
+  );
+  const points = mapPointsBound(space, encoded, maxItems, maxUsers);
+  if (maxItems + maxUsers >= 2) checkMapSize(cmd, '--map-items, --map-users', points, space.d);
+}
+
 export function analyzeCommand(openModel: OpenModel, openData: OpenData): Command {
   return {
     name: 'analyze',
@@ -135,6 +163,7 @@ export function analyzeCommand(openModel: OpenModel, openData: OpenData): Comman
         { dir: values.data!, fingerprint: data.fingerprint, items: data.itemIds.length },
         values['allow-other-data'],
       );
+      checkAnalysisMemory(cmd, view.space, csrRows(data.train), maxEncode, maxItems, maxUsers);
       const file = values.categories ? readCategories(values.categories, data.itemIds) : undefined;
       const cats = file ?? data.categories;
       const inner = values['inner-model'] ? await openModel(values['inner-model']) : undefined;

@@ -4,9 +4,11 @@
  * and standard error), the paper's Table 1 metrics. With --json: `{ "users", "skippedUsers", "split",
  * "metrics": { "ndcg@100": { "mean", "se" }, "recall@20": …, "recall@50": … }, "datasetMatches" }`.
  * A dataset other than the model's (by fingerprint) is refused; `--allow-other-data` uses it with a
- * warning (stderr, and `warnings` in the JSON).
+ * warning (stderr, and `warnings` in the JSON). A production model (`train --all-users`) is refused: it
+ * was trained on every user, so no held-out user is left to evaluate it on.
  */
 import { loadDataset } from '../../data/store.js';
+import { InvalidArgumentError } from '../../errors.js';
 import { evaluate } from '../../eval/evaluator.js';
 import { openModel } from '../../models/inspect.js';
 import { selectBackend } from '../../tf/backend.js';
@@ -53,6 +55,12 @@ export const evalCommand: Command = {
     const batchSize = intOption(cmd, 'batch-size', values['batch-size'], 500, 1);
     const threads = threadsOption(cmd, values.threads);
     const stored = loadModel(values.model);
+    const production = stored.manifest.production;
+    if (production) {
+      throw new InvalidArgumentError(
+        `${values.model} is a production model (trained on all ${production.users} users, nothing held out): it has no held-out users to be evaluated on${production.epochsFrom ? `; evaluate the validated run its epoch count came from, ${production.epochsFrom.dir}` : ''}`,
+      );
+    }
     const data = await loadDataset(values.data);
     const warnings = checkSameDataset(
       cmd,

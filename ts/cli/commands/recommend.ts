@@ -3,7 +3,7 @@
  * without TensorFlow.js (a thin layer over `openRecommender` and `rec.stream`, ts/serve/).
  *
  *   --model DIR [--data DIR] (--items ID,ID,… | --input FILE) [--output FILE] [--k N] [--include-seen]
- *   [--explain] [--threads N] [--batch-size N] [--json]
+ *   [--explain] [--threads N] [--batch-size N] [--queue URL --shards N] [--json]
  *
  * `--items` is one user's history (an unknown id is an error). `--input FILE` holds many users and is
  * streamed (memory stays flat whatever its size): JSON lines (`.jsonl`/`.ndjson`: `{"user": …, "items":
@@ -13,12 +13,17 @@
  * at the end) and prints a summary (users, users/s). The model directory's `items.json` gives ids,
  * titles and popularity; `--data DIR` (the model's dataset) gives them to directories written before it.
  * `--explain` (MacridVAE) adds each item's concept and share and the user's concept shares.
+ * `--queue URL --shards N` (with `--input` and `--output`): the input's users in N contiguous ranges, one
+ * job each on the `macridvae worker`s of that queue (ts/queue/coordinator.ts `recommendSharded`); the
+ * output has the same bytes as without it.
  * `--json`: one object per user `{user, historyItems, unknownItems, items: [{id, score, title?, concept?,
  * share?}], concepts?, fallback?}`.
  */
 import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { recommendSharded, type ShardedRecommendOptions } from '../../queue/coordinator.js';
+import { csvHeader, userRecord } from '../../queue/shards.js';
 import type { Recommendation } from '../../serve/service.js';
 import { openRecommender } from '../../serve/service.js';
 import { readUsers } from '../../serve/stream.js';
@@ -27,6 +32,7 @@ import { KernelPool } from '../../workers/pool.js';
 import { type Command, intOption, parse, printJson, THREADS_OPTION, threadsOption, UsageError } from '../args.js';
 import { ALLOW_OTHER_DATA, COLUMN_IDS_OPTION } from '../model-view.js';
 import { CATALOG_DATA_OPTION, openCatalogData } from './serve.js';
+import { queueConnection } from './worker.js';
 
 export const RECOMMEND_OPTIONS = {
   model: { type: 'string', value: 'DIR', required: true, description: 'the trained model directory' },
@@ -51,21 +57,19 @@ export const RECOMMEND_OPTIONS = {
   },
   threads: THREADS_OPTION,
   'batch-size': { type: 'string', value: 'N', default: '256', description: 'users scored per kernel call' },
+  queue: {
+    type: 'string',
+    value: 'redis://HOST:PORT[/DB]',
+    description: 'score --input in shards on `macridvae worker`s of this queue (needs --output, --shards)',
+  },
+  shards: {
+    type: 'string',
+    value: 'N',
+    description: "with --queue: contiguous ranges of the input's users, one job each",
+  },
   ...COLUMN_IDS_OPTION,
   ...ALLOW_OTHER_DATA,
 } as const;
-
-/** The JSON record of one user (stdout with --json, and --output files). */
-function record(r: Recommendation & { user: string }, history: number) {
-  return {
-    user: r.user,
-    historyItems: history,
-    unknownItems: r.unknown.length,
-    items: r.items,
-    ...(r.concepts ? { concepts: r.concepts } : {}),
-    ...(r.fallback ? { fallback: r.fallback } : {}),
-  };
-}
 
 /** The people's view of one user. */
 function print(r: Recommendation & { user: string }, history: number): void {
@@ -105,6 +109,12 @@ export const recommendCommand: Command = {
     if (values.output !== undefined && values.input === undefined) {
       throw new UsageError(`macridvae ${cmd}: --output needs --input FILE`);
     }
+    if (values.queue !== undefined && (values.output === undefined || values.shards === undefined)) {
+      throw new UsageError(`macridvae ${cmd}: --queue needs --input FILE, --output FILE and --shards N`);
+    }
+    if (values.shards !== undefined && values.queue === undefined) {
+      throw new UsageError(`macridvae ${cmd}: --shards needs --queue redis://HOST:PORT[/DB]`);
+    }
     const k = intOption(cmd, 'k', values.k, 10, 1);
     const threads = threadsOption(cmd, values.threads);
     const batchSize = intOption(cmd, 'batch-size', values['batch-size'], 256, 1);
@@ -135,7 +145,7 @@ export const recommendCommand: Command = {
         const [r] = await rec.recommend([{ user: 'user', items: ids }], options);
         const out = r as Recommendation & { user: string };
         const known = new Set(ids).size;
-        if (values.json) printJson({ ...record(out, known), ...(warnings.length > 0 ? { warnings } : {}) });
+        if (values.json) printJson({ ...userRecord(out, known), ...(warnings.length > 0 ? { warnings } : {}) });
         else print(out, known);
         return 0;
       }
@@ -147,7 +157,21 @@ export const recommendCommand: Command = {
         throw fileError(e, 'read', input);
       }
       // A CSV header: a first line whose item field is no item id and starts like a word.
-      const users = readUsers(input, { isHeader: (f) => rec.columnOf(f[1]) === undefined && /^[A-Za-z_]/.test(f[1]) });
+      if (values.queue !== undefined) {
+        return await sharded(values.queue, values.shards, {
+          modelDir: values.model,
+          dataDir: data === undefined ? undefined : values.data,
+          input,
+          output: values.output as string,
+          k,
+          includeSeen: values['include-seen'],
+          explain: values.explain,
+          batchSize,
+          rec,
+          json: values.json,
+        });
+      }
+      const users = readUsers(input, { isHeader: csvHeader(rec) });
       // Known distinct ids per user, in input order (results come back in the same order).
       const known: number[] = [];
       let next = 0;
@@ -172,7 +196,7 @@ export const recommendCommand: Command = {
       };
       if (values.output === undefined) {
         for await (const r of recs) {
-          if (values.json) printJson(record(r, history()));
+          if (values.json) printJson(userRecord(r, history()));
           else print(r, history());
         }
         return 0;
@@ -191,7 +215,7 @@ export const recommendCommand: Command = {
               count++;
               unknown += r.unknown.length;
               if (r.fallback) fallback++;
-              yield `${JSON.stringify(record(r, history()))}\n`;
+              yield `${JSON.stringify(userRecord(r, history()))}\n`;
             }
           },
           createWriteStream(tmp),
@@ -223,3 +247,42 @@ export const recommendCommand: Command = {
     }
   },
 };
+
+/** `--queue URL --shards N`: the ranges scored by the queue's workers, merged into `--output`. */
+async function sharded(
+  url: string,
+  shardsText: string | undefined,
+  o: Omit<ShardedRecommendOptions, 'connection' | 'shards'> & { json: boolean },
+): Promise<number> {
+  const cmd = 'recommend';
+  const connection = queueConnection(cmd, url);
+  const shards = intOption(cmd, 'shards', shardsText, 1, 1);
+  const t0 = performance.now();
+  const r = await recommendSharded({
+    ...o,
+    connection,
+    shards,
+    onShard: (i, s) => {
+      if (!o.json) console.log(`shard ${i}: ${s.users} users in ${s.seconds.toFixed(3)} s`);
+    },
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const summary = {
+    output: r.output,
+    users: r.users,
+    shards: r.shards,
+    seconds: Number(seconds.toFixed(3)),
+    usersPerSecond: Math.round(r.users / Math.max(seconds, 1e-9)),
+    unknownItems: r.unknownItems,
+    popularityFallback: r.popularityFallback,
+    scanSeconds: Number(r.scanSeconds.toFixed(3)),
+    mergeSeconds: Number(r.mergeSeconds.toFixed(3)),
+  };
+  if (o.json) printJson(summary);
+  else {
+    console.log(
+      `wrote ${r.users} users to ${r.output} from ${r.shards} shards in ${summary.seconds} s (${summary.usersPerSecond} users/s; input scan ${summary.scanSeconds} s, merge ${summary.mergeSeconds} s; ${r.unknownItems} unknown ids skipped; ${r.popularityFallback} most-popular fallbacks)`,
+    );
+  }
+  return 0;
+}

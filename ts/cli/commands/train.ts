@@ -14,6 +14,9 @@
  *             --backend auto|tensorflow-gpu|tensorflow|wasm|cpu
  *             --compute auto|wasm|tfjs (where steps run: Rust/WASM kernels or tfjs ops; auto: tfjs on a GPU backend)
  *
+ * Production training (--all-users, with --epochs N or --epochs-from MODEL_DIR): every user trained on,
+ * nothing held out, validated or tested; the summary is `{ production, epochs, out }`.
+ *
  * With --json: one JSON object per epoch (`epoch`, `seconds` (training only), `evalSeconds`, `loss`,
  * `nll`, `kl`, `beta`, `ndcg@100`, `validation`, `best`; `warmup` and `prototypes` with --prototype-init
  * kmeans), then a summary (`bestEpoch`, validation and test
@@ -98,6 +101,17 @@ export const TRAIN_OPTIONS = {
     value: 'FILE',
     description: "JSON {model, train} (a model directory's manifest.json is one) to replay; flags override it",
   },
+  'all-users': {
+    type: 'boolean',
+    default: false,
+    description:
+      'production training: every user trained on, nothing held out or validated; needs --epochs or --epochs-from',
+  },
+  'epochs-from': {
+    type: 'string',
+    value: 'MODEL_DIR',
+    description: 'with --all-users: train as many epochs as the best epoch of this validated model (same dataset)',
+  },
   resume: { type: 'boolean', default: false, description: 'continue the model in --out from its last checkpoint' },
   force: { type: 'boolean', default: false, description: 'train a new model over an existing one in --out' },
   concepts: {
@@ -169,7 +183,7 @@ export const TRAIN_OPTIONS = {
     type: 'string',
     value: 'N',
     defaultText: td((c) => c.epochs),
-    description: 'maximum training epochs (the best validated one is kept)',
+    description: 'maximum training epochs (the best validated one is kept); with --all-users, the epochs trained',
   },
   'batch-size': { type: 'string', value: 'B', defaultText: td((c) => c.batchSize), description: 'users per minibatch' },
   lr: { type: 'string', value: 'R', defaultText: td((c) => c.lr), description: 'Adam learning rate' },
@@ -451,6 +465,10 @@ export function configsFromArgs(cmd: string, v: Values): { kind: ModelKind; mode
   }
 }
 
+function withoutEpochs({ epochs: _, ...rest }: TrainConfig): Partial<TrainConfig> {
+  return rest;
+}
+
 function need(cmd: string, name: string, v: string | undefined): string {
   if (v === undefined || v === '') throw new UsageError(`macridvae ${cmd}: --${name} is required`);
   return v;
@@ -471,6 +489,20 @@ export const train: Command = {
     const threads = threadsOption(cmd, values.threads);
     if (isBaselineKind(values.model)) return fitCommand(cmd, values.model, values, dataDir, out, threads);
     const cfg = configsFromArgs(cmd, values);
+    const allUsers = values['all-users'];
+    const epochsFrom = values['epochs-from'];
+    if (allUsers) {
+      if (epochsFrom !== undefined && values.epochs !== undefined) {
+        throw new UsageError(`macridvae ${cmd}: give --epochs or --epochs-from, not both`);
+      }
+      if (epochsFrom === undefined && values.epochs === undefined) {
+        throw new UsageError(
+          `macridvae ${cmd}: --all-users holds nothing out to choose the epoch on; give --epochs N or --epochs-from MODEL_DIR (a validated model on the same dataset)`,
+        );
+      }
+    } else if (epochsFrom !== undefined) {
+      throw new UsageError(`macridvae ${cmd}: --epochs-from applies to production training (--all-users)`);
+    }
     if (values.resume && values.force)
       throw new UsageError(`macridvae ${cmd}: --resume and --force exclude each other`);
     // Checked before the data is read (fails fast); trainModel checks again holding the output's lock.
@@ -490,7 +522,7 @@ export const train: Command = {
     const json = values.json;
     if (!json) {
       console.log(
-        `training ${cfg.kind} on ${dataDir} (${data.items} items), backend ${backend.name}, compute ${compute.path}, ${threads} thread(s) → ${out}`,
+        `training ${cfg.kind} on ${dataDir} (${data.items} items${allUsers ? '; all users, nothing held out' : ''}), backend ${backend.name}, compute ${compute.path}, ${threads} thread(s) → ${out}`,
       );
     }
     let bar = progress('', 0);
@@ -505,6 +537,10 @@ export const train: Command = {
         force: values.force,
         runtime: { pool, threads },
         compute: compute.requested,
+        // With --all-users, --epochs is the epoch count, or --epochs-from sets it (over a --config file's).
+        ...(allUsers
+          ? { allUsers, epochsFrom, train: epochsFrom === undefined ? cfg.train : withoutEpochs(cfg.train) }
+          : {}),
         onStep: (done, total) => {
           if (done === 1) bar = progress(`epoch ${epochNo + 1}`, total, !json && process.stderr.isTTY === true);
           bar.tick();
@@ -519,16 +555,29 @@ export const train: Command = {
                 `prototypes placed by spherical k-means of the item embeddings (clusters ${e.prototypes.sizes.join('/')}, mean cos ${(e.prototypes.objective / e.prototypes.sizes.reduce((a, b) => a + b, 0)).toFixed(3)})`,
               );
             }
+            const val = allUsers
+              ? `${e.seconds.toFixed(2)} s`
+              : `val ndcg@100 ${fmt(e['ndcg@100'])}${e.best ? ' *' : ''}${e.warmup ? ' (warm-up)' : ''}  ${e.seconds.toFixed(2)} s + eval ${e.evalSeconds.toFixed(2)} s`;
             console.log(
-              `epoch ${String(e.epoch).padStart(4)}  loss ${e.loss.toFixed(2)} (nll ${e.nll.toFixed(2)}, kl ${e.kl.toFixed(3)}, β ${e.beta.toFixed(3)})  ` +
-                `val ndcg@100 ${fmt(e['ndcg@100'])}${e.best ? ' *' : ''}${e.warmup ? ' (warm-up)' : ''}  ${e.seconds.toFixed(2)} s + eval ${e.evalSeconds.toFixed(2)} s`,
+              `epoch ${String(e.epoch).padStart(4)}  loss ${e.loss.toFixed(2)} (nll ${e.nll.toFixed(2)}, kl ${e.kl.toFixed(3)}, β ${e.beta.toFixed(3)})  ${val}`,
             );
           }
         },
       });
+      r.model.dispose();
+      if (r.production) {
+        const p = r.production;
+        if (json) printJson({ production: p, epochs: r.history.length, out });
+        else {
+          console.log(
+            `trained on all ${p.users} users for ${r.history.length} epoch(s)${p.epochsFrom ? ` (the best epoch of ${p.epochsFrom.dir})` : ''}; nothing held out, so nothing evaluated`,
+          );
+          console.log(`model written to ${out}`);
+        }
+        return 0;
+      }
       // trainModel evaluated the best weights on the test users and wrote them into the manifest.
       const testTable = r.test ?? {};
-      r.model.dispose();
       const summary = {
         bestEpoch: r.bestEpoch,
         epochs: r.history.length,

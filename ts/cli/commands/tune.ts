@@ -38,9 +38,12 @@ import { backendOption, computeOption } from './backend.js';
 import { configsFromArgs, TRAIN_OPTIONS } from './train.js';
 import { queueConnection } from './worker.js';
 
+/** `train`'s options but production training (a search validates every trial). */
+const { 'all-users': _allUsers, 'epochs-from': _epochsFrom, ...TRIAL_OPTIONS } = TRAIN_OPTIONS;
+
 /** `tune`'s options: its own, then every `train` model/training option (what every trial starts from). */
 export const TUNE_OPTIONS = {
-  ...TRAIN_OPTIONS,
+  ...TRIAL_OPTIONS,
   out: {
     type: 'string',
     value: 'DIR',
@@ -131,7 +134,15 @@ export const tuneCommand: Command = {
     const trials = intOption(cmd, 'trials', values.trials, 200, 1);
     const tpeSeed = intOption(cmd, 'tpe-seed', values['tpe-seed'], 98765);
     const startup = intOption(cmd, 'startup', values.startup, 20, 1);
-    const parallel = intOption(cmd, 'parallel', values.parallel, 1, 1);
+    const asked = intOption(cmd, 'parallel', values.parallel, 1, 1);
+    // Trial processes on this machine: at most one per core (each runs a whole training); jobs on a queue
+    // run on the workers' machines.
+    const parallel = values.queue ? asked : Math.min(asked, availableParallelism());
+    if (parallel < asked) {
+      console.error(
+        `macridvae ${cmd}: --parallel ${asked} capped at ${parallel}, the number of cores of this machine (one trial process per core)`,
+      );
+    }
     const score = (values['tpe-score'] ?? 'height') as 'height' | 'density';
     if (score !== 'height' && score !== 'density') {
       throw new UsageError(`macridvae ${cmd}: --tpe-score must be height or density but got '${score}'`);

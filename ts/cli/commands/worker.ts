@@ -1,6 +1,6 @@
 /**
  * `macridvae worker --queue redis://HOST:PORT[/DB] [--threads N] [--backend NAME] [--lock-ms MS]
- * [--stalled-ms MS] [--json]`: takes `tune --queue` trials and `recommendSharded` shards from the
+ * [--stalled-ms MS] [--json]`: takes `tune --queue` trials and `recommend --queue` shards from the
  * BullMQ queue on Redis and runs them here (ts/queue/worker.ts). Runs until SIGINT/SIGTERM, then lets
  * the running job finish. One line per job start/end (JSON with --json).
  */

@@ -794,51 +794,62 @@ mod tests {
         }
     }
 
+    /// Runs `train` (full or sampled) on the case, checks its summed loss against `loss_of` and every
+    /// gradient by finite differences of `loss_of` at the entries `pick(len)`.
+    fn check_train(
+        cs: &mut Case,
+        train: impl Fn(&MixDecoder, &CsrRef, f32, MixGrads) -> crate::error::Result<()>,
+        loss_of: impl Fn(&Case) -> f64,
+        pick: impl Fn(usize) -> Vec<usize>,
+    ) {
+        let (users, kk, d, m) = (cs.users, cs.kk, cs.d, cs.m);
+        let (with_c, with_bias) = (cs.c.is_some(), cs.bias.is_some());
+        let mut loss = vec![0f32; users];
+        let mut dz = vec![0f32; users * kk * d];
+        let mut dh = vec![0f32; m * d];
+        let mut dc = vec![0f32; m * kk];
+        let mut db = vec![0f32; m];
+        let gs = 0.5f32;
+        let grads = MixGrads {
+            loss: &mut loss,
+            dz: &mut dz,
+            dh: &mut dh,
+            dc: if with_c { Some(&mut dc) } else { None },
+            dbias: if with_bias { Some(&mut db) } else { None },
+        };
+        train(&cs.dec(), &cs.x(), gs, grads).unwrap();
+        let want = loss_of(cs);
+        let got: f64 = loss.iter().map(|&v| v as f64).sum();
+        assert!(
+            (got - want).abs() < 1e-3 * want.abs().max(1.0),
+            "loss {} vs {}",
+            got,
+            want
+        );
+        let fd = Fd {
+            scale: gs as f64,
+            ..FD
+        };
+        fd.check(cs, 0, "dz", &dz, &pick(users * kk * d), &loss_of);
+        fd.check(cs, 1, "dh", &dh, &pick(m * d), &loss_of);
+        if with_c {
+            fd.check(cs, 2, "dc", &dc, &pick(m * kk), &loss_of);
+        }
+        if with_bias {
+            fd.check(cs, 3, "db", &db, &pick(m), &loss_of);
+        }
+    }
+
     #[test]
     fn decoder_loss_and_gradients_match_finite_differences() {
         for &(kk, with_c, with_bias) in &[(3, true, false), (1, false, true), (2, true, true)] {
             let mut cs = case(7 + kk as u64, 5, kk, 6, 23, with_c, with_bias);
-            let (users, d, m) = (cs.users, cs.d, cs.m);
-            let mut loss = vec![0f32; users];
-            let mut dz = vec![0f32; users * kk * d];
-            let mut dh = vec![0f32; m * d];
-            let mut dc = vec![0f32; m * kk];
-            let mut db = vec![0f32; m];
-            let gs = 0.5f32;
-            cs.dec()
-                .train(
-                    &cs.x(),
-                    gs,
-                    MixGrads {
-                        loss: &mut loss,
-                        dz: &mut dz,
-                        dh: &mut dh,
-                        dc: if with_c { Some(&mut dc) } else { None },
-                        dbias: if with_bias { Some(&mut db) } else { None },
-                    },
-                )
-                .unwrap();
-            let want = naive_loss(&cs.dec(), &cs.x());
-            let got: f64 = loss.iter().map(|&v| v as f64).sum();
-            assert!(
-                (got - want).abs() < 1e-3 * want.abs().max(1.0),
-                "loss {} vs {}",
-                got,
-                want
+            check_train(
+                &mut cs,
+                |dec, x, gs, g| dec.train(x, gs, g),
+                |cs| naive_loss(&cs.dec(), &cs.x()),
+                |n| vec![0, n / 2, n - 1],
             );
-            let loss_of = |cs: &Case| naive_loss(&cs.dec(), &cs.x());
-            let fd = Fd {
-                scale: gs as f64,
-                ..FD
-            };
-            fd.check(&mut cs, 0, "dz", &dz, &[0, 7, users * kk * d - 1], &loss_of);
-            fd.check(&mut cs, 1, "dh", &dh, &[0, 13, m * d - 1], &loss_of);
-            if with_c {
-                fd.check(&mut cs, 2, "dc", &dc, &[0, 5, m * kk - 1], &loss_of);
-            }
-            if with_bias {
-                fd.check(&mut cs, 3, "db", &db, &[0, 3, m - 1], &loss_of);
-            }
         }
     }
 
@@ -894,49 +905,12 @@ mod tests {
                 .collect();
             neg.push(neg[0]);
             let lw: Vec<f32> = (0..neg.len()).map(|j| 0.3 * j as f32 - 0.5).collect();
-            let (users, d, m) = (cs.users, cs.d, cs.m);
-            let mut loss = vec![0f32; users];
-            let mut dz = vec![0f32; users * kk * d];
-            let mut dh = vec![0f32; m * d];
-            let mut dc = vec![0f32; m * kk];
-            let mut db = vec![0f32; m];
-            let gs = 0.5f32;
-            cs.dec()
-                .train_sampled(
-                    &cs.x(),
-                    &neg,
-                    &lw,
-                    gs,
-                    MixGrads {
-                        loss: &mut loss,
-                        dz: &mut dz,
-                        dh: &mut dh,
-                        dc: if with_c { Some(&mut dc) } else { None },
-                        dbias: if with_bias { Some(&mut db) } else { None },
-                    },
-                )
-                .unwrap();
-            let want = naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
-            let got: f64 = loss.iter().map(|&v| v as f64).sum();
-            assert!(
-                (got - want).abs() < 1e-3 * want.abs().max(1.0),
-                "loss {} vs {}",
-                got,
-                want
+            check_train(
+                &mut cs,
+                |dec, x, gs, g| dec.train_sampled(x, &neg, &lw, gs, g),
+                |cs| naive_sampled(&cs.dec(), &cs.x(), &neg, &lw),
+                all,
             );
-            let loss_of = |cs: &Case| naive_sampled(&cs.dec(), &cs.x(), &neg, &lw);
-            let fd = Fd {
-                scale: gs as f64,
-                ..FD
-            };
-            fd.check(&mut cs, 0, "dz", &dz, &all(users * kk * d), &loss_of);
-            fd.check(&mut cs, 1, "dh", &dh, &all(m * d), &loss_of);
-            if with_c {
-                fd.check(&mut cs, 2, "dc", &dc, &all(m * kk), &loss_of);
-            }
-            if with_bias {
-                fd.check(&mut cs, 3, "db", &db, &all(m), &loss_of);
-            }
         }
     }
 

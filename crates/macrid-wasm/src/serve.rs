@@ -1,0 +1,158 @@
+//! Exports of the reference models' serving kernel (`macrid_core::serve`): scores and top k per user
+//! in one call per group of users.
+
+use crate::abi::{slice, slice_mut, status};
+use macrid_core::csr::CsrRef;
+use macrid_core::nn::MixDecoder;
+use macrid_core::serve::{item_topk, mix_topk, ItemScores};
+use macrid_core::Error;
+
+/// Top `k` per history of `x` (`users × items` CSR) under item–item weights: `mode` 0 = dense
+/// `w` (`items × items`), 1 = sparse by rows (`w_indptr`/`w_indices`/`w`, `w_nnz` entries),
+/// 2 = constant (`w`: `items`). `cand_indptr` 0 = no candidates.
+///
+/// # Safety
+/// Every pointer must hold the element count its length argument implies (`*_indptr` users+1 or
+/// items+1, `w` per `mode`, outputs users·k and users).
+#[no_mangle]
+pub unsafe extern "C" fn mv_item_topk(
+    mode: u32,
+    x_indptr: *const u32,
+    users: usize,
+    x_indices: *const u32,
+    x_nnz: usize,
+    items: usize,
+    w: *const f32,
+    w_indptr: *const u32,
+    w_indices: *const u32,
+    w_nnz: usize,
+    ex_indptr: *const u32,
+    ex_indices: *const u32,
+    ex_nnz: usize,
+    cand_indptr: *const u32,
+    cand_indices: *const u32,
+    cand_nnz: usize,
+    k: usize,
+    out_items: *mut u32,
+    out_scores: *mut f32,
+    out_count: *mut u32,
+) -> i32 {
+    status((|| {
+        let x = CsrRef::new(
+            "x",
+            slice(x_indptr, users + 1),
+            slice(x_indices, x_nnz),
+            items,
+        )?;
+        let weights = match mode {
+            0 => ItemScores::Dense(slice(w, items * items)),
+            1 => ItemScores::Sparse(
+                CsrRef::new(
+                    "weights",
+                    slice(w_indptr, items + 1),
+                    slice(w_indices, w_nnz),
+                    items,
+                )?,
+                slice(w, w_nnz),
+            ),
+            2 => ItemScores::Constant(slice(w, items)),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "'mode' must be 0 (dense), 1 (sparse) or 2 (constant) but is {}",
+                    mode
+                )))
+            }
+        };
+        let ex = CsrRef::new(
+            "exclude",
+            slice(ex_indptr, users + 1),
+            slice(ex_indices, ex_nnz),
+            items,
+        )?;
+        let cand = if cand_indptr.is_null() {
+            None
+        } else {
+            Some(CsrRef::new(
+                "candidates",
+                slice(cand_indptr, users + 1),
+                slice(cand_indices, cand_nnz),
+                items,
+            )?)
+        };
+        item_topk(
+            &x,
+            &weights,
+            &ex,
+            cand.as_ref(),
+            k,
+            slice_mut(out_items, users * k),
+            slice_mut(out_scores, users * k),
+            slice_mut(out_count, users),
+        )
+    })())
+}
+
+/// The VAEs' decoder and top `k` per user fused (`macrid_core::serve::mix_topk`): `z` (users·K × d),
+/// `h` (items × d), `c` (items × K, 0 = none when K = 1), `bias` (items, 0 = none), `has_bound` 0 =
+/// running maximum.
+///
+/// # Safety
+/// Every pointer must hold the element count its length arguments imply.
+#[no_mangle]
+pub unsafe extern "C" fn mv_mix_topk(
+    users: usize,
+    concepts: usize,
+    d: usize,
+    items: usize,
+    z: *const f32,
+    h: *const f32,
+    c: *const f32,
+    bias: *const f32,
+    scale: f32,
+    has_bound: u32,
+    bound: f32,
+    ex_indptr: *const u32,
+    ex_indices: *const u32,
+    ex_nnz: usize,
+    k: usize,
+    out_items: *mut u32,
+    out_scores: *mut f32,
+    out_count: *mut u32,
+) -> i32 {
+    status((|| {
+        let ex = CsrRef::new(
+            "exclude",
+            slice(ex_indptr, users + 1),
+            slice(ex_indices, ex_nnz),
+            items,
+        )?;
+        let dec = MixDecoder {
+            users,
+            concepts,
+            d,
+            items,
+            z: slice(z, users * concepts * d),
+            h: slice(h, items * d),
+            c: if c.is_null() {
+                None
+            } else {
+                Some(slice(c, items * concepts))
+            },
+            bias: if bias.is_null() {
+                None
+            } else {
+                Some(slice(bias, items))
+            },
+            scale,
+            bound: if has_bound != 0 { Some(bound) } else { None },
+        };
+        mix_topk(
+            &dec,
+            &ex,
+            k,
+            slice_mut(out_items, users * k),
+            slice_mut(out_scores, users * k),
+            slice_mut(out_count, users),
+        )
+    })())
+}
