@@ -68,6 +68,16 @@ export const workerCommand: Command = {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    // A second signal exits at once: closing waits for the running job and for Redis, which may be gone.
+    const now = (signal: NodeJS.Signals) => {
+      console.error(
+        `macridvae ${cmd}: ${signal} again: exiting without waiting (the running job, if any, is retried by another worker)`,
+      );
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
+    console.error(`macridvae ${cmd}: stopping after the running job (send the signal again to exit now)`);
     await w.close();
     return 0;
   },
