@@ -218,7 +218,8 @@ async function main(): Promise<void> {
   // 500 users over 20,108 item columns (ML-20M's), with ML-20M's clicks per user; the same batch for the reference.
   const M = 20108;
   const STEPS_PER_EPOCH = Math.ceil(116_677 / 500);
-  const pool20 = await preset('ml-20m', 0, { users: 2000, items: M, ratings: 290_000 });
+  // One held-out user (a dataset must have validation users since issue 11's rule 6); only training rows are used.
+  const pool20 = await preset('ml-20m', 1, { users: 2000, items: M, ratings: 290_000 });
   const b = csrGatherRows(
     pool20.train,
     Array.from({ length: 500 }, (_, i) => i),
