@@ -88,7 +88,8 @@ function sparseInputs(ar: Arena, a: SparseMixArgs, dims: ReturnType<typeof check
   ] as const;
 }
 
-function optional(arena: Arena, v: Float32Array | undefined): number {
+/** The pointer of an optional input: 0 (null) when absent. */
+export function optional(arena: Arena, v: Float32Array | undefined): number {
   return v === undefined ? 0 : arena.input(v);
 }
 

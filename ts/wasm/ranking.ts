@@ -1,7 +1,7 @@
 /** Typed wrappers of the ranking kernels. Arguments are validated here, at the edge. */
 import { type Csr, checkCsr } from '../csr.js';
 import { checkArray, checkInt } from '../validate.js';
-import type { WasmInstance } from './raw.js';
+import type { Arena, WasmInstance } from './raw.js';
 
 export interface TopKArgs {
   /** `users × items` scores, row-major. */
@@ -23,6 +23,24 @@ export interface TopKResult {
   counts: Uint32Array;
 }
 
+/**
+ * The three outputs every top-k export writes (`users × k` items and scores, `users` counts): their
+ * pointers, in the exports' order, and the read-back into a {@link TopKResult}.
+ */
+export function topkOutputs(a: Arena, users: number, k: number) {
+  const items = a.output(Uint32Array, users * k);
+  const scores = a.output(Float32Array, users * k);
+  const counts = a.output(Uint32Array, users);
+  return {
+    pointers: [items, scores, counts] as const,
+    read: (): TopKResult => ({
+      items: a.read(Uint32Array, items, users * k),
+      scores: a.read(Float32Array, scores, users * k),
+      counts: a.read(Uint32Array, counts, users),
+    }),
+  };
+}
+
 /** Top-k items per user with exclusions; one call for the whole batch of users. */
 export function topk(inst: WasmInstance, args: TopKArgs): TopKResult {
   const fn = 'topk';
@@ -35,15 +53,9 @@ export function topk(inst: WasmInstance, args: TopKArgs): TopKResult {
     const pScores = a.input(args.scores);
     const pIndptr = a.input(ex.indptr);
     const pIndices = a.input(ex.indices);
-    const pItems = a.output(Uint32Array, users * k);
-    const pOut = a.output(Float32Array, users * k);
-    const pCount = a.output(Uint32Array, users);
-    inst.check('topk', x.mv_topk(pScores, users, items, pIndptr, pIndices, ex.indices.length, k, pItems, pOut, pCount));
-    return {
-      items: a.read(Uint32Array, pItems, users * k),
-      scores: a.read(Float32Array, pOut, users * k),
-      counts: a.read(Uint32Array, pCount, users),
-    };
+    const out = topkOutputs(a, users, k);
+    inst.check('topk', x.mv_topk(pScores, users, items, pIndptr, pIndices, ex.indices.length, k, ...out.pointers));
+    return out.read();
   });
 }
 

@@ -13,8 +13,8 @@
 import { type Csr, checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkArray, checkInt } from '../validate.js';
-import { checkDecoder, type MixDecoderArgs } from './nn.js';
-import type { TopKResult } from './ranking.js';
+import { checkDecoder, type MixDecoderArgs, optional } from './nn.js';
+import { type TopKResult, topkOutputs } from './ranking.js';
 import type { WasmInstance } from './raw.js';
 
 /** The item–item weights: EASE's dense `B`, ItemKNN's sparse rows, or popularity's counts. */
@@ -70,9 +70,7 @@ export function itemTopK(inst: WasmInstance, args: ItemTopKArgs): TopKResult {
     const pEi = a.input(ex.indices);
     const pCp = cand ? a.input(cand.indptr) : 0;
     const pCi = cand ? a.input(cand.indices) : 0;
-    const pItems = a.output(Uint32Array, users * k);
-    const pScores = a.output(Float32Array, users * k);
-    const pCount = a.output(Uint32Array, users);
+    const out = topkOutputs(a, users, k);
     inst.check(
       fn,
       e.mv_item_topk(
@@ -93,16 +91,10 @@ export function itemTopK(inst: WasmInstance, args: ItemTopKArgs): TopKResult {
         pCi,
         cand ? cand.indices.length : 0,
         k,
-        pItems,
-        pScores,
-        pCount,
+        ...out.pointers,
       ),
     );
-    return {
-      items: a.read(Uint32Array, pItems, users * k),
-      scores: a.read(Float32Array, pScores, users * k),
-      counts: a.read(Uint32Array, pCount, users),
-    };
+    return out.read();
   });
 }
 
@@ -122,9 +114,7 @@ export function mixTopK(inst: WasmInstance, a: MixTopKArgs): TopKResult {
   const k = checkInt(fn, 'k', a.k, 0, 1 << 20);
   const users = a.users;
   return inst.call(fn, (ar, e) => {
-    const pItems = ar.output(Uint32Array, users * k);
-    const pScores = ar.output(Float32Array, users * k);
-    const pCount = ar.output(Uint32Array, users);
+    const out = topkOutputs(ar, users, k);
     inst.check(
       fn,
       e.mv_mix_topk(
@@ -134,8 +124,8 @@ export function mixTopK(inst: WasmInstance, a: MixTopKArgs): TopKResult {
         a.items,
         ar.input(a.z),
         ar.input(a.h),
-        a.c === undefined ? 0 : ar.input(a.c),
-        a.bias === undefined ? 0 : ar.input(a.bias),
+        optional(ar, a.c),
+        optional(ar, a.bias),
         a.scale,
         a.bound === undefined ? 0 : 1,
         a.bound ?? 0,
@@ -143,15 +133,9 @@ export function mixTopK(inst: WasmInstance, a: MixTopKArgs): TopKResult {
         ar.input(ex.indices),
         ex.indices.length,
         k,
-        pItems,
-        pScores,
-        pCount,
+        ...out.pointers,
       ),
     );
-    return {
-      items: ar.read(Uint32Array, pItems, users * k),
-      scores: ar.read(Float32Array, pScores, users * k),
-      counts: ar.read(Uint32Array, pCount, users),
-    };
+    return out.read();
   });
 }

@@ -150,3 +150,43 @@ pub unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
         std::slice::from_raw_parts_mut(ptr, len)
     }
 }
+
+/// `None` for a null pointer (an absent optional array), else [`slice`].
+///
+/// # Safety
+/// A non-null `ptr` must satisfy [`slice`]'s requirements.
+pub unsafe fn opt<'a, T>(ptr: *const T, len: usize) -> Option<&'a [T]> {
+    if ptr.is_null() {
+        None
+    } else {
+        Some(slice(ptr, len))
+    }
+}
+
+/// Mutable counterpart of [`opt`].
+///
+/// # Safety
+/// A non-null `ptr` must satisfy [`slice_mut`]'s requirements.
+pub unsafe fn opt_mut<'a, T>(ptr: *mut T, len: usize) -> Option<&'a mut [T]> {
+    if ptr.is_null() {
+        None
+    } else {
+        Some(slice_mut(ptr, len))
+    }
+}
+
+/// The CSR matrix `name` (`rows × cols`) from its C-ABI parts: `indptr` rows+1, `indices` nnz,
+/// checked by `CsrRef::new` (errors name `name`).
+///
+/// # Safety
+/// `indptr` must point to `rows + 1` elements and `indices` to `nnz` (see [`slice`]).
+pub unsafe fn csr<'a>(
+    name: &str,
+    indptr: *const u32,
+    rows: usize,
+    indices: *const u32,
+    nnz: usize,
+    cols: usize,
+) -> macrid_core::Result<macrid_core::csr::CsrRef<'a>> {
+    macrid_core::csr::CsrRef::new(name, slice(indptr, rows + 1), slice(indices, nnz), cols)
+}

@@ -1,12 +1,11 @@
 //! Exports of the disentanglement analysis: concept assignment, users' concept confidence, alignment
 //! metrics, per-dimension statistics, t-SNE, spherical k-means. (Correlations and the independence score: `stats.rs`.)
 
-use crate::abi::{slice, slice_mut, status};
+use crate::abi::{csr, slice, slice_mut, status};
 use macrid_core::analysis::{
     ari, assign_concepts, column_stats, contingency, hungarian_max, nmi, user_concept_confidence,
     Similarity,
 };
-use macrid_core::csr::CsrRef;
 use macrid_core::kmeans::{spherical_kmeans, KmeansOptions};
 use macrid_core::tsne::{tsne, TsneOptions};
 use macrid_core::Error;
@@ -72,7 +71,7 @@ pub unsafe extern "C" fn mv_user_concept_confidence(
     out: *mut f32,
 ) -> i32 {
     status((|| {
-        let x = CsrRef::new("x", slice(indptr, users + 1), slice(indices, nnz), items)?;
+        let x = csr("x", indptr, users, indices, nnz, items)?;
         user_concept_confidence(
             slice(c, items * concepts),
             concepts,

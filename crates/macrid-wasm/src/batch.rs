@@ -1,8 +1,7 @@
 //! Exports of batch construction (dense and sparse model input from CSR rows).
 
-use crate::abi::{slice, slice_mut, status};
+use crate::abi::{csr, slice_mut, status};
 use macrid_core::batch::{dense_batch, sparse_batch, Normalize};
-use macrid_core::csr::CsrRef;
 
 /// The dense `rows × cols` block; `normalize`: 0 binary, 1 L2. See `macrid_core::batch`.
 ///
@@ -19,7 +18,7 @@ pub unsafe extern "C" fn mv_dense_batch(
     out: *mut f32,
 ) -> i32 {
     status((|| {
-        let m = CsrRef::new("rows", slice(indptr, rows + 1), slice(indices, nnz), cols)?;
+        let m = csr("rows", indptr, rows, indices, nnz, cols)?;
         dense_batch(
             &m,
             Normalize::from_code(normalize)?,
@@ -46,7 +45,7 @@ pub unsafe extern "C" fn mv_sparse_batch(
     out_values: *mut f32,
 ) -> i32 {
     status((|| {
-        let m = CsrRef::new("rows", slice(indptr, rows + 1), slice(indices, nnz), cols)?;
+        let m = csr("rows", indptr, rows, indices, nnz, cols)?;
         sparse_batch(
             &m,
             Normalize::from_code(normalize)?,

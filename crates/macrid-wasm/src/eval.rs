@@ -1,7 +1,6 @@
 //! Exports of the evaluation kernels (ranking metrics; top-k is in `kernels.rs`).
 
-use crate::abi::{slice, slice_mut, status};
-use macrid_core::csr::CsrRef;
+use crate::abi::{csr, slice, slice_mut, status};
 use macrid_core::metrics::{ranking_metrics, MetricsOut};
 
 /// NDCG@k, Recall@k and hits@k for every k of `ks`, per user; see `macrid_core::metrics`.
@@ -29,16 +28,13 @@ pub unsafe extern "C" fn mv_ranking_metrics(
     out_target_size: *mut u32,
 ) -> i32 {
     status((|| {
-        let fold = CsrRef::new(
-            "foldIn",
-            slice(fold_indptr, users + 1),
-            slice(fold_indices, fold_nnz),
-            items,
-        )?;
-        let target = CsrRef::new(
+        let fold = csr("foldIn", fold_indptr, users, fold_indices, fold_nnz, items)?;
+        let target = csr(
             "target",
-            slice(target_indptr, users + 1),
-            slice(target_indices, target_nnz),
+            target_indptr,
+            users,
+            target_indices,
+            target_nnz,
             items,
         )?;
         ranking_metrics(

@@ -1,8 +1,7 @@
 //! Exports of the item–item kernels (Gram matrix, EASE and ItemKNN weights, scoring); see
 //! `macrid_core::itemsim` for the formulas.
 
-use crate::abi::{slice, slice_mut, status};
-use macrid_core::csr::CsrRef;
+use crate::abi::{csr, slice, slice_mut, status};
 use macrid_core::itemsim::{gram, knn_weights, score_dense, score_sparse};
 
 /// `XᵀX` of the binary CSR `x` (`rows × cols`) into `out` (`cols × cols` f32).
@@ -19,7 +18,7 @@ pub unsafe extern "C" fn mv_gram(
     out: *mut f32,
 ) -> i32 {
     status((|| {
-        let x = CsrRef::new("x", slice(indptr, rows + 1), slice(indices, nnz), cols)?;
+        let x = csr("x", indptr, rows, indices, nnz, cols)?;
         gram(&x, slice_mut(out, cols * cols))
     })())
 }
@@ -86,7 +85,7 @@ pub unsafe extern "C" fn mv_score_dense(
     out: *mut f32,
 ) -> i32 {
     status((|| {
-        let x = CsrRef::new("foldIn", slice(indptr, rows + 1), slice(indices, nnz), m)?;
+        let x = csr("foldIn", indptr, rows, indices, nnz, m)?;
         score_dense(&x, slice(w, m * n), n, slice_mut(out, rows * n))
     })())
 }
@@ -111,13 +110,8 @@ pub unsafe extern "C" fn mv_score_sparse(
     out: *mut f32,
 ) -> i32 {
     status((|| {
-        let x = CsrRef::new("foldIn", slice(indptr, rows + 1), slice(indices, nnz), m)?;
-        let w = CsrRef::new(
-            "weights",
-            slice(w_indptr, m + 1),
-            slice(w_indices, w_nnz),
-            n,
-        )?;
+        let x = csr("foldIn", indptr, rows, indices, nnz, m)?;
+        let w = csr("weights", w_indptr, m, w_indices, w_nnz, n)?;
         score_sparse(&x, &w, slice(w_values, w_nnz), slice_mut(out, rows * n))
     })())
 }

@@ -1,7 +1,6 @@
 //! Exports of the ranking kernels (top-k; metrics are added by the evaluation work).
 
-use crate::abi::{slice, slice_mut, status};
-use macrid_core::csr::CsrRef;
+use crate::abi::{csr, slice, slice_mut, status};
 use macrid_core::topk::topk_batch;
 
 /// Top-k per user with exclusions; see `macrid_core::topk::topk_batch` for the layout.
@@ -23,12 +22,7 @@ pub unsafe extern "C" fn mv_topk(
     out_count: *mut u32,
 ) -> i32 {
     status((|| {
-        let ex = CsrRef::new(
-            "exclude",
-            slice(indptr, users + 1),
-            slice(indices, nnz),
-            items,
-        )?;
+        let ex = csr("exclude", indptr, users, indices, nnz, items)?;
         topk_batch(
             slice(scores, users * items),
             users,

@@ -1,43 +1,13 @@
 //! Exports of the training kernels (`macrid_core::nn`, `macrid_core::gemm`). Optional arrays are passed
 //! as a null pointer (0); an absent `bound` as NaN. All outputs are caller-allocated and overwritten.
 
-use crate::abi::{slice, slice_mut, status};
+use crate::abi::{csr, opt, opt_mut, slice, slice_mut, status};
 use macrid_core::csr::CsrRef;
 use macrid_core::nn::{
     sparse_mix_backward, sparse_mix_forward, MacridSlice, MixDecoder, MixGrads, MultGrads,
     MultSlice, SliceGrads, SliceNoise,
 };
 use macrid_core::{Error, Result};
-
-/// # Safety
-/// A non-null `p` must point to `len` elements.
-unsafe fn opt<'a>(p: *const f32, len: usize) -> Option<&'a [f32]> {
-    if p.is_null() {
-        None
-    } else {
-        Some(slice(p, len))
-    }
-}
-
-/// # Safety
-/// As [`opt`], writable and unaliased.
-unsafe fn opt_mut<'a>(p: *mut f32, len: usize) -> Option<&'a mut [f32]> {
-    if p.is_null() {
-        None
-    } else {
-        Some(slice_mut(p, len))
-    }
-}
-
-unsafe fn csr<'a>(
-    indptr: *const u32,
-    rows: usize,
-    indices: *const u32,
-    nnz: usize,
-    cols: usize,
-) -> Result<CsrRef<'a>> {
-    CsrRef::new("x", slice(indptr, rows + 1), slice(indices, nnz), cols)
-}
 
 /// Forward pass of the per-concept sparse encoder layer; see `macrid_core::nn::sparse_mix_forward`.
 ///
@@ -61,7 +31,7 @@ pub unsafe extern "C" fn mv_sparse_mix_forward(
     norms: *mut f32,
 ) -> i32 {
     status((|| {
-        let x = csr(indptr, users, indices, nnz, items)?;
+        let x = csr("x", indptr, users, indices, nnz, items)?;
         sparse_mix_forward(
             &x,
             concepts,
@@ -100,7 +70,7 @@ pub unsafe extern "C" fn mv_sparse_mix_backward(
     dt: *mut f32,
 ) -> i32 {
     status((|| {
-        let x = csr(indptr, users, indices, nnz, items)?;
+        let x = csr("x", indptr, users, indices, nnz, items)?;
         sparse_mix_backward(
             &x,
             concepts,
@@ -206,7 +176,7 @@ pub unsafe extern "C" fn mv_mix_decoder_train(
 ) -> i32 {
     status((|| {
         let dec = decoder(users, items, concepts, d, z, h, c, bias, scale, bound)?;
-        let x = csr(indptr, users, indices, nnz, items)?;
+        let x = csr("x", indptr, users, indices, nnz, items)?;
         let grads = MixGrads {
             loss: slice_mut(loss, users),
             dz: slice_mut(dz, users * concepts * d),
@@ -513,7 +483,7 @@ unsafe fn slice_model<'a>(
     let dims = &s.layer_dims;
     let nw: usize = dims.windows(2).map(|w| w[0] * w[1]).sum();
     let nb: usize = dims[1..].iter().sum();
-    let x = csr(ids[0], s.users, ids[1], s.nnz, s.items)?;
+    let x = csr("x", ids[0], s.users, ids[1], s.nnz, s.items)?;
     Ok((
         x,
         MacridSlice {
@@ -686,7 +656,7 @@ pub unsafe extern "C" fn mv_mult_slice_train(
             weights: slice(weights, nw),
             biases: slice(biases, nb),
         };
-        let x = csr(indptr, users, indices, nnz, items)?;
+        let x = csr("x", indptr, users, indices, nnz, items)?;
         let sampled = if n_neg > 0 {
             Some((slice(negatives, n_neg), slice(log_weight, n_neg)))
         } else {

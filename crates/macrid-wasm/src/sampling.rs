@@ -1,7 +1,6 @@
 //! Exports of negative sampling.
 
-use crate::abi::{slice, slice_mut, status};
-use macrid_core::csr::CsrRef;
+use crate::abi::{csr, slice, slice_mut, status};
 use macrid_core::sampling::{log_probabilities, sample_negatives, Distribution};
 use macrid_core::{Error, Result};
 
@@ -48,12 +47,7 @@ pub unsafe extern "C" fn mv_sample_negatives(
 ) -> i32 {
     status((|| {
         let dist = distribution(items, popularity, pop_len, alpha)?;
-        let m = CsrRef::new(
-            "positives",
-            slice(indptr, rows + 1),
-            slice(indices, nnz),
-            items,
-        )?;
+        let m = csr("positives", indptr, rows, indices, nnz, items)?;
         sample_negatives(
             &m,
             s,

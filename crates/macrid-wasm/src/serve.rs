@@ -1,8 +1,7 @@
 //! Exports of the reference models' serving kernel (`macrid_core::serve`): scores and top k per user
 //! in one call per group of users.
 
-use crate::abi::{slice, slice_mut, status};
-use macrid_core::csr::CsrRef;
+use crate::abi::{csr, opt, slice, slice_mut, status};
 use macrid_core::nn::MixDecoder;
 use macrid_core::serve::{item_topk, mix_topk, ItemScores};
 use macrid_core::Error;
@@ -38,21 +37,11 @@ pub unsafe extern "C" fn mv_item_topk(
     out_count: *mut u32,
 ) -> i32 {
     status((|| {
-        let x = CsrRef::new(
-            "x",
-            slice(x_indptr, users + 1),
-            slice(x_indices, x_nnz),
-            items,
-        )?;
+        let x = csr("x", x_indptr, users, x_indices, x_nnz, items)?;
         let weights = match mode {
             0 => ItemScores::Dense(slice(w, items * items)),
             1 => ItemScores::Sparse(
-                CsrRef::new(
-                    "weights",
-                    slice(w_indptr, items + 1),
-                    slice(w_indices, w_nnz),
-                    items,
-                )?,
+                csr("weights", w_indptr, items, w_indices, w_nnz, items)?,
                 slice(w, w_nnz),
             ),
             2 => ItemScores::Constant(slice(w, items)),
@@ -63,19 +52,16 @@ pub unsafe extern "C" fn mv_item_topk(
                 )))
             }
         };
-        let ex = CsrRef::new(
-            "exclude",
-            slice(ex_indptr, users + 1),
-            slice(ex_indices, ex_nnz),
-            items,
-        )?;
+        let ex = csr("exclude", ex_indptr, users, ex_indices, ex_nnz, items)?;
         let cand = if cand_indptr.is_null() {
             None
         } else {
-            Some(CsrRef::new(
+            Some(csr(
                 "candidates",
-                slice(cand_indptr, users + 1),
-                slice(cand_indices, cand_nnz),
+                cand_indptr,
+                users,
+                cand_indices,
+                cand_nnz,
                 items,
             )?)
         };
@@ -120,12 +106,7 @@ pub unsafe extern "C" fn mv_mix_topk(
     out_count: *mut u32,
 ) -> i32 {
     status((|| {
-        let ex = CsrRef::new(
-            "exclude",
-            slice(ex_indptr, users + 1),
-            slice(ex_indices, ex_nnz),
-            items,
-        )?;
+        let ex = csr("exclude", ex_indptr, users, ex_indices, ex_nnz, items)?;
         let dec = MixDecoder {
             users,
             concepts,
@@ -133,16 +114,8 @@ pub unsafe extern "C" fn mv_mix_topk(
             items,
             z: slice(z, users * concepts * d),
             h: slice(h, items * d),
-            c: if c.is_null() {
-                None
-            } else {
-                Some(slice(c, items * concepts))
-            },
-            bias: if bias.is_null() {
-                None
-            } else {
-                Some(slice(bias, items))
-            },
+            c: opt(c, items * concepts),
+            bias: opt(bias, items),
             scale,
             bound: if has_bound != 0 { Some(bound) } else { None },
         };
