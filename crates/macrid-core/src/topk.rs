@@ -121,9 +121,8 @@ impl TopK {
     /// empties the selector.
     pub fn drain_sorted(&mut self, out_items: &mut [u32], out_scores: &mut [f32]) -> usize {
         if self.k > 0 {
-            self.select();
+            self.select(); // leaves at most k (with k = 0 nothing was ever pushed)
         }
-        self.buf.truncate(self.k);
         self.buf.sort_unstable_by(order);
         for (j, &(s, i)) in self.buf.iter().enumerate() {
             out_items[j] = i;

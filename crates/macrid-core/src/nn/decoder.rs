@@ -302,7 +302,6 @@ impl<'a> MixDecoder<'a> {
         let mut w = self.work()?;
         // dc accumulates in the transposed (K × items) layout the vector loops walk.
         let mut dct = vec![0f32; if self.c.is_some() { kk * m } else { 0 }];
-        let m4 = m / 4 * 4;
         let mut b0 = 0;
         while b0 < users {
             let nb = w.chunk.min(users - b0);
@@ -323,18 +322,8 @@ impl<'a> MixDecoder<'a> {
                 // Through q_bi = Σ_k c_ik e_bki: dl_bki = (a_b − grad_scale·x_bi/q_bi) c_ik e_bki,
                 // dc_ik += (a_b − grad_scale·x_bi/q_bi) e_bki, dbias_i += a_b q_bi − grad_scale·x_bi.
                 let a = grad_scale * pos.len() as f32 / total;
-                let av = F4::splat(a);
                 if let Some(db) = dbias.as_deref_mut() {
-                    let mut i = 0;
-                    while i < m4 {
-                        F4::load(&db[i..])
-                            .add(av.mul(F4::load(&q[i..])))
-                            .store(&mut db[i..]);
-                        i += 4;
-                    }
-                    for i in m4..m {
-                        db[i] += a * q[i];
-                    }
+                    crate::simd::axpy(a, &q[..m], db);
                     for &i in pos {
                         db[i as usize] -= grad_scale;
                     }
@@ -513,7 +502,6 @@ impl<'a> MixDecoder<'a> {
         let mut dhn = vec![0f32; s * d];
         let mut dctn = vec![0f32; if self.c.is_some() { kk * s } else { 0 }];
         let mut dbn = vec![0f32; s];
-        let s4 = s / 4 * 4;
         let mut b0 = 0;
         while b0 < users {
             let nb = w.chunk.min(users - b0);
@@ -572,19 +560,9 @@ impl<'a> MixDecoder<'a> {
                 }
                 g.loss[b] = loss;
                 let a = grad_scale * (phi - plo) as f32 / total;
-                let av = F4::splat(a);
                 // Negatives (dense): dl = a·scale·c·e, dc += a·e, dbias += a·q.
                 let q = &w.q[bl * s..(bl + 1) * s];
-                let mut i = 0;
-                while i < s4 {
-                    F4::load(&dbn[i..])
-                        .add(av.mul(F4::load(&q[i..])))
-                        .store(&mut dbn[i..]);
-                    i += 4;
-                }
-                for i in s4..s {
-                    dbn[i] += a * q[i];
-                }
+                crate::simd::axpy(a, q, &mut dbn);
                 let fs = a * self.scale;
                 for k in 0..kk {
                     let r = bl * kk + k;
