@@ -139,7 +139,7 @@ function checkEncoder(fn: string, a: MacridEncoderArgs, items: number) {
 /** The dims array and the model pointers shared by both exports (see `mv_macrid_slice_train`). */
 function modelArgs(
   ar: Arena,
-  a: MacridEncoderArgs & { h: Float32Array; scale: number; bound?: number },
+  a: MacridEncoderArgs & { h: Float32Array; scale: number; bound?: number; key?: string },
   items: number,
   negatives: number,
 ) {
@@ -155,24 +155,49 @@ function modelArgs(
     a.cosine ? 1 : 0,
     ...a.layerDims,
   ]);
-  // The model pointer block: [indptr, indices, c, t, context_bias, weights, biases, h].
+  // The model pointer block: [indptr, indices, c, t, context_bias, weights, biases, h]; the model's
+  // arrays resident under `a.key` when given (serving), else copied for this call.
+  const key = (name: string) => (a.key === undefined ? undefined : `${a.key}/encoder.${name}`);
   const model = Uint32Array.from([
     ar.input(a.x.indptr),
     ar.input(a.x.indices),
-    ar.input(a.c),
-    ar.input(a.t),
-    ar.input(a.bias),
-    ar.input(concat(a.weights)),
-    ar.input(concat(a.biases)),
-    ar.input(a.h),
+    ar.put(a.c, key('c')),
+    ar.put(a.t, key('t')),
+    ar.put(a.bias, key('bias')),
+    a.key === undefined
+      ? ar.input(concat(a.weights))
+      : ar.putWith(bytesOf(a.weights), (p) => fill(ar, p, a.weights), key('weights')),
+    a.key === undefined
+      ? ar.input(concat(a.biases))
+      : ar.putWith(bytesOf(a.biases), (p) => fill(ar, p, a.biases), key('biases')),
+    ar.put(a.h, key('h')),
   ]);
   return [ar.input(dims), dims.length, ar.input(model)] as const;
 }
 
-/** `μ` (`users·K × d`, unit rows for cosine; `z = μ` at evaluation) of the rows of `a.x`, in one call. */
+function bytesOf(parts: Float32Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  return n;
+}
+
+/** Copies `parts` one after another into WASM memory at `ptr`. */
+function fill(ar: Arena, ptr: number, parts: Float32Array[]): void {
+  let at = ptr;
+  for (const p of parts) {
+    ar.write(at, p);
+    at += p.byteLength;
+  }
+}
+
+/**
+ * `μ` (`users·K × d`, unit rows for cosine; `z = μ` at evaluation) of the rows of `a.x`, in one call.
+ * `key`: keep the model's arrays resident in the instance under this group key (serving: the weights
+ * never change under one key); absent, they are copied for this call.
+ */
 export function macridEncode(
   inst: WasmInstance,
-  a: MacridEncoderArgs & { items: number; h: Float32Array },
+  a: MacridEncoderArgs & { items: number; h: Float32Array; key?: string },
 ): Float32Array {
   const fn = 'macridEncode';
   const items = checkInt(fn, 'items', a.items, 1);

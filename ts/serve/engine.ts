@@ -25,7 +25,7 @@ import { macridEncode } from '../models/macrid-slice.js';
 import { checkInt } from '../validate.js';
 import { denseForward, headForward, type MixDecoderArgs, mixDecoderLogProbs, sparseMixForward } from '../wasm/nn.js';
 import type { WasmInstance } from '../wasm/raw.js';
-import { type ItemWeights, itemTopK, mixTopK } from '../wasm/serve.js';
+import { type ItemWeights, itemTopK, type MixTopKArgs, mixTopK } from '../wasm/serve.js';
 
 /** MacridVAE's weights in the form the kernels read. */
 export interface MacridScoring {
@@ -50,7 +50,17 @@ export interface MacridScoring {
   bias: Float32Array;
   weights: Float32Array[];
   biases: Float32Array[];
+  /** See {@link ScoringKey}. */
+  key?: string;
 }
+
+/**
+ * `key` of a scoring model: a random id given when its scoring form is built ({@link scoringModel}),
+ * under which every WASM instance that serves it keeps its arrays resident (`WasmInstance.residents`),
+ * so a group of users copies only its own histories into a worker. The arrays behind a key must never
+ * change; a model without a key is copied into WASM memory on every call.
+ */
+export type ScoringKey = string;
 
 /** One dense layer of MultVAE/MultDAE (`w` is `in × out`, item-major `items × width` for the first). */
 export interface MultLayer {
@@ -72,6 +82,8 @@ export interface MultScoring {
   latent: number;
   /** Output layer: `items × width` weights and `items` biases. */
   out: { d: number; w: Float32Array; b: Float32Array };
+  /** See {@link ScoringKey}. */
+  key?: string;
 }
 
 /**
@@ -83,6 +95,8 @@ export interface ItemItemScoring {
   kind: 'ease' | 'itemknn' | 'pop';
   items: number;
   weights: ItemWeights;
+  /** See {@link ScoringKey}. */
+  key?: string;
 }
 
 export type ScoringModel = MacridScoring | MultScoring | ItemItemScoring;
@@ -130,6 +144,7 @@ export function encodeUsers(inst: WasmInstance, m: MacridScoring | MultScoring, 
       biases: m.biases,
       items: m.items,
       h: m.hn,
+      key: m.key,
     });
   }
   const users = csrRows(x);
@@ -150,6 +165,14 @@ export function encodeUsers(inst: WasmInstance, m: MacridScoring | MultScoring, 
     if (j === m.latentLayer) y = headForward(inst, { rows: users, d: m.latent, y, head: { kind: 'mult' } }).z;
   }
   return y;
+}
+
+/** Resident keys (see {@link ScoringKey}) of the decoder's item arrays; `c` only when not re-weighted. */
+function decoderKeys(m: MacridScoring | MultScoring, weighted: boolean): MixTopKArgs['keys'] {
+  const key = m.key;
+  if (key === undefined) return undefined;
+  if (m.kind === 'macridvae') return { h: `${key}/decoder.hn`, c: weighted ? undefined : `${key}/decoder.c` };
+  return { h: `${key}/decoder.w`, bias: `${key}/decoder.b` };
 }
 
 /** The decoder's arguments for `users` rows of `z`; `weights` scale MacridVAE's concepts. */
@@ -235,7 +258,7 @@ export function scoreTopK(inst: WasmInstance, a: ScoreTopKArgs): ScoreTopKResult
         `${fn}(): a '${m.kind}' model has no concepts (conceptWeights) and no user representation (withZ)`,
       );
     }
-    return itemTopK(inst, { x: a.x, weights: m.weights, exclude: a.exclude, candidates: a.candidates, k });
+    return itemTopK(inst, { x: a.x, weights: m.weights, exclude: a.exclude, candidates: a.candidates, k, key: m.key });
   }
   const z = encodeUsers(inst, m, a.x);
   let exclude = a.exclude;
@@ -253,6 +276,11 @@ export function scoreTopK(inst: WasmInstance, a: ScoreTopKArgs): ScoreTopKResult
     exclude = csrFromRows(rows, m.items);
   }
   // The decoder and the top k fused (one pass over item tiles, no users × items block).
-  const top = mixTopK(inst, { ...decoderArgs(m, users, z, a.conceptWeights), exclude, k });
+  const top = mixTopK(inst, {
+    ...decoderArgs(m, users, z, a.conceptWeights),
+    exclude,
+    k,
+    keys: decoderKeys(m, a.conceptWeights !== undefined),
+  });
   return a.withZ ? { ...top, z } : top;
 }

@@ -5,6 +5,7 @@
  * evaluation-time item state computed once: the decoder's item vectors (normalized
  * for cosine) and the concept assignment `c` (`ts/models/item-state.ts`). No TensorFlow.js.
  */
+import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 import { baselineFromWeights, ItemKnnModel } from '../models/baselines.js';
 import { type AnyModelConfig, type BaselineConfig, isBaselineKind, type ModelConfig } from '../models/config.js';
@@ -31,7 +32,8 @@ function need(weights: Weights, name: string, shape: number[]): Float32Array {
 
 /**
  * Builds the scoring form of a stored model (`loadModel(dir)`'s `config`, `items` and `weights`).
- * `shared` (default true) puts the arrays in SharedArrayBuffers for the pool.
+ * `shared` (default true) puts the arrays in SharedArrayBuffers for the pool. The model gets a fresh
+ * `key` (`ScoringKey`): the WASM instances that serve it keep its arrays resident under it.
  */
 export function scoringModel(
   m: { config: AnyModelConfig; items: number; weights: Weights },
@@ -53,7 +55,7 @@ export function scoringModel(
       };
     } else if (kind === 'ease') weights = { kind: 'dense', w: copy(need(m.weights, 'B', [M, M]), shared) };
     else weights = { kind: 'constant', v: copy(need(m.weights, 'counts', [M]), shared) };
-    return { kind, items: M, weights };
+    return { kind, items: M, weights, key: randomUUID() };
   }
   const cfg = m.config as ModelConfig;
   if (cfg.kind === 'macridvae') {
@@ -84,6 +86,7 @@ export function scoringModel(
         copy(need(m.weights, `fnn.${j}.weight`, [layerDims[j], layerDims[j + 1]]), shared),
       ),
       biases: Array.from({ length: L }, (_, j) => copy(need(m.weights, `fnn.${j}.bias`, [layerDims[j + 1]]), shared)),
+      key: randomUUID(),
     };
   }
   // The layer stack of `ts/models/multvae.ts`.
@@ -123,5 +126,6 @@ export function scoringModel(
       w: copy(need(m.weights, 'decoder.out.weight', [M, width]), shared),
       b: copy(need(m.weights, 'decoder.out.bias', [M]), shared),
     },
+    key: randomUUID(),
   };
 }

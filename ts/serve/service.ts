@@ -51,6 +51,9 @@ import { scoringModel } from './scoring-model.js';
 import { recommendStream, type StreamOptions, type StreamUser } from './stream.js';
 
 /** What to do with an id the model does not know. */
+
+/** Groups of users `recommend` keeps in flight on the pool (see `ServingRecommender.run`). */
+const GROUPS_IN_FLIGHT = 2;
 export type OnUnknown = 'error' | 'skip';
 
 export interface RecommendOptions {
@@ -337,18 +340,28 @@ export class ServingRecommender {
       if (r.columns.length === 0) out[u] = this.popular(r, o.explain);
       else (r.candidates ? restricted : scored).push(u);
     });
+    // Up to GROUPS_IN_FLIGHT groups at once, so the pool computes one group while this thread builds
+    // the next group's inputs and the last one's answers.
+    const pending: Promise<void>[] = [];
     for (const group of [scored, restricted]) {
       for (let lo = 0; lo < group.length; lo += this.batchSize) {
         const part = group.slice(lo, lo + this.batchSize);
-        const recs = await this.scoreGroup(
+        const done = this.scoreGroup(
           part.map((u) => users[u]),
           o,
-        );
-        part.forEach((u, j) => {
-          out[u] = recs[j];
+        ).then((recs) => {
+          part.forEach((u, j) => {
+            out[u] = recs[j];
+          });
         });
+        // Handled here so a failure of a group not yet awaited is not an unhandled rejection; awaiting
+        // `done` below still throws it.
+        done.catch(() => undefined);
+        pending.push(done);
+        if (pending.length >= GROUPS_IN_FLIGHT) await pending.shift();
       }
     }
+    for (const p of pending) await p;
     return out;
   }
 

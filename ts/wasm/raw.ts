@@ -476,15 +476,17 @@ export interface ItemSimExports {
     outScores: number,
     outCount: number,
   ): number;
-  /** `crates/macrid-wasm/src/serve.rs`: the VAEs' decoder fused with top k (c, bias: 0 = none). */
+  /** `crates/macrid-wasm/src/serve.rs`: `dst = srcᵀ` (`src` rows × cols). */
+  mv_transpose(src: number, rows: number, cols: number, dst: number): number;
+  /** `crates/macrid-wasm/src/serve.rs`: the VAEs' decoder fused with top k (`ht` d × items, `ct` K × items; ct, bias: 0 = none). */
   mv_mix_topk(
     users: number,
     concepts: number,
     d: number,
     items: number,
     z: number,
-    h: number,
-    c: number,
+    ht: number,
+    ct: number,
     bias: number,
     scale: number,
     hasBound: number,
@@ -524,7 +526,32 @@ type TypedArrayCtor<T extends TypedArray> = {
  */
 export class Arena {
   private readonly allocations: Array<[number, number]> = [];
-  constructor(private readonly exports: RawExports) {}
+  constructor(
+    private readonly exports: RawExports,
+    private readonly residents?: ResidentCache,
+  ) {}
+
+  /**
+   * `data` in WASM memory: with a `key` (see {@link ResidentCache}), the instance's resident copy —
+   * made on the first call with that key and kept for later calls — else a copy for this call.
+   */
+  put(data: TypedArray, key?: string): number {
+    if (key === undefined || !this.residents) return this.input(data);
+    return this.residents.get(key, data.byteLength, (ptr) => this.write(ptr, data));
+  }
+
+  /**
+   * `bytes` bytes filled by `fill(ptr)` (which may allocate temporaries in this arena): resident under
+   * `key` as {@link put}, filled once; without a key, for this call.
+   */
+  putWith(bytes: number, fill: (ptr: number) => void, key?: string): number {
+    if (key === undefined || !this.residents) {
+      const ptr = this.alloc(bytes);
+      fill(ptr);
+      return ptr;
+    }
+    return this.residents.get(key, bytes, fill);
+  }
 
   /** Allocates `bytes` bytes and returns the pointer. */
   alloc(bytes: number): number {
@@ -537,10 +564,15 @@ export class Arena {
   /** Copies a typed array into fresh WASM memory and returns the pointer. */
   input(data: TypedArray): number {
     const ptr = this.alloc(data.byteLength);
+    this.write(ptr, data);
+    return ptr;
+  }
+
+  /** Copies `data` into WASM memory at `ptr` (memory this arena or a resident array owns). */
+  write(ptr: number, data: TypedArray): void {
     new Uint8Array(this.exports.memory.buffer, ptr, data.byteLength).set(
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     );
-    return ptr;
   }
 
   /** Allocates room for `length` elements of `ctor`'s type. */
@@ -561,6 +593,76 @@ export class Arena {
 }
 
 /**
+ * Arrays kept in one instance's WASM memory across kernel calls (as tfjs-backend-wasm keeps tensor data
+ * resident), so a served model's item matrices are copied (and transposed) into each worker once, not
+ * once per group of users. A key is `<group>/<name>`; the group is a model's `key` (a random id made
+ * when its scoring form is built: the arrays behind a key never change). The {@link MAX_RESIDENT_GROUPS}
+ * groups used most recently stay; using another frees the least recently used group's memory.
+ */
+export class ResidentCache {
+  private readonly groups = new Map<string, Map<string, [number, number]>>();
+  constructor(private readonly exports: () => RawExports) {}
+
+  /** The pointer of `key`'s `bytes` bytes; on a miss they are allocated and `fill(ptr)` writes them. */
+  get(key: string, bytes: number, fill: (ptr: number) => void): number {
+    const slash = key.indexOf('/');
+    const group = slash < 0 ? key : key.slice(0, slash);
+    let g = this.groups.get(group);
+    if (g) {
+      // Most recently used last.
+      this.groups.delete(group);
+      this.groups.set(group, g);
+      const hit = g.get(key);
+      if (hit) {
+        if (hit[1] !== bytes) {
+          throw new InternalError(`resident array '${key}' is ${hit[1]} bytes but ${bytes} were asked for`);
+        }
+        return hit[0];
+      }
+    } else {
+      while (this.groups.size >= MAX_RESIDENT_GROUPS) this.release(this.groups.keys().next().value as string);
+      g = new Map();
+      this.groups.set(group, g);
+    }
+    const e = this.exports();
+    const ptr = e.mv_alloc(bytes) >>> 0;
+    if (ptr === 0) throw new MacridError(`WASM allocation of ${bytes} bytes for '${key}' failed (out of memory)`);
+    try {
+      fill(ptr);
+    } catch (err) {
+      e.mv_free(ptr, bytes);
+      throw err;
+    }
+    g.set(key, [ptr, bytes]);
+    return ptr;
+  }
+
+  /** Frees a group's arrays (no-op for an unknown group). */
+  release(group: string): void {
+    const g = this.groups.get(group);
+    if (!g) return;
+    const e = this.exports();
+    for (const [ptr, bytes] of g.values()) e.mv_free(ptr, bytes);
+    this.groups.delete(group);
+  }
+
+  /** Forgets every array without freeing (the instance's memory was replaced). */
+  clear(): void {
+    this.groups.clear();
+  }
+
+  /** Resident bytes, all groups together. */
+  bytes(): number {
+    let n = 0;
+    for (const g of this.groups.values()) for (const [, b] of g.values()) n += b;
+    return n;
+  }
+}
+
+/** Models whose arrays one instance keeps resident at once (see {@link ResidentCache}). */
+export const MAX_RESIDENT_GROUPS = 4;
+
+/**
  * One instance of the kernels' module with its own memory. Each thread owns one. A trap discards
  * the instance and builds a fresh one before the {@link WasmTrapError} is thrown.
  */
@@ -568,6 +670,8 @@ export class WasmInstance {
   private inst!: WebAssembly.Instance;
   /** How many times this instance was rebuilt after a trap. */
   rebuilds = 0;
+  /** Arrays kept across calls (see {@link ResidentCache}); emptied when a trap rebuilds the instance. */
+  readonly residents = new ResidentCache(() => this.exports);
 
   constructor(private readonly module: WebAssembly.Module = wasmModule()) {
     this.build();
@@ -611,13 +715,14 @@ export class WasmInstance {
    * arena is not freed).
    */
   call<T>(fn: string, body: (arena: Arena, exports: RawExports) => T): T {
-    const arena = new Arena(this.exports);
+    const arena = new Arena(this.exports, this.residents);
     try {
       const out = body(arena, this.exports);
       arena.freeAll();
       return out;
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError) {
+        this.residents.clear();
         this.build();
         this.rebuilds++;
         throw new WasmTrapError(`${fn}: the WASM module trapped (${e.message}); the instance was rebuilt`, {

@@ -13,7 +13,7 @@
 import { type Csr, checkCsr, csrRows } from '../csr.js';
 import { InvalidArgumentError } from '../errors.js';
 import { checkArray, checkInt } from '../validate.js';
-import { checkDecoder, type MixDecoderArgs, optional } from './nn.js';
+import { checkDecoder, type MixDecoderArgs } from './nn.js';
 import { type TopKResult, topkOutputs } from './ranking.js';
 import type { WasmInstance } from './raw.js';
 
@@ -33,6 +33,8 @@ export interface ItemTopKArgs {
   candidates?: Csr;
   /** Items per user, ≥ 0. */
   k: number;
+  /** Keep `weights` resident under this group key (`WasmInstance.residents`); the key must always name the same weights. */
+  key?: string;
 }
 
 /** Top-k per user of the reference models' scores (see the module doc); ties to the lower column. */
@@ -62,9 +64,10 @@ export function itemTopK(inst: WasmInstance, args: ItemTopKArgs): TopKResult {
   return inst.call(fn, (a, e) => {
     const pXp = a.input(x.indptr);
     const pXi = a.input(x.indices);
-    const pW = a.input(w.kind === 'dense' ? w.w : w.kind === 'sparse' ? w.values : w.v);
-    const pWp = w.kind === 'sparse' ? a.input(w.w.indptr) : 0;
-    const pWi = w.kind === 'sparse' ? a.input(w.w.indices) : 0;
+    const key = (name: string) => (args.key === undefined ? undefined : `${args.key}/${name}`);
+    const pW = a.put(w.kind === 'dense' ? w.w : w.kind === 'sparse' ? w.values : w.v, key('w'));
+    const pWp = w.kind === 'sparse' ? a.put(w.w.indptr, key('w.indptr')) : 0;
+    const pWi = w.kind === 'sparse' ? a.put(w.w.indices, key('w.indices')) : 0;
     const wNnz = w.kind === 'sparse' ? w.w.indices.length : 0;
     const pEp = a.input(ex.indptr);
     const pEi = a.input(ex.indices);
@@ -104,28 +107,43 @@ export interface MixTopKArgs extends MixDecoderArgs {
   exclude: Csr;
   /** Items per user, ≥ 0. */
   k: number;
+  /**
+   * Resident-copy keys (`WasmInstance.residents`) of the item side: `h` (kept transposed), `c` (kept
+   * transposed) and `bias`, each under its key; an absent key copies that array for this call. A key
+   * must always name the same array contents.
+   */
+  keys?: { h?: string; c?: string; bias?: string };
 }
 
-/** Top-k per user of the decoder's log-probabilities, fused with the decoder (see the module doc). */
+/**
+ * Top-k per user of the decoder's log-probabilities, fused with the decoder (see the module doc).
+ * The kernel reads the item side transposed (`hᵀ`, `cᵀ`): made per call, or once per instance under `keys`.
+ */
 export function mixTopK(inst: WasmInstance, a: MixTopKArgs): TopKResult {
   const fn = 'mixTopK';
   checkDecoder(fn, a);
   const ex = checkCsr(fn, 'exclude', a.exclude, a.users, a.items);
   const k = checkInt(fn, 'k', a.k, 0, 1 << 20);
-  const users = a.users;
+  const { users, items, d, concepts: K } = a;
+  const keys = a.keys ?? {};
   return inst.call(fn, (ar, e) => {
+    const transposed = (m: Float32Array, cols: number, key: string | undefined) =>
+      ar.putWith(m.byteLength, (dst) => inst.check(fn, e.mv_transpose(ar.input(m), items, cols, dst)), key);
+    const ht = transposed(a.h, d, keys.h);
+    const ct = a.c === undefined ? 0 : transposed(a.c, K, keys.c);
+    const bias = a.bias === undefined ? 0 : ar.put(a.bias, keys.bias);
     const out = topkOutputs(ar, users, k);
     inst.check(
       fn,
       e.mv_mix_topk(
         users,
-        a.concepts,
-        a.d,
-        a.items,
+        K,
+        d,
+        items,
         ar.input(a.z),
-        ar.input(a.h),
-        optional(ar, a.c),
-        optional(ar, a.bias),
+        ht,
+        ct,
+        bias,
         a.scale,
         a.bound === undefined ? 0 : 1,
         a.bound ?? 0,

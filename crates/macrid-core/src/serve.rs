@@ -11,7 +11,8 @@ use crate::gemm::{sgemm, transpose, Gemm, Strided, StridedMut};
 use crate::itemsim::{dense_row, sparse_row};
 use crate::nn::MixDecoder;
 use crate::topk::{ItemMask, TopK};
-use crate::vec4::{exp1, exp4, F4};
+use crate::vec4::{exp1, exp2_1, exp2_4, F4};
+use std::f32::consts::LOG2_E;
 
 /// What a user's score row is made of.
 pub enum ItemScores<'a> {
@@ -146,34 +147,103 @@ const TILE: usize = 256;
 /// Logit rows (`users·K`) per chunk of users.
 const CHUNK_ROWS: usize = 128;
 
+/// The decoder's item side in the layout [`mix_topk`] reads, made once per model by [`ServeItems::prepare`]
+/// (or by the WASM binding into resident memory): item vectors and concept assignment transposed, so
+/// a tile of items is a block of columns.
+pub struct ServeItems<'a> {
+    /// Concepts `K` (1 for MultVAE/MultDAE).
+    pub concepts: usize,
+    pub d: usize,
+    pub items: usize,
+    /// `hᵀ`, `d × items`.
+    pub ht: &'a [f32],
+    /// `cᵀ`, `K × items`; `None` only when `K == 1` (then `c ≡ 1`).
+    pub ct: Option<&'a [f32]>,
+    /// `items`, added to every logit of the item.
+    pub bias: Option<&'a [f32]>,
+    /// As [`MixDecoder`]'s.
+    pub scale: f32,
+    pub bound: Option<f32>,
+}
+
+/// `hᵀ` and `cᵀ` of a decoder, owned (see [`ServeItems`]).
+pub struct PreparedItems {
+    pub ht: Vec<f32>,
+    pub ct: Option<Vec<f32>>,
+}
+
+impl<'a> ServeItems<'a> {
+    /// Transposes `dec`'s `h` and `c` (its `z` is not read).
+    pub fn prepare(dec: &MixDecoder) -> Result<PreparedItems> {
+        let (kk, d, m) = (dec.concepts, dec.d, dec.items);
+        check_len("h", dec.h, m * d)?;
+        let mut ht = vec![0f32; d * m];
+        transpose(dec.h, m, d, &mut ht)?;
+        let ct = match dec.c {
+            Some(c) => {
+                check_len("c", c, m * kk)?;
+                let mut ct = vec![0f32; kk * m];
+                transpose(c, m, kk, &mut ct)?;
+                Some(ct)
+            }
+            None => None,
+        };
+        Ok(PreparedItems { ht, ct })
+    }
+
+    /// The view of `p` with `dec`'s shape, bias, scale and bound.
+    pub fn of(dec: &MixDecoder<'a>, p: &'a PreparedItems) -> ServeItems<'a> {
+        ServeItems {
+            concepts: dec.concepts,
+            d: dec.d,
+            items: dec.items,
+            ht: &p.ht,
+            ct: p.ct.as_deref(),
+            bias: dec.bias,
+            scale: dec.scale,
+            bound: dec.bound,
+        }
+    }
+}
+
 /// The decoder's log-probabilities (`MixDecoder::log_probs`) and each user's top `k` in one pass over item tiles — per chunk
 /// of users, `L = Z·Hᵀ` for one tile of items (a GEMM), the mixture term per item, the user's running
-/// normalizer and a bounded heap — so no `users × items` block is ever written. Exclusions, outputs
-/// and ties as [`crate::topk::topk_batch`]; the scores equal `MixDecoder::log_probs` up to rounding.
+/// normalizer and a bounded heap — so no `users × items` block is ever written. `z` is `(users·K) × d`.
+/// Exclusions, outputs and ties as [`crate::topk::topk_batch`]; the scores equal `MixDecoder::log_probs`
+/// up to rounding.
 pub fn mix_topk(
-    dec: &MixDecoder,
+    dec: &ServeItems,
+    users: usize,
+    z: &[f32],
     exclude: &CsrRef,
     k: usize,
     out_items: &mut [u32],
     out_scores: &mut [f32],
     out_count: &mut [u32],
 ) -> Result<()> {
-    let (users, kk, d, m) = (dec.users, dec.concepts, dec.d, dec.items);
+    let (kk, d, m) = (dec.concepts, dec.d, dec.items);
     if kk == 0 || d == 0 {
         return Err(Error::invalid("'concepts' and 'd' must be at least 1"));
     }
-    check_len("z", dec.z, users * kk * d)?;
-    check_len("h", dec.h, m * d)?;
-    match dec.c {
-        Some(c) => check_len("c", c, m * kk)?,
+    check_len("z", z, users * kk * d)?;
+    check_len("ht", dec.ht, m * d)?;
+    let ones;
+    let ct = match dec.ct {
+        Some(c) => {
+            check_len("ct", c, m * kk)?;
+            c
+        }
         None if kk != 1 => {
             return Err(Error::invalid(format!(
                 "'c' is required when concepts = {}",
                 kk
             )))
         }
-        None => {}
-    }
+        None => {
+            ones = vec![1f32; m];
+            &ones[..]
+        }
+    };
     if let Some(b) = dec.bias {
         check_len("bias", b, m)?;
     }
@@ -184,12 +254,7 @@ pub fn mix_topk(
     if users == 0 {
         return Ok(());
     }
-    let mut ht = vec![0f32; d * m];
-    transpose(dec.h, m, d, &mut ht)?;
-    let mut ct = vec![1f32; kk * m];
-    if let Some(c) = dec.c {
-        transpose(c, m, kk, &mut ct)?;
-    }
+    let ht = dec.ht;
     let ub = (CHUNK_ROWS / kk).max(1).min(users);
     let mut logits = vec![0f32; ub * kk * TILE];
     let mut q = vec![0f32; TILE];
@@ -197,7 +262,9 @@ pub fn mix_topk(
     let mut masks: Vec<ItemMask> = (0..ub).map(|_| ItemMask::new(m)).collect();
     let mut shift = vec![0f32; ub];
     let mut total = vec![0f32; ub];
-    let scale = F4::splat(dec.scale);
+    let scale2s = dec.scale * LOG2_E;
+    let scale2 = F4::splat(scale2s);
+    let log2e = F4::splat(LOG2_E);
     let mut b0 = 0;
     while b0 < users {
         let nb = ub.min(users - b0);
@@ -214,7 +281,7 @@ pub fn mix_topk(
                 m: rows,
                 k: d,
                 n: t,
-                a: Strided::rows(&dec.z[b0 * kk * d..(b0 + nb) * kk * d], d),
+                a: Strided::rows(&z[b0 * kk * d..(b0 + nb) * kk * d], d),
                 b: Strided::ld(&ht[i0..], m),
                 c: StridedMut::ld(&mut logits[..rows * t], t),
                 accumulate: false,
@@ -241,6 +308,8 @@ pub fn mix_topk(
                         shift[bl] = mx;
                     }
                 }
+                // q_j = Σ_k c_jk · 2^{(scale·L_kj + b_j − shift)·log2 e}: scale and log2 e folded into
+                // one multiply, the bias and shift into one per item.
                 let sh = shift[bl];
                 let sv = F4::splat(sh);
                 let mut acc = F4::zero();
@@ -249,11 +318,19 @@ pub fn mix_topk(
                     let bv = match dec.bias {
                         Some(b) => F4::load(&b[i0 + j..]).sub(sv),
                         None => F4::zero().sub(sv),
-                    };
+                    }
+                    .mul(log2e);
                     let mut qv = F4::zero();
-                    for kc in 0..kk {
-                        let ev = exp4(F4::load(&block[kc * t + j..]).mul(scale).add(bv));
-                        qv = qv.add(F4::load(&ct[kc * m + i0 + j..]).mul(ev));
+                    // SAFETY: j + 4 <= t, so lanes kc·t + j .. +4 of `block` (kk·t long) and
+                    // kc·m + i0 + j .. +4 of `ct` (kk·m long, i0 + t <= m) are in bounds for kc < kk.
+                    unsafe {
+                        let (mut pl, mut pc) = (block.as_ptr().add(j), ct.as_ptr().add(i0 + j));
+                        for _ in 0..kk {
+                            let ev = exp2_4(F4::load_ptr(pl).mul(scale2).add(bv));
+                            qv = qv.add(F4::load_ptr(pc).mul(ev));
+                            pl = pl.add(t);
+                            pc = pc.add(m);
+                        }
                     }
                     qv.store(&mut q[j..]);
                     acc = acc.add(qv);
@@ -261,10 +338,10 @@ pub fn mix_topk(
                 }
                 let mut tail = 0f32;
                 for j in t4..t {
-                    let l0 = dec.bias.map_or(0.0, |b| b[i0 + j]) - sh;
+                    let l0 = (dec.bias.map_or(0.0, |b| b[i0 + j]) - sh) * LOG2_E;
                     let mut qs = 0f32;
                     for kc in 0..kk {
-                        qs += ct[kc * m + i0 + j] * exp1(dec.scale * block[kc * t + j] + l0);
+                        qs += ct[kc * m + i0 + j] * exp2_1(scale2s * block[kc * t + j] + l0);
                     }
                     q[j] = qs;
                     tail += qs;
@@ -494,7 +571,9 @@ mod tests {
             let want = reference(&lp, users, m, &ex, k);
             let (mut oi, mut os, mut oc) =
                 (vec![0; users * k], vec![0.0; users * k], vec![0; users]);
-            mix_topk(&dec, &ex, k, &mut oi, &mut os, &mut oc).unwrap();
+            let prepared = ServeItems::prepare(&dec).unwrap();
+            let items = ServeItems::of(&dec, &prepared);
+            mix_topk(&items, users, &z, &ex, k, &mut oi, &mut os, &mut oc).unwrap();
             assert_eq!(oc, want.2);
             assert_eq!(oi, want.0, "users {} K {} items {}", users, kk, m);
             for (a, b) in os.iter().zip(want.1.iter()) {

@@ -82,16 +82,13 @@ mod imp {
         pub fn min(self, o: F4) -> F4 {
             F4(f32x4_pmin(self.0, o.0))
         }
-        /// Round to the nearest integer (ties to even), still as `f32`.
+        /// `2^n` for lanes holding `SHIFTER + n` ([`SHIFTER`]), `n` an integer in `[-126, 127]`: the
+        /// low mantissa bits of such a lane are `n` in two's complement, so `(bits + 127) << 23` is
+        /// the exponent field of `2^n` (two integer instructions; no float→int conversion, which V8
+        /// lowers to a long saturating sequence).
         #[inline(always)]
-        pub fn round(self) -> F4 {
-            F4(f32x4_nearest(self.0))
-        }
-        /// `2^n` for lanes holding integers `n` in `[-126, 127]`.
-        #[inline(always)]
-        pub fn pow2i(self) -> F4 {
-            let n = i32x4_trunc_sat_f32x4(self.0);
-            F4(i32x4_shl(i32x4_add(n, i32x4_splat(127)), 23))
+        pub fn pow2_shifted(self) -> F4 {
+            F4(i32x4_shl(i32x4_add(self.0, i32x4_splat(127)), 23))
         }
         /// Lane `L` broadcast to all lanes.
         #[inline(always)]
@@ -194,21 +191,8 @@ mod imp {
             self.map2(o, |a, b| if b < a { b } else { a })
         }
         #[inline(always)]
-        pub fn round(self) -> F4 {
-            let r = |x: f32| {
-                let f = x.floor();
-                let d = x - f;
-                if d > 0.5 || (d == 0.5 && (f as i64) % 2 != 0) {
-                    f + 1.0
-                } else {
-                    f
-                }
-            };
-            F4([r(self.0[0]), r(self.0[1]), r(self.0[2]), r(self.0[3])])
-        }
-        #[inline(always)]
-        pub fn pow2i(self) -> F4 {
-            let p = |x: f32| f32::from_bits(((x as i32 + 127) as u32) << 23);
+        pub fn pow2_shifted(self) -> F4 {
+            let p = |x: f32| f32::from_bits(x.to_bits().wrapping_add(127) << 23);
             F4([p(self.0[0]), p(self.0[1]), p(self.0[2]), p(self.0[3])])
         }
         #[inline(always)]
@@ -228,6 +212,10 @@ mod imp {
 
 pub use imp::F4;
 
+/// `1.5·2^23`: for `|y| < 2^22`, the `f32` sum `y + SHIFTER` is `SHIFTER + round(y)` (ties to even),
+/// since the spacing of `f32` in `[2^23, 2^24)` is 1; see [`F4::pow2_shifted`].
+pub const SHIFTER: f32 = 12_582_912.0;
+
 /// `e^x` for 4 lanes; relative error below 2e-7 on `[-87, 88]`, inputs clamped to that range
 /// (so very negative inputs give ~1e-38, not 0, and no lane overflows to infinity).
 ///
@@ -236,7 +224,11 @@ pub use imp::F4;
 #[inline(always)]
 pub fn exp4(x: F4) -> F4 {
     let x = x.max(F4::splat(-87.0)).min(F4::splat(88.0));
-    let n = x.mul(F4::splat(std::f32::consts::LOG2_E)).round();
+    // n = round(x·log2 e), ties to even: adding SHIFTER rounds in the addition itself.
+    let t = x
+        .mul(F4::splat(std::f32::consts::LOG2_E))
+        .add(F4::splat(SHIFTER));
+    let n = t.sub(F4::splat(SHIFTER));
     let r = x
         .sub(n.mul(F4::splat(0.693_359_4)))
         .sub(n.mul(F4::splat(-2.121_944_4e-4)));
@@ -249,7 +241,36 @@ pub fn exp4(x: F4) -> F4 {
     let r2 = r.mul(r);
     let e = p.mul(r2).add(r).add(F4::splat(1.0));
     // n in [-126, 127] after the clamp: e^-87 = 2^-125.5, e^88 = 2^126.96.
-    e.mul(n.pow2i())
+    e.mul(t.pow2_shifted())
+}
+
+/// `2^y` for 4 lanes, `y` clamped to `[-126, 127]`; relative error below 3e-7 (the serving kernel's
+/// mixture, which works in the log2 domain so the scale and `log2 e` fold into one multiply).
+///
+/// `y = n + f` with `n = round(y)` (by [`SHIFTER`]), `|f| <= 1/2`, then a degree-5 polynomial for `2^f`
+/// (`1 + f ln 2 + …`, the rest fitted for minimal relative error on `[-1/2, 1/2]`: 1.8e-7 in `f32`) and scaling by
+/// `2^n` through the exponent bits. Fewer instructions than [`exp4`] (no Cody–Waite split, one degree
+/// less), which matters where every (user, item, concept) needs one.
+#[inline(always)]
+pub fn exp2_4(y: F4) -> F4 {
+    let y = y.max(F4::splat(-126.0)).min(F4::splat(127.0));
+    let t = y.add(F4::splat(SHIFTER));
+    let f = y.sub(t.sub(F4::splat(SHIFTER)));
+    let mut p = F4::splat(1.333_505e-3);
+    p = p.mul(f).add(F4::splat(9.671_665e-3));
+    p = p.mul(f).add(F4::splat(5.550_482e-2));
+    p = p.mul(f).add(F4::splat(2.402_223_8e-1));
+    p = p.mul(f).add(F4::splat(std::f32::consts::LN_2));
+    p = p.mul(f).add(F4::splat(1.0));
+    p.mul(t.pow2_shifted())
+}
+
+/// Scalar `2^y` with the algorithm of [`exp2_4`].
+#[inline(always)]
+pub fn exp2_1(y: f32) -> f32 {
+    let mut out = [0f32; 4];
+    exp2_4(F4::splat(y)).store(&mut out);
+    out[0]
 }
 
 /// Scalar `e^x` with the same algorithm as [`exp4`] (used for tails so results do not depend on
@@ -265,20 +286,35 @@ pub fn exp1(x: f32) -> f32 {
 mod tests {
     use super::*;
 
+    /// The worst relative error of `f` against `want` (in f64) on `lo, lo + step, … < hi`.
+    fn worst(f: fn(f32) -> f32, want: fn(f64) -> f64, lo: f32, hi: f32, step: f32) -> f64 {
+        let mut worst = 0f64;
+        let mut x = lo;
+        while x < hi {
+            let w = want(x as f64);
+            worst = worst.max(((f(x) as f64 - w) / w).abs());
+            x += step;
+        }
+        worst
+    }
+
     #[test]
     fn exp4_is_accurate_over_the_range() {
-        let mut worst = 0f64;
-        let mut x = -87.0f32;
-        while x < 88.0 {
-            let got = exp1(x) as f64;
-            let want = (x as f64).exp();
-            worst = worst.max(((got - want) / want).abs());
-            x += 0.013;
-        }
-        assert!(worst < 3e-7, "worst relative error {}", worst);
+        let e = worst(exp1, f64::exp, -87.0, 88.0, 0.013);
+        assert!(e < 3e-7, "worst relative error {}", e);
         assert!(exp1(-1000.0) > 0.0 && exp1(-1000.0) < 1e-37);
         assert!(exp1(1000.0).is_finite());
         assert_eq!(exp1(0.0), 1.0);
+    }
+
+    #[test]
+    fn exp2_4_is_accurate_over_the_range() {
+        let e = worst(exp2_1, f64::exp2, -126.0, 127.0, 0.0037);
+        assert!(e < 3e-7, "worst relative error {}", e);
+        assert_eq!(exp2_1(0.0), 1.0);
+        assert_eq!(exp2_1(-3.0), 0.125);
+        assert!(exp2_1(-1000.0) > 0.0 && exp2_1(-1000.0) < 1e-37);
+        assert!(exp2_1(1000.0).is_finite());
     }
 
     #[test]
@@ -289,9 +325,18 @@ mod tests {
         assert_eq!(out, [3.5; 4]);
         assert_eq!(v.sum(), 6.5);
         assert_eq!(v.hmax(), 4.0);
-        F4::load(&[0.5, 1.5, 2.5, -0.5]).round().store(&mut out);
-        assert_eq!(out, [0.0, 2.0, 2.0, -0.0]);
-        F4::load(&[0.0, 3.0, -2.0, 10.0]).pow2i().store(&mut out);
+        let t = F4::load(&[0.5, 1.5, 2.5, -0.5]).add(F4::splat(SHIFTER));
+        t.sub(F4::splat(SHIFTER)).store(&mut out);
+        assert_eq!(out, [0.0, 2.0, 2.0, 0.0]);
+        F4::load(&[0.0, 3.0, -2.0, 10.0])
+            .add(F4::splat(SHIFTER))
+            .pow2_shifted()
+            .store(&mut out);
         assert_eq!(out, [1.0, 8.0, 0.25, 1024.0]);
+        F4::load(&[-126.0, 127.0, -1.0, 1.0])
+            .add(F4::splat(SHIFTER))
+            .pow2_shifted()
+            .store(&mut out);
+        assert_eq!(out, [2f32.powi(-126), 2f32.powi(127), 0.5, 2.0]);
     }
 }

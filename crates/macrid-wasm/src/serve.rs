@@ -2,8 +2,8 @@
 //! in one call per group of users.
 
 use crate::abi::{csr, opt, slice, slice_mut, status};
-use macrid_core::nn::MixDecoder;
-use macrid_core::serve::{item_topk, mix_topk, ItemScores};
+use macrid_core::gemm::transpose;
+use macrid_core::serve::{item_topk, mix_topk, ItemScores, ServeItems};
 use macrid_core::Error;
 
 /// Top `k` per history of `x` (`users × items` CSR) under item–item weights: `mode` 0 = dense
@@ -78,9 +78,29 @@ pub unsafe extern "C" fn mv_item_topk(
     })())
 }
 
+/// `dst = srcᵀ`: `src` is `rows × cols` row-major, `dst` `cols × rows` (the serving kernel's item
+/// side, [`mv_mix_topk`]'s `ht`/`ct`, made once per model).
+///
+/// # Safety
+/// `src` and `dst` must hold `rows·cols` elements.
+#[no_mangle]
+pub unsafe extern "C" fn mv_transpose(
+    src: *const f32,
+    rows: usize,
+    cols: usize,
+    dst: *mut f32,
+) -> i32 {
+    status(transpose(
+        slice(src, rows * cols),
+        rows,
+        cols,
+        slice_mut(dst, rows * cols),
+    ))
+}
+
 /// The VAEs' decoder and top `k` per user fused (`macrid_core::serve::mix_topk`): `z` (users·K × d),
-/// `h` (items × d), `c` (items × K, 0 = none when K = 1), `bias` (items, 0 = none), `has_bound` 0 =
-/// running maximum.
+/// `ht` (d × items, the item vectors transposed), `ct` (K × items, 0 = none when K = 1), `bias`
+/// (items, 0 = none), `has_bound` 0 = running maximum.
 ///
 /// # Safety
 /// Every pointer must hold the element count its length arguments imply.
@@ -91,8 +111,8 @@ pub unsafe extern "C" fn mv_mix_topk(
     d: usize,
     items: usize,
     z: *const f32,
-    h: *const f32,
-    c: *const f32,
+    ht: *const f32,
+    ct: *const f32,
     bias: *const f32,
     scale: f32,
     has_bound: u32,
@@ -107,20 +127,20 @@ pub unsafe extern "C" fn mv_mix_topk(
 ) -> i32 {
     status((|| {
         let ex = csr("exclude", ex_indptr, users, ex_indices, ex_nnz, items)?;
-        let dec = MixDecoder {
-            users,
+        let dec = ServeItems {
             concepts,
             d,
             items,
-            z: slice(z, users * concepts * d),
-            h: slice(h, items * d),
-            c: opt(c, items * concepts),
+            ht: slice(ht, d * items),
+            ct: opt(ct, concepts * items),
             bias: opt(bias, items),
             scale,
             bound: if has_bound != 0 { Some(bound) } else { None },
         };
         mix_topk(
             &dec,
+            users,
+            slice(z, users * concepts * d),
             &ex,
             k,
             slice_mut(out_items, users * k),
