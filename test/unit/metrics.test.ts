@@ -127,6 +127,32 @@ for (const impl of KERNEL_IMPLS) {
     }
   });
 
+  test(`${impl.name}: a batch ranked in several chunks of rows equals the oracle; errors name the batch's row`, async (t) => {
+    // 20,000 items: the WASM wrapper copies 2 rows per chunk (192 KiB), so 7 users take 4 calls.
+    const rng = new Rng(77);
+    const [users, items] = [7, 20_000];
+    const args: RankingMetricsArgs = {
+      scores: randomScores(rng, users, items),
+      users,
+      items,
+      foldIn: randomCsr(rng, users, items, 0.01),
+      target: randomCsr(rng, users, items, 0.002),
+      ks: [20, 100],
+    };
+    t.is(sameMetrics(await impl.rankingMetrics(args), rankingMetricsOracle(args)), undefined);
+    const scores = args.scores.slice();
+    scores[5 * items + 123] = Number.NaN;
+    const nan = await t.throwsAsync(impl.rankingMetrics({ ...args, scores }), { instanceOf: InvalidArgumentError });
+    t.regex(nan.message, /'scores' contains NaN at user row 5, item 123/);
+    const indices = args.target.indices.slice();
+    const at = args.target.indptr[6];
+    indices[at] = items + 3;
+    const range = await t.throwsAsync(impl.rankingMetrics({ ...args, target: { ...args.target, indices } }), {
+      instanceOf: OutOfRangeError,
+    });
+    t.regex(range.message, new RegExp(`'target.indices\\[${at}\\]' = ${items + 3} \\(row 6\\)`));
+  });
+
   test(`${impl.name}: bad input is named`, async (t) => {
     const base: RankingMetricsArgs = {
       scores: new Float32Array([0.5, Number.NaN]),

@@ -308,10 +308,12 @@ export interface NnExports {
 
 /** Evaluation kernels (`crates/macrid-wasm/src/eval.rs`). */
 export interface EvalExports {
-  /** scores users·items f32; foldIn/target CSR; ks nks u32; outputs users·nks f64, f64, u32 and users u32. */
+  /** Rows lo..lo+users of a batch of `rows`: scores users·items f32 (the chunk); foldIn/target CSR (the batch); ks nks u32; outputs rows·nks f64, f64, u32 and rows u32. */
   mv_ranking_metrics(
     scores: number,
+    lo: number,
     users: number,
+    rows: number,
     items: number,
     foldIndptr: number,
     foldIndices: number,

@@ -73,6 +73,67 @@ impl<'a> CsrRef<'a> {
         })
     }
 
+    /// Rows `lo..hi` of a CSR matrix (`indptr` with one entry per row plus one, over all of
+    /// `indices`), checked on those rows only — so a caller that walks a large matrix in chunks of
+    /// rows checks each entry once. The view's `indptr` is `indptr[lo..=hi]` (its first entry need
+    /// not be 0) and its `indices` the whole array; [`CsrRef::row`] reads it like any other. Errors
+    /// name rows and positions of the whole matrix.
+    pub fn row_range(
+        name: &str,
+        indptr: &'a [u32],
+        indices: &'a [u32],
+        cols: usize,
+        lo: usize,
+        hi: usize,
+    ) -> Result<CsrRef<'a>> {
+        if lo > hi || hi >= indptr.len() {
+            return Err(Error::invalid(format!(
+                "rows {}..{} of '{}' are out of range for {} rows",
+                lo,
+                hi,
+                name,
+                indptr.len().saturating_sub(1)
+            )));
+        }
+        for r in lo..hi {
+            if indptr[r + 1] < indptr[r] {
+                return Err(Error::invalid(format!(
+                    "'{}.indptr' must be non-decreasing but indptr[{}] = {} > indptr[{}] = {}",
+                    name,
+                    r,
+                    indptr[r],
+                    r + 1,
+                    indptr[r + 1]
+                )));
+            }
+        }
+        if indptr[hi] as usize > indices.len() {
+            return Err(Error::invalid(format!(
+                "'{}.indptr[{}]' = {} is past the {} elements of '{}.indices'",
+                name,
+                hi,
+                indptr[hi],
+                indices.len(),
+                name
+            )));
+        }
+        for r in lo..hi {
+            for p in indptr[r] as usize..indptr[r + 1] as usize {
+                if indices[p] as usize >= cols {
+                    return Err(Error::out_of_range(format!(
+                        "'{}.indices[{}]' = {} (row {}) is out of range for {} columns",
+                        name, p, indices[p], r, cols
+                    )));
+                }
+            }
+        }
+        Ok(CsrRef {
+            indptr: &indptr[lo..=hi],
+            indices,
+            cols,
+        })
+    }
+
     pub fn rows(&self) -> usize {
         self.indptr.len() - 1
     }
@@ -85,6 +146,27 @@ impl<'a> CsrRef<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_range_reads_and_checks_only_its_rows() {
+        // rows: [0, 2], [1], [], [3, 9 (bad for 4 columns)]
+        let indptr = [0u32, 2, 3, 3, 5];
+        let indices = [0u32, 2, 1, 3, 9];
+        let v = CsrRef::row_range("m", &indptr, &indices, 4, 1, 3).unwrap();
+        assert_eq!(v.rows(), 2);
+        assert_eq!(v.row(0), &[1]);
+        assert!(v.row(1).is_empty());
+        let e = CsrRef::row_range("m", &indptr, &indices, 4, 2, 4).unwrap_err();
+        assert!(
+            e.message.contains("'m.indices[4]' = 9 (row 3)"),
+            "{}",
+            e.message
+        );
+        assert!(CsrRef::row_range("m", &indptr, &indices, 4, 3, 5).is_err());
+        let short = [0u32, 2, 9];
+        let e = CsrRef::row_range("m", &short, &indices, 4, 1, 2).unwrap_err();
+        assert!(e.message.contains("past the 5 elements"), "{}", e.message);
+    }
 
     #[test]
     fn accepts_valid_and_names_bad_index() {

@@ -99,10 +99,13 @@ pub fn check_ks(ks: &[u32]) -> Result<usize> {
 
 /// NDCG@k, Recall@k and hits@k for every `k` of `ks`, per user; see the module documentation.
 ///
+/// - `first_row`: the row of the caller's whole batch that `scores`' row 0 is (errors name rows of
+///   the batch when it is ranked in chunks);
 /// - `scores`: `users × items` row-major; `fold_in`, `target`: CSR with `users` rows over `items`;
 /// - `ks`: cutoffs, any order, each in `[1, MAX_K]` (may exceed `items`);
 /// - `out`: see [`MetricsOut`].
 pub fn ranking_metrics(
+    first_row: usize,
     scores: &[f32],
     users: usize,
     items: usize,
@@ -158,7 +161,12 @@ pub fn ranking_metrics(
         }
         let ex = fold_in.row(u);
         excluded.set_all(ex);
-        let sel = select_row(&scores[u * items..(u + 1) * items], &excluded, &mut heap, u);
+        let sel = select_row(
+            &scores[u * items..(u + 1) * items],
+            &excluded,
+            &mut heap,
+            first_row + u,
+        );
         excluded.clear_all(ex);
         sel?;
         let n = heap.drain_sorted(&mut ranked, &mut ranked_scores);
@@ -212,6 +220,7 @@ mod tests {
             tsize: vec![0; users],
         };
         ranking_metrics(
+            0,
             scores,
             users,
             items,
@@ -387,6 +396,48 @@ mod tests {
             let (fp, fi) = csr(30);
             let (tp, ti) = csr(15);
             let o = run(&scores, users, items, (&fp, &fi), (&tp, &ti), &ks).unwrap();
+            // The same batch in chunks of rows (as the WASM binding ranks it): the same bits.
+            let chunk = 1 + rng.below(3) as usize;
+            let nk = ks.len();
+            let mut c = Owned {
+                ndcg: vec![0.0; users * nk],
+                recall: vec![0.0; users * nk],
+                hits: vec![0; users * nk],
+                tsize: vec![0; users],
+            };
+            let mut lo = 0;
+            while lo < users {
+                let hi = (lo + chunk).min(users);
+                let f = CsrRef::row_range("foldIn", &fp, &fi, items, lo, hi).unwrap();
+                let t = CsrRef::row_range("target", &tp, &ti, items, lo, hi).unwrap();
+                ranking_metrics(
+                    lo,
+                    &scores[lo * items..hi * items],
+                    hi - lo,
+                    items,
+                    &f,
+                    &t,
+                    &ks,
+                    MetricsOut {
+                        ndcg: &mut c.ndcg[lo * nk..hi * nk],
+                        recall: &mut c.recall[lo * nk..hi * nk],
+                        hits: &mut c.hits[lo * nk..hi * nk],
+                        target_size: &mut c.tsize[lo..hi],
+                    },
+                )
+                .unwrap();
+                lo = hi;
+            }
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&c.ndcg),
+                bits(&o.ndcg),
+                "trial {} chunks of {}",
+                trial,
+                chunk
+            );
+            assert_eq!(bits(&c.recall), bits(&o.recall));
+            assert_eq!((&c.hits, &c.tsize), (&o.hits, &o.tsize));
             for u in 0..users {
                 let row = &scores[u * items..(u + 1) * items];
                 let fr = &fi[fp[u] as usize..fp[u + 1] as usize];
