@@ -478,9 +478,9 @@ export interface ItemSimExports {
     outScores: number,
     outCount: number,
   ): number;
-  /** `crates/macrid-wasm/src/serve.rs`: `dst = srcᵀ` (`src` rows × cols). */
-  mv_transpose(src: number, rows: number, cols: number, dst: number): number;
-  /** `crates/macrid-wasm/src/serve.rs`: the VAEs' decoder fused with top k (`ht` d × items, `ct` K × items; ct, bias: 0 = none). */
+  /** `crates/macrid-wasm/src/serve.rs`: `src` (items × cols) in the serving kernel's tile-major layout. */
+  mv_tile_major(src: number, items: number, cols: number, dst: number): number;
+  /** `crates/macrid-wasm/src/serve.rs`: the VAEs' decoder fused with top k (`ht`, `ct` tile-major; ct, bias: 0 = none). */
   mv_mix_topk(
     users: number,
     concepts: number,

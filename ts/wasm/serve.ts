@@ -108,8 +108,8 @@ export interface MixTopKArgs extends MixDecoderArgs {
   /** Items per user, ≥ 0. */
   k: number;
   /**
-   * Resident-copy keys (`WasmInstance.residents`) of the item side: `h` (kept transposed), `c` (kept
-   * transposed) and `bias`, each under its key; an absent key copies that array for this call. A key
+   * Resident-copy keys (`WasmInstance.residents`) of the item side: `h` (kept tile-major), `c` (kept
+   * tile-major) and `bias`, each under its key; an absent key copies that array for this call. A key
    * must always name the same array contents.
    */
   keys?: { h?: string; c?: string; bias?: string };
@@ -117,7 +117,8 @@ export interface MixTopKArgs extends MixDecoderArgs {
 
 /**
  * Top-k per user of the decoder's log-probabilities, fused with the decoder (see the module doc).
- * The kernel reads the item side transposed (`hᵀ`, `cᵀ`): made per call, or once per instance under `keys`.
+ * The kernel reads the item side transposed tile by tile (`tile_major` in serve.rs): made per call, or
+ * once per instance under `keys`.
  */
 export function mixTopK(inst: WasmInstance, a: MixTopKArgs): TopKResult {
   const fn = 'mixTopK';
@@ -127,10 +128,10 @@ export function mixTopK(inst: WasmInstance, a: MixTopKArgs): TopKResult {
   const { users, items, d, concepts: K } = a;
   const keys = a.keys ?? {};
   return inst.call(fn, (ar, e) => {
-    const transposed = (m: Float32Array, cols: number, key: string | undefined) =>
-      ar.putWith(m.byteLength, (dst) => inst.check(fn, e.mv_transpose(ar.input(m), items, cols, dst)), key);
-    const ht = transposed(a.h, d, keys.h);
-    const ct = a.c === undefined ? 0 : transposed(a.c, K, keys.c);
+    const tiled = (m: Float32Array, cols: number, key: string | undefined) =>
+      ar.putWith(m.byteLength, (dst) => inst.check(fn, e.mv_tile_major(ar.input(m), items, cols, dst)), key);
+    const ht = tiled(a.h, d, keys.h);
+    const ct = a.c === undefined ? 0 : tiled(a.c, K, keys.c);
     const bias = a.bias === undefined ? 0 : ar.put(a.bias, keys.bias);
     const out = topkOutputs(ar, users, k);
     inst.check(

@@ -11,7 +11,7 @@ use crate::gemm::{sgemm, transpose, Gemm, Strided, StridedMut};
 use crate::itemsim::{dense_row, sparse_row};
 use crate::nn::MixDecoder;
 use crate::topk::{ItemMask, TopK};
-use crate::vec4::{exp1, exp2_1, exp2_4, F4};
+use crate::vec4::{exp1, exp2_1, Exp2, F4};
 use std::f32::consts::LOG2_E;
 
 /// What a user's score row is made of.
@@ -148,16 +148,16 @@ const TILE: usize = 256;
 const CHUNK_ROWS: usize = 128;
 
 /// The decoder's item side in the layout [`mix_topk`] reads, made once per model by [`ServeItems::prepare`]
-/// (or by the WASM binding into resident memory): item vectors and concept assignment transposed, so
-/// a tile of items is a block of columns.
+/// (or by the WASM binding into resident memory): item vectors and concept assignment transposed tile
+/// by tile ([`tile_major`]), so the GEMM of one tile of items reads one contiguous block.
 pub struct ServeItems<'a> {
     /// Concepts `K` (1 for MultVAE/MultDAE).
     pub concepts: usize,
     pub d: usize,
     pub items: usize,
-    /// `hᵀ`, `d × items`.
+    /// `h` in [`tile_major`] layout (`d × items`, tile by tile).
     pub ht: &'a [f32],
-    /// `cᵀ`, `K × items`; `None` only when `K == 1` (then `c ≡ 1`).
+    /// `c` in [`tile_major`] layout (`K × items`); `None` only when `K == 1` (then `c ≡ 1`).
     pub ct: Option<&'a [f32]>,
     /// `items`, added to every logit of the item.
     pub bias: Option<&'a [f32]>,
@@ -166,24 +166,45 @@ pub struct ServeItems<'a> {
     pub bound: Option<f32>,
 }
 
-/// `hᵀ` and `cᵀ` of a decoder, owned (see [`ServeItems`]).
+/// `src` (`items × cols`, row-major) transposed a tile of [`TILE`] items at a time: tile `i0..i0+t`
+/// becomes the contiguous `cols × t` block at offset `i0·cols` (row `l` of it: column `l` of those
+/// items). One tile of the decoder's GEMM then reads one block of `cols·t` floats — a transpose of the
+/// whole matrix would make it read `cols` rows `items` apart (a page or more each: TLB misses).
+pub fn tile_major(src: &[f32], items: usize, cols: usize, dst: &mut [f32]) -> Result<()> {
+    check_len("src", src, items * cols)?;
+    check_len("dst", dst, items * cols)?;
+    let mut i0 = 0;
+    while i0 < items {
+        let t = TILE.min(items - i0);
+        transpose(
+            &src[i0 * cols..(i0 + t) * cols],
+            t,
+            cols,
+            &mut dst[i0 * cols..(i0 + t) * cols],
+        )?;
+        i0 += t;
+    }
+    Ok(())
+}
+
+/// `h` and `c` of a decoder in [`tile_major`] layout, owned (see [`ServeItems`]).
 pub struct PreparedItems {
     pub ht: Vec<f32>,
     pub ct: Option<Vec<f32>>,
 }
 
 impl<'a> ServeItems<'a> {
-    /// Transposes `dec`'s `h` and `c` (its `z` is not read).
+    /// `dec`'s `h` and `c` in [`tile_major`] layout (its `z` is not read).
     pub fn prepare(dec: &MixDecoder) -> Result<PreparedItems> {
         let (kk, d, m) = (dec.concepts, dec.d, dec.items);
         check_len("h", dec.h, m * d)?;
         let mut ht = vec![0f32; d * m];
-        transpose(dec.h, m, d, &mut ht)?;
+        tile_major(dec.h, m, d, &mut ht)?;
         let ct = match dec.c {
             Some(c) => {
                 check_len("c", c, m * kk)?;
                 let mut ct = vec![0f32; kk * m];
-                transpose(c, m, kk, &mut ct)?;
+                tile_major(c, m, kk, &mut ct)?;
                 Some(ct)
             }
             None => None,
@@ -265,6 +286,7 @@ pub fn mix_topk(
     let scale2s = dec.scale * LOG2_E;
     let scale2 = F4::splat(scale2s);
     let log2e = F4::splat(LOG2_E);
+    let exp2 = Exp2::opaque();
     let mut b0 = 0;
     while b0 < users {
         let nb = ub.min(users - b0);
@@ -282,11 +304,17 @@ pub fn mix_topk(
                 k: d,
                 n: t,
                 a: Strided::rows(&z[b0 * kk * d..(b0 + nb) * kk * d], d),
-                b: Strided::ld(&ht[i0..], m),
+                b: Strided::rows(&ht[i0 * d..(i0 + t) * d], t),
                 c: StridedMut::ld(&mut logits[..rows * t], t),
                 accumulate: false,
             })?;
             let t4 = t / 4 * 4;
+            // The tile's concept weights: `K × t` from i0·K (a `c ≡ 1` row of ones when absent).
+            let ctile = if dec.ct.is_some() {
+                &ct[i0 * kk..(i0 + t) * kk]
+            } else {
+                &ct[..t]
+            };
             for bl in 0..nb {
                 let block = &logits[bl * kk * t..(bl + 1) * kk * t];
                 if dec.bound.is_none() {
@@ -321,15 +349,15 @@ pub fn mix_topk(
                     }
                     .mul(log2e);
                     let mut qv = F4::zero();
-                    // SAFETY: j + 4 <= t, so lanes kc·t + j .. +4 of `block` (kk·t long) and
-                    // kc·m + i0 + j .. +4 of `ct` (kk·m long, i0 + t <= m) are in bounds for kc < kk.
+                    // SAFETY: j + 4 <= t, so lanes kc·t + j .. +4 of `block` (kk·t long) and of the
+                    // tile's block of `ct` (kk·t long from i0·kk; i0 + t <= m) are in bounds for kc < kk.
                     unsafe {
-                        let (mut pl, mut pc) = (block.as_ptr().add(j), ct.as_ptr().add(i0 + j));
+                        let (mut pl, mut pc) = (block.as_ptr().add(j), ctile.as_ptr().add(j));
                         for _ in 0..kk {
-                            let ev = exp2_4(F4::load_ptr(pl).mul(scale2).add(bv));
+                            let ev = exp2.eval(F4::load_ptr(pl).mul(scale2).add(bv));
                             qv = qv.add(F4::load_ptr(pc).mul(ev));
                             pl = pl.add(t);
-                            pc = pc.add(m);
+                            pc = pc.add(t);
                         }
                     }
                     qv.store(&mut q[j..]);
@@ -341,7 +369,7 @@ pub fn mix_topk(
                     let l0 = (dec.bias.map_or(0.0, |b| b[i0 + j]) - sh) * LOG2_E;
                     let mut qs = 0f32;
                     for kc in 0..kk {
-                        qs += ct[kc * m + i0 + j] * exp2_1(scale2s * block[kc * t + j] + l0);
+                        qs += ctile[kc * t + j] * exp2_1(scale2s * block[kc * t + j] + l0);
                     }
                     q[j] = qs;
                     tail += qs;

@@ -253,16 +253,71 @@ pub fn exp4(x: F4) -> F4 {
 /// less), which matters where every (user, item, concept) needs one.
 #[inline(always)]
 pub fn exp2_4(y: F4) -> F4 {
-    let y = y.max(F4::splat(-126.0)).min(F4::splat(127.0));
-    let t = y.add(F4::splat(SHIFTER));
-    let f = y.sub(t.sub(F4::splat(SHIFTER)));
-    let mut p = F4::splat(1.333_505e-3);
-    p = p.mul(f).add(F4::splat(9.671_665e-3));
-    p = p.mul(f).add(F4::splat(5.550_482e-2));
-    p = p.mul(f).add(F4::splat(2.402_223_8e-1));
-    p = p.mul(f).add(F4::splat(std::f32::consts::LN_2));
-    p = p.mul(f).add(F4::splat(1.0));
-    p.mul(t.pow2_shifted())
+    Exp2::literal().eval(y)
+}
+
+/// `[lo, hi, SHIFTER, c5, c4, c3, c2, c1]` of [`exp2_4`] (`c1 = ln 2`).
+const EXP2: [f32; 8] = [
+    -126.0,
+    127.0,
+    SHIFTER,
+    1.333_505e-3,
+    9.671_665e-3,
+    5.550_482e-2,
+    2.402_223_8e-1,
+    std::f32::consts::LN_2,
+];
+
+/// [`exp2_4`]'s constants as vectors, for a loop that evaluates it many times: made once before the
+/// loop by [`Exp2::opaque`], they stay in locals (registers) — written as literals, each `f32x4.splat`
+/// of a constant is re-materialized at every use inside the loop by the WASM backend, and V8 then
+/// builds each one anew (a load or two instructions apiece, ~9 per call).
+#[derive(Clone, Copy)]
+pub struct Exp2([F4; 8]);
+
+impl Exp2 {
+    #[inline(always)]
+    pub fn literal() -> Exp2 {
+        Exp2::from(EXP2)
+    }
+
+    /// The same values, read so the compiler cannot see them as constants.
+    #[inline(always)]
+    pub fn opaque() -> Exp2 {
+        // SAFETY: reading a valid, initialized static through a pointer to it.
+        Exp2::from(unsafe { std::ptr::read_volatile(&EXP2) })
+    }
+
+    #[inline(always)]
+    fn from(c: [f32; 8]) -> Exp2 {
+        Exp2([
+            F4::splat(c[0]),
+            F4::splat(c[1]),
+            F4::splat(c[2]),
+            F4::splat(c[3]),
+            F4::splat(c[4]),
+            F4::splat(c[5]),
+            F4::splat(c[6]),
+            F4::splat(c[7]),
+        ])
+    }
+
+    /// `2^y` (see [`exp2_4`]).
+    #[inline(always)]
+    pub fn eval(&self, y: F4) -> F4 {
+        let c = &self.0;
+        let y = y.max(c[0]).min(c[1]);
+        let t = y.add(c[2]);
+        let f = y.sub(t.sub(c[2]));
+        let mut p = c[3];
+        p = p.mul(f).add(c[4]);
+        p = p.mul(f).add(c[5]);
+        p = p.mul(f).add(c[6]);
+        p = p.mul(f).add(c[7]);
+        // The constant term 1 as `f·p + 1`: one add of a splat the compiler may fold.
+        p = p.mul(f).add(F4::splat(1.0));
+        p.mul(t.pow2_shifted())
+    }
 }
 
 /// Scalar `2^y` with the algorithm of [`exp2_4`].

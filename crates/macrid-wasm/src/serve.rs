@@ -2,8 +2,7 @@
 //! in one call per group of users.
 
 use crate::abi::{csr, opt, slice, slice_mut, status};
-use macrid_core::gemm::transpose;
-use macrid_core::serve::{item_topk, mix_topk, ItemScores, ServeItems};
+use macrid_core::serve::{item_topk, mix_topk, tile_major, ItemScores, ServeItems};
 use macrid_core::Error;
 
 /// Top `k` per history of `x` (`users × items` CSR) under item–item weights: `mode` 0 = dense
@@ -78,28 +77,28 @@ pub unsafe extern "C" fn mv_item_topk(
     })())
 }
 
-/// `dst = srcᵀ`: `src` is `rows × cols` row-major, `dst` `cols × rows` (the serving kernel's item
-/// side, [`mv_mix_topk`]'s `ht`/`ct`, made once per model).
+/// `dst` = `src` (`items × cols` row-major) in the serving kernel's tile-major layout
+/// (`macrid_core::serve::tile_major`): [`mv_mix_topk`]'s `ht`/`ct`, made once per model.
 ///
 /// # Safety
-/// `src` and `dst` must hold `rows·cols` elements.
+/// `src` and `dst` must hold `items·cols` elements.
 #[no_mangle]
-pub unsafe extern "C" fn mv_transpose(
+pub unsafe extern "C" fn mv_tile_major(
     src: *const f32,
-    rows: usize,
+    items: usize,
     cols: usize,
     dst: *mut f32,
 ) -> i32 {
-    status(transpose(
-        slice(src, rows * cols),
-        rows,
+    status(tile_major(
+        slice(src, items * cols),
+        items,
         cols,
-        slice_mut(dst, rows * cols),
+        slice_mut(dst, items * cols),
     ))
 }
 
 /// The VAEs' decoder and top `k` per user fused (`macrid_core::serve::mix_topk`): `z` (users·K × d),
-/// `ht` (d × items, the item vectors transposed), `ct` (K × items, 0 = none when K = 1), `bias`
+/// `ht` (the item vectors, tile-major: [`mv_tile_major`]), `ct` (the concept assignment, tile-major; 0 = none when K = 1), `bias`
 /// (items, 0 = none), `has_bound` 0 = running maximum.
 ///
 /// # Safety
