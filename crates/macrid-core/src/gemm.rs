@@ -22,6 +22,11 @@ pub const KC: usize = 128;
 /// Columns of `B` in one block.
 pub const NC: usize = 64;
 
+/// A `B` whose rows are more than this many floats apart is packed (see the driver), when at least
+/// [`PACK_B_MIN_ROWS`] rows of `A` reuse each packed block.
+const PACK_B_ROW_STRIDE: usize = 512;
+const PACK_B_MIN_ROWS: usize = 16;
+
 /// A read-only strided matrix: element `(i, j)` is `data[i·rs + j·cs]`.
 #[derive(Clone, Copy)]
 pub struct Strided<'a> {
@@ -230,9 +235,12 @@ unsafe fn driver(
         return;
     }
     // A with non-unit column stride (a transposed A) is packed per 4-row tile into a `kb × 4` panel;
-    // B with non-unit column stride (a transposed B) per block into a `kb × nb` panel.
+    // B with non-unit column stride (a transposed B) per block into a `kb × nb` panel — and so is a B
+    // whose rows lie far apart (the decoder's `Hᵀ`, `items` floats per row) when enough rows of A
+    // reuse the panel: the micro-kernel walks `kb` rows of B per tile, each on another page (TLB
+    // misses) and in another cache set; packed, they are one contiguous block.
     let pack_a = acs != 1;
-    let pack_b = bcs != 1;
+    let pack_b = bcs != 1 || (brs > PACK_B_ROW_STRIDE && m >= PACK_B_MIN_ROWS);
     let mut a_panel = if pack_a {
         vec![0f32; KC * 4]
     } else {
@@ -440,6 +448,8 @@ mod tests {
             (3, 70, 0),
             (17, 65, 33),
             (6, 130, 9),
+            // B's rows over 512 floats apart and ≥ 16 rows of A: B packed although unit-stride.
+            (20, 600, 140),
         ] {
             for &(ta, tb, tc) in &[
                 (false, false, false),
