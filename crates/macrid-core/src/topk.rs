@@ -54,6 +54,11 @@ impl TopK {
         self.floor = None;
     }
 
+    /// The `k` this selector keeps.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
     /// How many candidates [`TopK::drain_sorted`] would return now.
     pub fn len(&self) -> usize {
         self.buf.len().min(self.k)
