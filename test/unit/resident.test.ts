@@ -20,6 +20,8 @@ import { MAX_RESIDENT_GROUPS, WasmInstance } from '../../ts/wasm/raw.js';
 import { mixTopK } from '../../ts/wasm/serve.js';
 import { closeTestPool, testPool } from '../helpers/implementations.js';
 
+// TensorFlow.js only builds the models' initial weights here; one backend for the file.
+test.before(() => selectBackend('wasm'));
 test.after.always(closeTestPool);
 
 test('a resident key is filled once, evicted least recently used first, and forgotten after a trap', (t) => {
@@ -91,7 +93,6 @@ test('mixTopK with resident item arrays equals the copied ones, and a changed c 
 });
 
 test('a served MacridVAE answers the same with resident arrays (pool and thread), muted concepts included', async (t) => {
-  await selectBackend('wasm');
   const items = 400;
   const model = createModel(resolveModelConfig('macridvae', { concepts: 4, d: 8 }), items, { seed: 3 });
   const m = scoringModel({ config: model.config, items, weights: model.getWeights() }) as MacridScoring;
@@ -133,4 +134,30 @@ test('the kernel table runs keyed serving on the pool like on this thread', asyn
   t.deepEqual(kernels.itemTopK(args), plain);
   t.deepEqual(await testPool().run('itemTopK', args), plain);
   t.deepEqual(await testPool().run('itemTopK', args), plain);
+});
+
+test('recommend with groups in flight on the pool: a failing group rejects the call, nothing is left unhandled', async (t) => {
+  const items = 300;
+  const model = createModel(resolveModelConfig('macridvae', { concepts: 3, d: 8 }), items, { seed: 4 });
+  const m = scoringModel({ config: model.config, items, weights: model.getWeights() }) as MacridScoring;
+  model.dispose();
+  // NaN item vectors: every group's scores are NaN, so every group in flight fails.
+  m.hn.fill(Number.NaN);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const rec = new ServingRecommender(
+      m,
+      { ids: columnIds(items), popularity: new Array(items).fill(1) },
+      { pool: testPool(), minWork: 1, batchSize: 2 },
+    );
+    const histories = Array.from({ length: 9 }, (_, u) => [String(u), String(u + 10)]);
+    await t.throwsAsync(rec.recommend(histories, { k: 5 }), { message: /NaN/ });
+    // Let the groups still in flight settle.
+    await new Promise((r) => setTimeout(r, 300));
+    t.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
 });
