@@ -161,3 +161,20 @@ test('recommend with groups in flight on the pool: a failing group rejects the c
     process.off('unhandledRejection', onUnhandled);
   }
 });
+
+test('a served β-MultVAE answers the same with its first layer and output layer resident (pool and thread)', async (t) => {
+  const items = 350;
+  const model = createModel(resolveModelConfig('multvae', { hidden: [20], latent: 8 }), items, { seed: 6 });
+  const m = scoringModel({ config: model.config, items, weights: model.getWeights() });
+  model.dispose();
+  const { key: _, ...unkeyed } = m;
+  const catalog = { ids: columnIds(items), popularity: new Array(items).fill(1) };
+  const rng = new Rng(8);
+  const histories = Array.from({ length: 30 }, () => Array.from({ length: 5 }, () => String(rng.int(items))));
+  const want = await new ServingRecommender(unkeyed, catalog).recommend(histories, { k: 7 });
+  for (const options of [{}, { pool: testPool(), minWork: 1, batchSize: 4 }]) {
+    const rec = new ServingRecommender(m, catalog, options);
+    t.deepEqual(await rec.recommend(histories, { k: 7 }), want);
+    t.deepEqual(await rec.recommend(histories, { k: 7 }), want);
+  }
+});

@@ -149,7 +149,13 @@ export function encodeUsers(inst: WasmInstance, m: MacridScoring | MultScoring, 
   }
   const users = csrRows(x);
   const first = m.layers[0];
-  const sparse = sparseMixForward(inst, { x, concepts: 1, d: first.out, t: first.w });
+  const sparse = sparseMixForward(inst, {
+    x,
+    concepts: 1,
+    d: first.out,
+    t: first.w,
+    key: m.key === undefined ? undefined : `${m.key}/encoder.0`,
+  });
   let y: Float32Array = new Float32Array(users * first.out);
   for (let r = 0; r < users; r++) {
     for (let j = 0; j < first.out; j++) {

@@ -25,6 +25,11 @@ export interface SparseMixArgs {
   t: Float32Array;
   /** Added under the square root of each norm (default 1e-8, as the reference). */
   eps?: number;
+  /**
+   * Keep `t` and `c` resident under `<key>/t`, `<key>/c` (`WasmInstance.residents`; serving, where
+   * they never change under one key); omitted: copied for this call.
+   */
+  key?: string;
 }
 
 export interface SparseMixResult {
@@ -83,8 +88,8 @@ function sparseInputs(ar: Arena, a: SparseMixArgs, dims: ReturnType<typeof check
     ar.input(a.x.indices),
     nnz,
     optional(ar, a.mask),
-    optional(ar, a.c),
-    ar.input(a.t),
+    a.c === undefined ? 0 : ar.put(a.c, a.key === undefined ? undefined : `${a.key}/c`),
+    ar.put(a.t, a.key === undefined ? undefined : `${a.key}/t`),
   ] as const;
 }
 
