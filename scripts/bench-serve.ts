@@ -9,9 +9,10 @@
  * Scoring is a GEMM of `2·K·d·M` FLOP per user (28 MFLOP at M = 20,108), so next to users/s the bench
  * prints the GFLOP/s this reaches and, measured in the same run on the same threads, the GEMM kernel's
  * own rate (`gemmPeak`: the kernel alone, operands already in WASM memory, one product per thread at
- * once, the better of the decoder's shape and the fused kernel's cache-resident block; the mean of a measurement just before and one just after), and the ratio of the two: the
- * median over ROUNDS such timed runs, with their range (a shared machine's load drifts within seconds). Scoring
- * is the fused `mixTopK` kernel (decoder GEMM per item tile + top k, `crates/macrid-core/src/serve.rs`).
+ * once, the better of the decoder's shape and the fused kernel's cache-resident block; the mean of a
+ * measurement just before and one just after), and the ratio of the two: the median over ROUNDS such
+ * timed runs, with their range (a shared machine's load drifts within seconds). Scoring is the fused
+ * `mixTopK` kernel (decoder GEMM per item tile + top k, `crates/macrid-core/src/serve.rs`).
  *
  * Usage: tsx scripts/bench-serve.ts   (env: USERS, default 3000; THREADS, default all cores; BATCH, default 256;
  *        ROUNDS, default 5)

@@ -75,16 +75,24 @@ export interface MacridSliceGrads {
   dcDecoder: Float32Array;
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Float32Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/**
+ * `parts` one after another in WASM memory (as one concatenated array), resident under `key` when
+ * given (see `Arena.putWith`), else for this call.
+ */
+function putParts(ar: Arena, parts: Float32Array[], key?: string): number {
+  let bytes = 0;
+  for (const p of parts) bytes += p.byteLength;
+  return ar.putWith(
+    bytes,
+    (ptr) => {
+      let at = ptr;
+      for (const p of parts) {
+        ar.write(at, p);
+        at += p.byteLength;
+      }
+    },
+    key,
+  );
 }
 
 /** Cuts `flat` into consecutive pieces of the given sizes. */
@@ -164,30 +172,11 @@ function modelArgs(
     ar.put(a.c, key('c')),
     ar.put(a.t, key('t')),
     ar.put(a.bias, key('bias')),
-    a.key === undefined
-      ? ar.input(concat(a.weights))
-      : ar.putWith(bytesOf(a.weights), (p) => fill(ar, p, a.weights), key('weights')),
-    a.key === undefined
-      ? ar.input(concat(a.biases))
-      : ar.putWith(bytesOf(a.biases), (p) => fill(ar, p, a.biases), key('biases')),
+    putParts(ar, a.weights, key('weights')),
+    putParts(ar, a.biases, key('biases')),
     ar.put(a.h, key('h')),
   ]);
   return [ar.input(dims), dims.length, ar.input(model)] as const;
-}
-
-function bytesOf(parts: Float32Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  return n;
-}
-
-/** Copies `parts` one after another into WASM memory at `ptr`. */
-function fill(ar: Arena, ptr: number, parts: Float32Array[]): void {
-  let at = ptr;
-  for (const p of parts) {
-    ar.write(at, p);
-    at += p.byteLength;
-  }
 }
 
 /**
@@ -253,7 +242,7 @@ export function macridSliceTrain(inst: WasmInstance, a: MacridSliceArgs): Macrid
         params,
         model,
         opt(a.mask),
-        hidden.length > 0 ? ar.input(concat(hidden as Float32Array[])) : 0,
+        hidden.length > 0 ? putParts(ar, hidden as Float32Array[]) : 0,
         opt(a.eps),
         opt(s?.items),
         opt(s?.logWeight),

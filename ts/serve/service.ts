@@ -50,10 +50,10 @@ import {
 import { scoringModel } from './scoring-model.js';
 import { recommendStream, type StreamOptions, type StreamUser } from './stream.js';
 
-/** What to do with an id the model does not know. */
-
 /** Groups of users `recommend` keeps in flight on the pool (see `ServingRecommender.run`). */
 const GROUPS_IN_FLIGHT = 2;
+
+/** What to do with an id the model does not know. */
 export type OnUnknown = 'error' | 'skip';
 
 export interface RecommendOptions {

@@ -538,8 +538,7 @@ export class Arena {
    * made on the first call with that key and kept for later calls — else a copy for this call.
    */
   put(data: TypedArray, key?: string): number {
-    if (key === undefined || !this.residents) return this.input(data);
-    return this.residents.get(key, data.byteLength, (ptr) => this.write(ptr, data));
+    return this.putWith(data.byteLength, (ptr) => this.write(ptr, data), key);
   }
 
   /**

@@ -34,18 +34,7 @@ impl<'a> CsrRef<'a> {
                 name, indptr[0]
             )));
         }
-        for r in 0..indptr.len() - 1 {
-            if indptr[r + 1] < indptr[r] {
-                return Err(Error::invalid(format!(
-                    "'{}.indptr' must be non-decreasing but indptr[{}] = {} > indptr[{}] = {}",
-                    name,
-                    r,
-                    indptr[r],
-                    r + 1,
-                    indptr[r + 1]
-                )));
-            }
-        }
+        check_non_decreasing(name, indptr, 0, indptr.len() - 1)?;
         let nnz = indptr[indptr.len() - 1] as usize;
         if nnz != indices.len() {
             return Err(Error::invalid(format!(
@@ -56,16 +45,7 @@ impl<'a> CsrRef<'a> {
                 indices.len()
             )));
         }
-        for r in 0..indptr.len() - 1 {
-            for p in indptr[r] as usize..indptr[r + 1] as usize {
-                if indices[p] as usize >= cols {
-                    return Err(Error::out_of_range(format!(
-                        "'{}.indices[{}]' = {} (row {}) is out of range for {} columns",
-                        name, p, indices[p], r, cols
-                    )));
-                }
-            }
-        }
+        check_indices(name, indptr, indices, cols, 0, indptr.len() - 1)?;
         Ok(CsrRef {
             indptr,
             indices,
@@ -95,18 +75,7 @@ impl<'a> CsrRef<'a> {
                 indptr.len().saturating_sub(1)
             )));
         }
-        for r in lo..hi {
-            if indptr[r + 1] < indptr[r] {
-                return Err(Error::invalid(format!(
-                    "'{}.indptr' must be non-decreasing but indptr[{}] = {} > indptr[{}] = {}",
-                    name,
-                    r,
-                    indptr[r],
-                    r + 1,
-                    indptr[r + 1]
-                )));
-            }
-        }
+        check_non_decreasing(name, indptr, lo, hi)?;
         if indptr[hi] as usize > indices.len() {
             return Err(Error::invalid(format!(
                 "'{}.indptr[{}]' = {} is past the {} elements of '{}.indices'",
@@ -117,16 +86,7 @@ impl<'a> CsrRef<'a> {
                 name
             )));
         }
-        for r in lo..hi {
-            for p in indptr[r] as usize..indptr[r + 1] as usize {
-                if indices[p] as usize >= cols {
-                    return Err(Error::out_of_range(format!(
-                        "'{}.indices[{}]' = {} (row {}) is out of range for {} columns",
-                        name, p, indices[p], r, cols
-                    )));
-                }
-            }
-        }
+        check_indices(name, indptr, indices, cols, lo, hi)?;
         Ok(CsrRef {
             indptr: &indptr[lo..=hi],
             indices,
@@ -141,6 +101,46 @@ impl<'a> CsrRef<'a> {
     pub fn row(&self, r: usize) -> &'a [u32] {
         &self.indices[self.indptr[r] as usize..self.indptr[r + 1] as usize]
     }
+}
+
+/// `indptr[lo..=hi]` never decreases (`Err` names the first pair that does).
+fn check_non_decreasing(name: &str, indptr: &[u32], lo: usize, hi: usize) -> Result<()> {
+    for r in lo..hi {
+        if indptr[r + 1] < indptr[r] {
+            return Err(Error::invalid(format!(
+                "'{}.indptr' must be non-decreasing but indptr[{}] = {} > indptr[{}] = {}",
+                name,
+                r,
+                indptr[r],
+                r + 1,
+                indptr[r + 1]
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every index of rows `lo..hi` is `< cols` (`indptr` checked non-decreasing, `indptr[hi]` within
+/// `indices`).
+fn check_indices(
+    name: &str,
+    indptr: &[u32],
+    indices: &[u32],
+    cols: usize,
+    lo: usize,
+    hi: usize,
+) -> Result<()> {
+    for r in lo..hi {
+        for p in indptr[r] as usize..indptr[r + 1] as usize {
+            if indices[p] as usize >= cols {
+                return Err(Error::out_of_range(format!(
+                    "'{}.indices[{}]' = {} (row {}) is out of range for {} columns",
+                    name, p, indices[p], r, cols
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -266,6 +266,27 @@ mod tests {
         tsize: Vec<u32>,
     }
 
+    impl Owned {
+        fn new(users: usize, nk: usize) -> Owned {
+            Owned {
+                ndcg: vec![0.0; users * nk],
+                recall: vec![0.0; users * nk],
+                hits: vec![0; users * nk],
+                tsize: vec![0; users],
+            }
+        }
+
+        /// The outputs of rows `lo..hi`.
+        fn rows(&mut self, lo: usize, hi: usize, nk: usize) -> MetricsOut<'_> {
+            MetricsOut {
+                ndcg: &mut self.ndcg[lo * nk..hi * nk],
+                recall: &mut self.recall[lo * nk..hi * nk],
+                hits: &mut self.hits[lo * nk..hi * nk],
+                target_size: &mut self.tsize[lo..hi],
+            }
+        }
+    }
+
     fn run(
         scores: &[f32],
         users: usize,
@@ -277,27 +298,8 @@ mod tests {
         let f = CsrRef::new("foldIn", fold.0, fold.1, items)?;
         let t = CsrRef::new("target", tgt.0, tgt.1, items)?;
         let nk = ks.len();
-        let mut o = Owned {
-            ndcg: vec![0.0; users * nk],
-            recall: vec![0.0; users * nk],
-            hits: vec![0; users * nk],
-            tsize: vec![0; users],
-        };
-        ranking_metrics(
-            0,
-            scores,
-            users,
-            items,
-            &f,
-            &t,
-            ks,
-            MetricsOut {
-                ndcg: &mut o.ndcg,
-                recall: &mut o.recall,
-                hits: &mut o.hits,
-                target_size: &mut o.tsize,
-            },
-        )?;
+        let mut o = Owned::new(users, nk);
+        ranking_metrics(0, scores, users, items, &f, &t, ks, o.rows(0, users, nk))?;
         Ok(o)
     }
 
@@ -506,12 +508,7 @@ mod tests {
             // The same batch in chunks of rows (as the WASM binding ranks it): the same bits.
             let chunk = 1 + rng.below(3) as usize;
             let nk = ks.len();
-            let mut c = Owned {
-                ndcg: vec![0.0; users * nk],
-                recall: vec![0.0; users * nk],
-                hits: vec![0; users * nk],
-                tsize: vec![0; users],
-            };
+            let mut c = Owned::new(users, nk);
             let mut lo = 0;
             while lo < users {
                 let hi = (lo + chunk).min(users);
@@ -525,12 +522,7 @@ mod tests {
                     &f,
                     &t,
                     &ks,
-                    MetricsOut {
-                        ndcg: &mut c.ndcg[lo * nk..hi * nk],
-                        recall: &mut c.recall[lo * nk..hi * nk],
-                        hits: &mut c.hits[lo * nk..hi * nk],
-                        target_size: &mut c.tsize[lo..hi],
-                    },
+                    c.rows(lo, hi, nk),
                 )
                 .unwrap();
                 lo = hi;
